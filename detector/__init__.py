@@ -1,0 +1,1 @@
+"""Pure vision: frames in, detections out; video sampling; temporal aggregation into attire episodes."""

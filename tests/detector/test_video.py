@@ -1,0 +1,257 @@
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from detector.video import (
+    CorruptVideoError,
+    NoVideoStreamError,
+    SamplingMode,
+    SamplingPolicy,
+    TruncatedVideoError,
+    iter_frames,
+    probe,
+)
+
+# Tiny real videos made on the fly: each frame is a flat grey whose level encodes its frame number.
+WIDTH, HEIGHT = 112, 64
+FPS = 10
+CLIP_FRAMES = 3 * FPS
+LEVEL_STEP = 8  # grey level per frame number: far apart enough to survive compression
+VIDEO_CODEC = "libx264" if "libx264" in av.codecs_available else "mpeg4"
+RAW_FORMAT = "h264" if VIDEO_CODEC == "libx264" else "m4v"
+
+ClipMaker = Callable[..., Path]
+
+
+def frame_number(image: np.ndarray) -> int:
+    """Which frame of a clip made by ``make_clip`` this decoded image is."""
+    return round(float(image.mean()) / LEVEL_STEP)
+
+
+def write_clip(
+    path: Path,
+    gop: int = FPS,
+    container_format: str | None = None,
+    faststart: bool = False,
+) -> Path:
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", format=container_format, options=options) as container:
+        container.metadata["creation_time"] = "2026-02-03T10:00:00.000000Z"
+        stream = container.add_stream(VIDEO_CODEC, rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        stream.codec_context.gop_size = gop
+        if VIDEO_CODEC == "libx264":
+            stream.options = {"keyint_min": str(gop), "sc_threshold": "0", "bf": "2"}
+        for number in range(CLIP_FRAMES):
+            image = np.full((HEIGHT, WIDTH, 3), number * LEVEL_STEP, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        container.mux(stream.encode())
+    return path
+
+
+def write_audio_only(path: Path) -> Path:
+    codec = "aac" if "aac" in av.codecs_available else "mp2"
+    with av.open(str(path), "w", format="matroska") as container:
+        stream = container.add_stream(codec, rate=44100)
+        for index in range(10):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1152), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 44100, index * 1152
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.fixture
+def make_clip(tmp_path: Path) -> ClipMaker:
+    """``make_clip("name.mp4", gop=10, container_format=None, faststart=False)``: a 3 s clip."""
+    return lambda name, **kwargs: write_clip(tmp_path / name, **kwargs)
+
+
+ALL = SamplingPolicy(SamplingMode.ALL)
+
+
+def sampled(path: Path, policy: SamplingPolicy) -> list[int]:
+    return [frame_number(frame.image) for frame in iter_frames(path, policy)]
+
+
+@pytest.mark.parametrize("container_format", ["mp4", "matroska", "mpegts"])
+@pytest.mark.parametrize(
+    ("policy", "gop", "expected"),
+    [
+        (SamplingPolicy(SamplingMode.ALL), FPS, list(range(CLIP_FRAMES))),
+        (SamplingPolicy(SamplingMode.KEYFRAMES), FPS, [0, 10, 20]),
+        (SamplingPolicy(SamplingMode.KEYFRAMES), 15, [0, 15]),
+        (SamplingPolicy(SamplingMode.EVERY_N_SECONDS), 15, [0, 10, 20]),
+        (SamplingPolicy(SamplingMode.EVERY_N_SECONDS, interval_s=0.5), FPS, [0, 5, 10, 15, 20, 25]),
+        (
+            SamplingPolicy(SamplingMode.EVERY_N_SECONDS, interval_s=0.25),
+            FPS,
+            [0, 3, 5, 8, 10, 13, 15, 18, 20, 23, 25, 28],
+        ),
+        (SamplingPolicy(SamplingMode.EVERY_N_SECONDS, interval_s=5), FPS, [0]),
+    ],
+)
+def test_sampling_yields_the_selected_frames_with_their_times(
+    make_clip: ClipMaker, container_format: str, policy: SamplingPolicy, gop: int, expected: list[int]
+) -> None:
+    path = make_clip("clip.video", gop=gop, container_format=container_format)
+    frames = list(iter_frames(path, policy))
+    assert [frame_number(f.image) for f in frames] == expected
+    assert [f.index for f in frames] == list(range(len(expected)))
+    assert [f.time_s for f in frames] == pytest.approx([n / FPS for n in expected], abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("max_side", "shape"),
+    [(None, (HEIGHT, WIDTH, 3)), (200, (HEIGHT, WIDTH, 3)), (56, (32, 56, 3)), (28, (16, 28, 3))],
+)
+def test_max_side_downscales_keeping_aspect(make_clip: ClipMaker, max_side: int | None, shape: tuple) -> None:
+    policy = SamplingPolicy(SamplingMode.KEYFRAMES, max_side=max_side)
+    frames = list(iter_frames(make_clip("clip.mp4"), policy))
+    assert {f.image.shape for f in frames} == {shape}
+    assert {f.image.dtype.name for f in frames} == {"uint8"}
+
+
+@pytest.mark.parametrize(("interval_s", "max_side"), [(0, None), (-1, None), (1, 0)])
+def test_policy_rejects_impossible_settings(interval_s: float, max_side: int | None) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        SamplingPolicy(SamplingMode.EVERY_N_SECONDS, interval_s=interval_s, max_side=max_side)
+
+
+@pytest.mark.parametrize(
+    ("container_format", "frame_count"), [("mp4", CLIP_FRAMES), ("matroska", None), ("mpegts", None)]
+)
+def test_probe_reads_container_facts(
+    make_clip: ClipMaker, container_format: str, frame_count: int | None
+) -> None:
+    info = probe(make_clip("clip.video", container_format=container_format))
+    assert (info.width, info.height, info.fps, info.frame_count) == (WIDTH, HEIGHT, FPS, frame_count)
+    assert info.duration_s == pytest.approx(3.0, abs=0.05)
+
+
+def test_probe_reads_creation_time_as_utc(make_clip: ClipMaker) -> None:
+    created = probe(make_clip("clip.mp4")).creation_time
+    assert created is not None
+    assert created.isoformat() == "2026-02-03T10:00:00+00:00"
+
+
+def write_bytes(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make_bad_file", "error", "message"),
+    [
+        (lambda p: write_audio_only(p / "audio.mka"), NoVideoStreamError, "no video stream"),
+        (lambda p: write_bytes(p / "noise.mp4", os.urandom(4096)), CorruptVideoError, "re-export"),
+        (lambda p: write_bytes(p / "empty.mp4", b""), CorruptVideoError, "re-export"),
+        (lambda p: write_bytes(p / "note.mp4", b"not a video\n" * 50), CorruptVideoError, "re-export"),
+    ],
+)
+def test_unusable_files_raise_named_errors(
+    tmp_path: Path, make_bad_file: Callable[[Path], Path], error: type[Exception], message: str
+) -> None:
+    path = make_bad_file(tmp_path)
+    with pytest.raises(error, match=message):
+        probe(path)
+    with pytest.raises(error, match=message):
+        next(iter_frames(path, ALL))
+
+
+def test_raw_stream_without_timestamps_is_refused(make_clip: ClipMaker) -> None:
+    with pytest.raises(CorruptVideoError, match=r"no timestamps.*remux"):
+        next(iter_frames(make_clip("clip.raw", container_format=RAW_FORMAT), ALL))
+
+
+def test_missing_file_is_not_a_video_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        next(iter_frames(tmp_path / "absent.mp4", ALL))
+
+
+def cut(path: Path, keep: float) -> Path:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path
+
+
+@pytest.mark.parametrize(
+    ("container_format", "faststart", "keep"),
+    [
+        ("mp4", True, 0.8),  # cut inside the media data: the last packet comes flagged corrupt
+        ("mp4", True, 0.99),  # cut inside the last packets: fewer packets than the index lists
+        ("matroska", False, 0.8),  # demuxing just stops, short of the DURATION tag
+    ],
+)
+@pytest.mark.parametrize("mode", list(SamplingMode))
+def test_cut_clip_yields_what_it_can_then_raises(
+    make_clip: ClipMaker, container_format: str, faststart: bool, keep: float, mode: SamplingMode
+) -> None:
+    path = cut(make_clip("clip.video", container_format=container_format, faststart=faststart), keep)
+    got: list[int] = []
+    with pytest.raises(TruncatedVideoError, match="breaks off") as raised:
+        got.extend(frame_number(f.image) for f in iter_frames(path, SamplingPolicy(mode)))
+    assert got[0] == 0
+    assert got == sorted(got)
+    assert raised.value.frames_yielded == len(got)
+    assert isinstance(raised.value, CorruptVideoError)
+
+
+@pytest.mark.parametrize(
+    ("container_format", "faststart", "keep"),
+    [
+        ("mp4", False, 0.95),  # the index at the end is lost: the file does not even open
+        ("mp4", False, 0.6),  # cut inside the index: opens with no streams at all
+        ("matroska", False, 0.4),  # header intact, not one frame
+    ],
+)
+def test_cut_clip_without_a_decodable_frame_is_corrupt(
+    make_clip: ClipMaker, container_format: str, faststart: bool, keep: float
+) -> None:
+    path = cut(make_clip("clip.video", container_format=container_format, faststart=faststart), keep)
+    with pytest.raises(CorruptVideoError) as raised:
+        next(iter_frames(path, ALL))
+    assert not isinstance(raised.value, TruncatedVideoError)
+
+
+def test_cut_mpegts_passes_as_a_shorter_clip(make_clip: ClipMaker) -> None:
+    """Documented limitation: a TS has no index or stated duration to notice the cut by."""
+    got = sampled(cut(make_clip("clip.ts", container_format="mpegts"), 0.6), ALL)
+    assert 0 < len(got) < CLIP_FRAMES
+
+
+def open_descriptors(path: Path) -> int:
+    fd_dir = Path("/proc/self/fd")
+    return sum(1 for fd in fd_dir.iterdir() if os.path.realpath(fd) == str(path.resolve()))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="counts open files through /proc")
+@pytest.mark.parametrize("how", ["closed early", "exhausted", "broken off"])
+def test_file_is_released(make_clip: ClipMaker, how: str) -> None:
+    path = make_clip("clip.mkv")
+    if how == "broken off":
+        cut(path, 0.8)
+    frames = iter_frames(path, ALL)
+    next(frames)
+    assert open_descriptors(path) == 1
+    if how == "closed early":
+        frames.close()
+    else:
+        with pytest.raises(TruncatedVideoError) if how == "broken off" else contextlib.nullcontext():
+            list(frames)
+    assert open_descriptors(path) == 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="counts open files through /proc")
+def test_file_is_released_when_opening_fails(tmp_path: Path) -> None:
+    path = write_audio_only(tmp_path / "audio.mka")
+    with pytest.raises(NoVideoStreamError):
+        next(iter_frames(path, ALL))
+    assert open_descriptors(path) == 0
