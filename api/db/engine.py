@@ -1,0 +1,75 @@
+"""Engine and session setup, and schema migration (Alembic ``upgrade head`` from code).
+
+SQLite (the zero-setup default) gets foreign keys, WAL and real transactions with savepoints;
+PostgreSQL URLs use psycopg 3 (``postgresql://`` is read as ``postgresql+psycopg://``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_DATABASE_URL = "sqlite:///data/seragam.db"
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def make_engine(url: str = DEFAULT_DATABASE_URL, *, sqlite_foreign_keys: bool = True) -> Engine:
+    """An engine for ``url``; a SQLite file's folder is created when missing.
+
+    ``sqlite_foreign_keys=False`` is for migrations only: batch mode rebuilds tables, which FK enforcement
+    would break.
+    """
+    parsed = _with_driver(make_url(url))
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed)
+    _configure_sqlite(engine, foreign_keys=sqlite_foreign_keys)
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to ``engine``; objects stay readable after commit (no expiry)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic configuration for ``url`` that finds ``api/migrations`` from this file, not from the CWD."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # ConfigParser interpolates '%', which URL-encoded passwords contain.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(url: str = DEFAULT_DATABASE_URL, revision: str = "head") -> None:
+    """Bring the database at ``url`` to ``revision`` (default: the newest schema)."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def _with_driver(url: URL) -> URL:
+    if url.drivername == "postgresql":
+        return url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # pysqlite's own BEGIN handling breaks SAVEPOINT; we emit BEGIN ourselves in _on_begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,308 @@
+"""The tables of seragam-watch: the registry (agencies, people, accounts, schedules, assignments), uploads,
+jobs, cases with their evidence, per-frame detections and the append-only audit log.
+
+Every timestamp column is :class:`~api.db.types.UTCDateTime`: aware in, aware UTC out, naive refused.
+Fixed vocabularies are ``StrEnum`` classes stored as short strings with a CHECK constraint, so SQLite and
+PostgreSQL hold the same values and a member compares equal to its plain string.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
+
+from api.db.types import JSONDocument, UTCDateTime, utc_now
+
+# Named constraints keep Alembic migrations (batch mode on SQLite) deterministic across databases.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONDocument,
+        list[Any]: JSONDocument,
+    }
+
+
+class Platform(StrEnum):
+    TIKTOK = "tiktok"
+    INSTAGRAM = "instagram"
+    FACEBOOK = "facebook"
+    YOUTUBE = "youtube"
+    X = "x"
+    OTHER = "other"
+
+
+class AssignmentKind(StrEnum):
+    ASSIGNMENT = "assignment"  # surat tugas: the time is duty time
+    LEAVE = "leave"
+    SHIFT = "shift"
+
+
+class JobKind(StrEnum):
+    FRAME = "frame"
+    CLIP = "clip"
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class CaseRule(StrEnum):
+    R1 = "R1"  # live_during_working_hours
+    R2 = "R2"  # attire_off_duty
+
+
+class CaseState(StrEnum):
+    OPEN = "open"
+    VIEWED = "viewed"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+    ESCALATED = "escalated"
+
+
+def _vocabulary(enum_class: type[StrEnum], name: str) -> Enum:
+    """A fixed vocabulary stored as its values (not member names) in a VARCHAR with a CHECK constraint."""
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=max(len(member.value) for member in enum_class),
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class Agency(Base):
+    """An OPD or one of its units; ``parent_id`` builds the supervision hierarchy."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
+
+    parent: Mapped[Agency | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Agency]] = relationship(back_populates="parent")
+    people: Mapped[list[Person]] = relationship(back_populates="agency")
+
+
+class Person(Base):
+    """A civil servant (ASN), identified by the 18-digit NIP."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nip: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
+
+    agency: Mapped[Agency] = relationship(back_populates="people")
+    accounts: Mapped[list[SocialAccount]] = relationship(
+        back_populates="owner", foreign_keys="SocialAccount.person_id"
+    )
+    assignments: Mapped[list[Assignment]] = relationship(
+        back_populates="person", cascade="all, delete-orphan"
+    )
+
+
+class SocialAccount(Base):
+    """A registered account on a platform; ``is_official`` accounts belong to an agency (R1 exemption)."""
+
+    __tablename__ = "social_accounts"
+    __table_args__ = (
+        UniqueConstraint("platform", "handle"),
+        CheckConstraint("NOT is_official OR agency_id IS NOT NULL", name="official_has_agency"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[Platform] = mapped_column(_vocabulary(Platform, "platform"))
+    handle: Mapped[str] = mapped_column(String(100))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), index=True)
+    is_official: Mapped[bool] = mapped_column(default=False)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
+
+    owner: Mapped[Person] = relationship(back_populates="accounts", foreign_keys=[person_id])
+    agency: Mapped[Agency | None] = relationship(foreign_keys=[agency_id])
+
+
+class Schedule(Base):
+    """An agency's weekly working hours (YAML or JSON text the policy reads), valid for a date range."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    definition: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+    agency: Mapped[Agency] = relationship()
+
+
+class Assignment(Base):
+    """A span of a person's time that overrides the agency schedule: duty assignment, leave or shift."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[AssignmentKind] = mapped_column(_vocabulary(AssignmentKind, "assignment_kind"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reference: Mapped[str | None] = mapped_column(String(200))  # e.g. the surat tugas number
+
+    person: Mapped[Person] = relationship(back_populates="assignments")
+
+
+class Upload(Base):
+    """A stored file, content-addressed by its sha256; ``path`` is relative to the data directory."""
+
+    __tablename__ = "uploads"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Job(Base):
+    """Background scoring of a frame or a clip, resumable: progress and attempts survive a crash."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state_created_at", "state", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[JobKind] = mapped_column(_vocabulary(JobKind, "job_kind"))
+    state: Mapped[JobState] = mapped_column(_vocabulary(JobState, "job_state"), default=JobState.QUEUED)
+    progress_done: Mapped[int] = mapped_column(default=0)
+    progress_total: Mapped[int | None]
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    result: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class Case(Base):
+    """One flag for human review: a rule, a continuous span of one stream, its evidence and provenance."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint("end_at >= start_at", name="span_order"),
+        Index("ix_cases_agency_id_state", "agency_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[CaseRule] = mapped_column(_vocabulary(CaseRule, "case_rule"))
+    state: Mapped[CaseState] = mapped_column(_vocabulary(CaseState, "case_state"), default=CaseState.OPEN)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("social_accounts.id", ondelete="RESTRICT"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"))
+    upload_sha256: Mapped[str | None] = mapped_column(ForeignKey("uploads.sha256", ondelete="RESTRICT"))
+    stream_started_at: Mapped[datetime | None]
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    score: Mapped[float | None]  # R1 needs no vision and has none
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    model_version: Mapped[str | None] = mapped_column(String(100))
+    policy_version: Mapped[str] = mapped_column(String(100))
+    thresholds: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    evidence: Mapped[list[Evidence]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="Evidence.n"
+    )
+
+
+class Evidence(Base):
+    """The ``n``-th evidence frame of a case; images are content-addressed files (original and annotated)."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("case_id", "n"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    n: Mapped[int]
+    time_offset_s: Mapped[float]
+    captured_at: Mapped[datetime]
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    annotated_sha256: Mapped[str] = mapped_column(String(64))
+    detections: Mapped[list[Any]] = mapped_column(default=list)
+
+    case: Mapped[Case] = relationship(back_populates="evidence")
+
+
+class FrameScore(Base):
+    """The detections of one scored frame of an upload, kept so reviewers and re-scoring need no re-decode.
+
+    ``model_version`` is part of the key: re-scoring with a newer model adds rows instead of overwriting.
+    """
+
+    __tablename__ = "frame_scores"
+    __table_args__ = (UniqueConstraint("upload_sha256", "model_version", "time_s"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    upload_sha256: Mapped[str] = mapped_column(ForeignKey("uploads.sha256", ondelete="CASCADE"))
+    model_version: Mapped[str] = mapped_column(String(100))
+    time_s: Mapped[float]
+    detections: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class AuditEntry(Base):
+    """Who saw, decided, exported or deleted what, when. Append-only: the ORM refuses updates and deletes."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AuditLogIsAppendOnlyError(RuntimeError):
+    """Raised when code tries to change or remove an audit entry."""
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse_audit_change(mapper: Mapper[AuditEntry], connection: Any, target: AuditEntry) -> None:
+    raise AuditLogIsAppendOnlyError(
+        f"audit entry {target.id} cannot be changed or deleted; add a new entry that records the correction"
+    )

@@ -1,0 +1,1 @@
+"""Alembic migrations of the seragam-watch schema (``api.db.migrate`` or ``alembic upgrade head``)."""

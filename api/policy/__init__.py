@@ -1,0 +1,46 @@
+"""The policy: a person's working calendar (WIB) and rules R1/R2 judged against it. Plain Python."""
+
+from api.policy.calendar import (
+    WIB,
+    CalendarConfig,
+    DaySchedule,
+    HolidayConfig,
+    NaiveTimestampError,
+    PersonContext,
+    PersonSpan,
+    SchedulePeriod,
+    SegmentKind,
+    TimeSegment,
+    WeeklySchedule,
+    Window,
+    WorkingCalendar,
+    format_wib,
+    require_aware,
+    to_wib,
+)
+from api.policy.rules import Finding, Judgement, PolicyConfig, Rule, StreamContext, judge_stream
+
+__all__ = [
+    "WIB",
+    "CalendarConfig",
+    "DaySchedule",
+    "Finding",
+    "HolidayConfig",
+    "Judgement",
+    "NaiveTimestampError",
+    "PersonContext",
+    "PersonSpan",
+    "PolicyConfig",
+    "Rule",
+    "SchedulePeriod",
+    "SegmentKind",
+    "StreamContext",
+    "TimeSegment",
+    "WeeklySchedule",
+    "Window",
+    "WorkingCalendar",
+    "format_wib",
+    "judge_stream",
+    "require_aware",
+    "to_wib",
+]

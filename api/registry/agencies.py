@@ -1,0 +1,98 @@
+"""Agencies (OPD and their units) and their supervision hierarchy."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db.models import Agency, Person, Schedule, SocialAccount
+from api.registry.errors import DuplicateEntryError, InUseError, InvalidEntryError, NotFoundError
+from api.registry.lookup import count_where, get_or_raise
+from api.registry.values import UNSET, Unset, agency_code, required_text
+
+
+def create_agency(session: Session, *, code: str, name: str, parent_id: int | None = None) -> Agency:
+    """Register an agency; ``code`` is stored in upper case and must be unique."""
+    agency = Agency(code=_free_code(session, code), name=required_text("name", name, 200))
+    if parent_id is not None:
+        agency.parent = get_agency(session, parent_id)
+    session.add(agency)
+    session.flush()
+    return agency
+
+
+def get_agency(session: Session, agency_id: int) -> Agency:
+    return get_or_raise(session, Agency, agency_id, "agency")
+
+
+def get_agency_by_code(session: Session, code: str) -> Agency:
+    agency = session.scalar(select(Agency).where(Agency.code == code.strip().upper()))
+    if agency is None:
+        raise NotFoundError("agency", code, field="code")
+    return agency
+
+
+def list_agencies(session: Session) -> list[Agency]:
+    return list(session.scalars(select(Agency).order_by(Agency.code)))
+
+
+def update_agency(
+    session: Session,
+    agency_id: int,
+    *,
+    code: str | Unset = UNSET,
+    name: str | Unset = UNSET,
+    parent_id: int | Unset | None = UNSET,
+) -> Agency:
+    """Change the given fields; moving an agency under one of its own descendants is refused.
+
+    Everything is checked before anything changes, so a refused update leaves the agency as it was.
+    """
+    agency = get_agency(session, agency_id)
+    new_code = agency.code if code is UNSET or agency_code(code) == agency.code else _free_code(session, code)
+    new_name = agency.name if name is UNSET else required_text("name", name, 200)
+    parent = agency.parent if parent_id is UNSET else _acceptable_parent(session, agency, parent_id)
+    agency.code, agency.name, agency.parent = new_code, new_name, parent
+    session.flush()
+    return agency
+
+
+def delete_agency(session: Session, agency_id: int) -> None:
+    """Remove an agency that has no sub-agencies, people, accounts or schedules left."""
+    agency = get_agency(session, agency_id)
+    dependants = {
+        "sub-agencies": count_where(session, Agency, Agency.parent_id == agency_id),
+        "people": count_where(session, Person, Person.agency_id == agency_id),
+        "official accounts": count_where(session, SocialAccount, SocialAccount.agency_id == agency_id),
+        "schedules": count_where(session, Schedule, Schedule.agency_id == agency_id),
+    }
+    left = ", ".join(f"{n} {what}" for what, n in dependants.items() if n)
+    if left:
+        raise InUseError(f"agency {agency.code} still has {left}; move or delete them first")
+    session.delete(agency)
+    session.flush()
+
+
+def agency_subtree_ids(session: Session, agency_id: int) -> set[int]:
+    """The ids of the agency and all agencies below it (what its supervisors may see)."""
+    get_agency(session, agency_id)
+    subtree = select(Agency.id).where(Agency.id == agency_id).cte("subtree", recursive=True)
+    subtree = subtree.union_all(select(Agency.id).where(Agency.parent_id == subtree.c.id))
+    return set(session.scalars(select(subtree.c.id)))
+
+
+def _free_code(session: Session, code: str) -> str:
+    clean = agency_code(code)
+    if session.scalar(select(Agency.id).where(Agency.code == clean)) is not None:
+        raise DuplicateEntryError("agency", "code", clean)
+    return clean
+
+
+def _acceptable_parent(session: Session, agency: Agency, parent_id: int | None) -> Agency | None:
+    if parent_id is None:
+        return None
+    if parent_id in agency_subtree_ids(session, agency.id):
+        raise InvalidEntryError(
+            "parent_id", f"agency {parent_id} is {agency.code} itself or below it; that would make a cycle"
+        )
+    return get_agency(session, parent_id)

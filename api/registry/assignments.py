@@ -1,0 +1,96 @@
+"""Per-person time spans that override the agency schedule: duty assignments (surat tugas), leave, shifts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db.models import Assignment, AssignmentKind
+from api.registry.errors import InvalidEntryError
+from api.registry.lookup import get_or_raise
+from api.registry.people import get_person
+from api.registry.values import UNSET, Unset, parse_choice, utc_timestamp
+
+
+def create_assignment(
+    session: Session,
+    *,
+    person_id: int,
+    kind: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    reference: str | None = None,
+) -> Assignment:
+    """Record a span for a person; times must be timezone-aware and are stored in UTC."""
+    start, end = utc_timestamp("starts_at", starts_at), utc_timestamp("ends_at", ends_at)
+    _check_span(start, end)
+    assignment = Assignment(
+        person=get_person(session, person_id),
+        kind=parse_choice("kind", kind, AssignmentKind),
+        starts_at=start,
+        ends_at=end,
+        reference=_reference(reference),
+    )
+    session.add(assignment)
+    session.flush()
+    return assignment
+
+
+def get_assignment(session: Session, assignment_id: int) -> Assignment:
+    return get_or_raise(session, Assignment, assignment_id, "assignment")
+
+
+def list_assignments(
+    session: Session, *, person_id: int | None = None, overlapping: tuple[datetime, datetime] | None = None
+) -> list[Assignment]:
+    """Assignments, optionally of one person and/or overlapping the half-open span ``[start, end)``."""
+    query = select(Assignment).order_by(Assignment.starts_at, Assignment.id)
+    if person_id is not None:
+        query = query.where(Assignment.person_id == person_id)
+    if overlapping is not None:
+        start, end = utc_timestamp("start", overlapping[0]), utc_timestamp("end", overlapping[1])
+        query = query.where(Assignment.starts_at < end, Assignment.ends_at > start)
+    return list(session.scalars(query))
+
+
+def update_assignment(
+    session: Session,
+    assignment_id: int,
+    *,
+    kind: str | Unset = UNSET,
+    starts_at: datetime | Unset = UNSET,
+    ends_at: datetime | Unset = UNSET,
+    reference: str | Unset | None = UNSET,
+) -> Assignment:
+    """Change the given fields; a refused update changes nothing."""
+    assignment = get_assignment(session, assignment_id)
+    new_kind = assignment.kind if kind is UNSET else parse_choice("kind", kind, AssignmentKind)
+    start = assignment.starts_at if starts_at is UNSET else utc_timestamp("starts_at", starts_at)
+    end = assignment.ends_at if ends_at is UNSET else utc_timestamp("ends_at", ends_at)
+    new_reference = assignment.reference if reference is UNSET else _reference(reference)
+    _check_span(start, end)
+    assignment.kind, assignment.starts_at, assignment.ends_at = new_kind, start, end
+    assignment.reference = new_reference
+    session.flush()
+    return assignment
+
+
+def delete_assignment(session: Session, assignment_id: int) -> None:
+    session.delete(get_assignment(session, assignment_id))
+    session.flush()
+
+
+def _reference(reference: str | None) -> str | None:
+    text = (reference or "").strip()
+    if len(text) > 200:
+        raise InvalidEntryError("reference", f"is {len(text)} characters long, at most 200 allowed")
+    return text or None
+
+
+def _check_span(starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise InvalidEntryError(
+            "ends_at", f"{ends_at.isoformat()} is not after starts_at {starts_at.isoformat()}"
+        )

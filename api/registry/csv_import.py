@@ -1,0 +1,201 @@
+"""Import agencies, people and accounts from one CSV file, all or nothing.
+
+Format: UTF-8 (a spreadsheet's BOM is fine), comma- or semicolon-separated, one header row. The ``type``
+column says what each row registers and which other columns it fills; every other column stays empty::
+
+    type,code,name,parent_code,nip,agency_code,platform,handle,owner_nip,is_official
+    agency,DINKES,Dinas Kesehatan,,,,,,,
+    agency,PKM-01,Puskesmas Sukodono,DINKES,,,,,,
+    person,,Budi Santoso,,198507142010011002,PKM-01,,,,
+    account,,,,,,tiktok,@Budi.Santoso,198507142010011002,
+    account,,,,,DINKES,instagram,dinkes.lumajang,198507142010011002,yes
+
+=========  ==========================================  ===================================
+type       required                                    optional
+=========  ==========================================  ===================================
+agency     code, name                                  parent_code
+person     nip, name, agency_code                      (none)
+account    platform, handle, owner_nip                 is_official (yes/no), agency_code
+=========  ==========================================  ===================================
+
+A row may refer to agencies and people registered before or defined in an earlier row (parents first).
+Rows are numbered as a spreadsheet shows them: the header is row 1. When any row fails, nothing is
+imported and the report lists every failing row; ``preview=True`` validates the same way and imports
+nothing. The import runs in a savepoint of the caller's transaction: the caller commits, as with every
+registry function.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from api.registry.accounts import create_account
+from api.registry.agencies import create_agency, get_agency_by_code
+from api.registry.errors import InvalidEntryError, RegistryError
+from api.registry.people import create_person, get_person_by_nip
+
+REQUIRED = {
+    "agency": ("code", "name"),
+    "person": ("nip", "name", "agency_code"),
+    "account": ("platform", "handle", "owner_nip"),
+}
+OPTIONAL = {"agency": ("parent_code",), "person": (), "account": ("is_official", "agency_code")}
+COLUMNS = (
+    "type",
+    "code",
+    "name",
+    "parent_code",
+    "nip",
+    "agency_code",
+    "platform",
+    "handle",
+    "owner_nip",
+    "is_official",
+)
+TRUE_WORDS, FALSE_WORDS = {"yes", "ya", "true", "1", "y"}, {"no", "tidak", "false", "0", "n", ""}
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.message}"
+
+
+@dataclass
+class ImportReport:
+    """What an import did: entries created (or, in preview or on failure, that passed) and row errors."""
+
+    preview: bool
+    agencies: int = 0
+    people: int = 0
+    accounts: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def imported(self) -> bool:
+        return self.ok and not self.preview
+
+
+def import_registry_csv(session: Session, path: str | Path, *, preview: bool = False) -> ImportReport:
+    """Validate every row of ``path`` and, unless ``preview`` or any row failed, register them all."""
+    report = ImportReport(preview=preview)
+    rows = _read_rows(Path(path), report)
+    if report.errors:
+        return report
+    savepoint = session.begin_nested()
+    try:
+        for number, row in rows:
+            _import_row(session, number, row, report)
+    except BaseException:
+        savepoint.rollback()
+        raise
+    if report.errors or preview:
+        savepoint.rollback()
+    else:
+        savepoint.commit()
+    return report
+
+
+def _read_rows(path: Path, report: ImportReport) -> list[tuple[int, dict[str, str]]]:
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        header_line = file.readline()
+        file.seek(0)
+        delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+        reader = csv.reader(file, delimiter=delimiter)
+        header = [name.strip().lower() for name in next(reader, [])]
+        _check_header(header, report)
+        rows = []
+        for number, values in enumerate(reader, start=2):
+            if not any(value.strip() for value in values):
+                continue
+            if len(values) > len(header):
+                report.errors.append(
+                    RowError(number, f"{len(values)} fields but the header has {len(header)}")
+                )
+                continue
+            rows.append((number, {name: value.strip() for name, value in zip(header, values, strict=False)}))
+    return rows
+
+
+def _check_header(header: list[str], report: ImportReport) -> None:
+    unknown = [name for name in header if name not in COLUMNS]
+    if "type" not in header:
+        report.errors.append(
+            RowError(1, f"no 'type' column; the header needs type and any of: {', '.join(COLUMNS)}")
+        )
+    if unknown:
+        report.errors.append(RowError(1, f"unknown columns {unknown}; known columns: {', '.join(COLUMNS)}"))
+
+
+def _import_row(session: Session, number: int, row: dict[str, str], report: ImportReport) -> None:
+    try:
+        kind = _check_columns(row)
+        if kind == "agency":
+            _import_agency(session, row)
+            report.agencies += 1
+        elif kind == "person":
+            _import_person(session, row)
+            report.people += 1
+        else:
+            _import_account(session, row)
+            report.accounts += 1
+    except RegistryError as error:
+        report.errors.append(RowError(number, str(error)))
+
+
+def _check_columns(row: dict[str, str]) -> str:
+    kind = row.get("type", "").lower()
+    if kind not in REQUIRED:
+        raise InvalidEntryError("type", f"{kind!r} is not a row type; use one of: {', '.join(REQUIRED)}")
+    missing = [name for name in REQUIRED[kind] if not row.get(name)]
+    if missing:
+        raise InvalidEntryError(", ".join(missing), f"a {kind} row needs {', '.join(REQUIRED[kind])}")
+    allowed = {"type", *REQUIRED[kind], *OPTIONAL[kind]}
+    stray = [name for name, value in row.items() if value and name not in allowed]
+    if stray:
+        raise InvalidEntryError(", ".join(stray), f"not used by a {kind} row; leave empty (columns shifted?)")
+    return kind
+
+
+def _import_agency(session: Session, row: dict[str, str]) -> None:
+    parent_code = row.get("parent_code")
+    parent_id = get_agency_by_code(session, parent_code).id if parent_code else None
+    create_agency(session, code=row["code"], name=row["name"], parent_id=parent_id)
+
+
+def _import_person(session: Session, row: dict[str, str]) -> None:
+    agency = get_agency_by_code(session, row["agency_code"])
+    create_person(session, nip=row["nip"], name=row["name"], agency_id=agency.id)
+
+
+def _import_account(session: Session, row: dict[str, str]) -> None:
+    owner = get_person_by_nip(session, row["owner_nip"])
+    agency_code = row.get("agency_code")
+    create_account(
+        session,
+        platform=row["platform"],
+        handle=row["handle"],
+        person_id=owner.id,
+        is_official=_yes_no(row.get("is_official", "")),
+        agency_id=get_agency_by_code(session, agency_code).id if agency_code else None,
+    )
+
+
+def _yes_no(value: str) -> bool:
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise InvalidEntryError("is_official", f"{value!r} is not yes or no; write yes, no, true or false")

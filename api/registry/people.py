@@ -1,0 +1,84 @@
+"""People: civil servants (ASN) identified by NIP, each in one agency."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db.models import Case, Person, SocialAccount
+from api.registry.agencies import get_agency
+from api.registry.errors import DuplicateEntryError, InUseError, NotFoundError
+from api.registry.lookup import count_where, get_or_raise
+from api.registry.values import UNSET, Unset, required_text, validate_nip
+
+
+def create_person(session: Session, *, nip: str, name: str, agency_id: int) -> Person:
+    """Register a person; the NIP is validated (see :func:`validate_nip`) and must be unique."""
+    person = Person(
+        nip=_free_nip(session, nip),
+        name=required_text("name", name, 200),
+        agency=get_agency(session, agency_id),
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
+def get_person(session: Session, person_id: int) -> Person:
+    return get_or_raise(session, Person, person_id, "person")
+
+
+def get_person_by_nip(session: Session, nip: str) -> Person:
+    person = session.scalar(select(Person).where(Person.nip == validate_nip(nip)))
+    if person is None:
+        raise NotFoundError("person", nip, field="nip")
+    return person
+
+
+def list_people(session: Session, *, agency_ids: Collection[int] | None = None) -> list[Person]:
+    """Everyone, or only the people of ``agency_ids`` (e.g. a reviewer's :func:`agency_subtree_ids`)."""
+    query = select(Person).order_by(Person.name, Person.nip)
+    if agency_ids is not None:
+        query = query.where(Person.agency_id.in_(agency_ids))
+    return list(session.scalars(query))
+
+
+def update_person(
+    session: Session,
+    person_id: int,
+    *,
+    nip: str | Unset = UNSET,
+    name: str | Unset = UNSET,
+    agency_id: int | Unset = UNSET,
+) -> Person:
+    """Change the given fields (``agency_id`` moves the person); a refused update changes nothing."""
+    person = get_person(session, person_id)
+    new_nip = person.nip if nip is UNSET or validate_nip(nip) == person.nip else _free_nip(session, nip)
+    new_name = person.name if name is UNSET else required_text("name", name, 200)
+    agency = person.agency if agency_id is UNSET else get_agency(session, agency_id)
+    person.nip, person.name, person.agency = new_nip, new_name, agency
+    session.flush()
+    return person
+
+
+def delete_person(session: Session, person_id: int) -> None:
+    """Remove a person and their assignments; refused while accounts or cases still name them."""
+    person = get_person(session, person_id)
+    accounts = count_where(session, SocialAccount, SocialAccount.person_id == person_id)
+    cases = count_where(session, Case, Case.person_id == person_id)
+    if accounts or cases:
+        raise InUseError(
+            f"person {person.nip} still owns {accounts} accounts and is named in {cases} cases; "
+            "delete or reassign the accounts and purge the cases first"
+        )
+    session.delete(person)
+    session.flush()
+
+
+def _free_nip(session: Session, nip: str) -> str:
+    clean = validate_nip(nip)
+    if session.scalar(select(Person.id).where(Person.nip == clean)) is not None:
+        raise DuplicateEntryError("person", "nip", clean)
+    return clean

@@ -1,0 +1,55 @@
+"""Uploads stored content-addressed: the file name is the sha256 of its bytes, written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+SHA256_HEX = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    sha256: str
+    size: int
+    path: Path
+
+
+class UploadStore:
+    """Files under ``root/ab/cd/<sha256><suffix>``; storing the same bytes twice keeps one copy."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, sha256: str, suffix: str) -> Path:
+        if len(sha256) != 64 or not set(sha256) <= SHA256_HEX:
+            raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+        if suffix and (not suffix.startswith(".") or not suffix[1:].isalnum()):
+            raise ValueError(f"bad file suffix {suffix!r}")
+        return self.root / sha256[:2] / sha256[2:4] / f"{sha256}{suffix}"
+
+    def put(self, data: bytes, suffix: str) -> StoredFile:
+        sha256 = hashlib.sha256(data).hexdigest()
+        path = self._path(sha256, suffix)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
+                tmp.write(data)
+            os.replace(tmp.name, path)
+        return StoredFile(sha256, len(data), path)
+
+    def path(self, sha256: str, suffix: str) -> Path:
+        path = self._path(sha256, suffix)
+        if not path.exists():
+            raise FileNotFoundError(f"no stored file {sha256}{suffix}")
+        return path
+
+    def delete(self, sha256: str, suffix: str) -> bool:
+        path = self._path(sha256, suffix)
+        if path.exists():
+            path.unlink()
+            return True
+        return False

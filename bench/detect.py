@@ -1,0 +1,78 @@
+"""Per-frame latency of ``Detector.detect`` next to bare ultralytics ``predict`` on the same weights.
+
+Both run in this process on the same 720x1280 livestream frames, interleaved round by round so
+machine noise hits both alike. Prints medians, p95 and the ratio ours / bare.
+
+    .venv/bin/python bench/detect.py [--model models/seragam-n.pt] [--frames 16] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from datasets.people import bundled_photos, find_people
+from datasets.synth import SynthConfig, render_frame
+from detector.model import DEFAULT_WEIGHTS, Detector
+from detector.offline import YOLO
+
+
+def frames(count: int) -> list[np.ndarray]:
+    people = find_people(bundled_photos())
+    return [
+        render_frame(
+            people[i % len(people)], np.random.default_rng([11, i]), SynthConfig(), size=(720, 1280)
+        )[0]
+        for i in range(count)
+    ]
+
+
+def timed(call, images: list[np.ndarray]) -> list[float]:
+    out = []
+    for image in images:
+        start = time.perf_counter()
+        call(image)
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument("--frames", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    images = frames(args.frames)
+    ours = Detector(args.model)
+    onnx = Detector(args.model.with_suffix(".onnx")) if args.model.with_suffix(".onnx").exists() else None
+    bare = YOLO(str(args.model), task="detect")
+
+    def bare_predict(image: np.ndarray) -> object:
+        return bare.predict(image, imgsz=ours.imgsz, conf=0.25, verbose=False)
+
+    runs = {"bare ultralytics predict": bare_predict, "seragam Detector.detect (.pt)": ours.detect}
+    if onnx:
+        runs["seragam Detector.detect (.onnx)"] = onnx.detect
+    for call in runs.values():  # warm up
+        timed(call, images[:2])
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(args.rounds):
+        for name, call in runs.items():
+            times[name] += timed(call, images)
+    base = statistics.median(times["bare ultralytics predict"])
+    print(
+        f"model {ours.version}, imgsz {ours.imgsz}, {args.frames} frames 720x1280 x {args.rounds} rounds, "
+        f"torch threads {torch.get_num_threads()}"
+    )
+    for name, values in times.items():
+        p50, p95 = statistics.median(values), float(np.percentile(values, 95))
+        print(f"{name:34s} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  ratio {p50 / base:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The Alembic migration builds exactly the models' schema, and engines get the settings we rely on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.db import Agency, Base, alembic_config, make_engine, migrate
+
+
+def test_migration_creates_every_table_of_the_models(engine: Engine) -> None:
+    tables = set(inspect(engine).get_table_names())
+    assert tables == set(Base.metadata.tables) | {"alembic_version"}
+
+
+def test_migration_matches_the_models_column_for_column(engine: Engine) -> None:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_downgrade_to_base_and_upgrade_again(engine: Engine, database_url: str) -> None:
+    command.downgrade(alembic_config(database_url), "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    migrate(database_url)
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+
+
+def test_migrate_does_not_depend_on_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'nested' / 'folder' / 'seragam.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    assert "cases" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_sqlite_engine_enforces_foreign_keys_and_uses_wal(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'seragam.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "driver"),
+    [
+        ("postgresql://user:pw@db/seragam", "postgresql+psycopg"),
+        ("postgresql+psycopg://user:pw@db/seragam", "postgresql+psycopg"),
+        ("sqlite:///data/seragam.db", "pysqlite"),
+    ],
+)
+def test_make_engine_picks_the_installed_driver(
+    url: str, driver: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    engine = make_engine(url)
+    assert driver in (engine.url.drivername, engine.dialect.driver)
+    engine.dispose()
+
+
+def test_foreign_keys_are_enforced(db_session: Session) -> None:
+    db_session.add(Agency(code="UNIT", name="Unit", parent_id=999))
+    with pytest.raises(IntegrityError):
+        db_session.flush()
+
+
+def test_vocabulary_columns_refuse_unknown_values(db_session: Session) -> None:
+    with pytest.raises(IntegrityError):
+        db_session.execute(
+            text(
+                "INSERT INTO jobs (kind, state, progress_done, params, attempts, created_at, "
+                "updated_at) VALUES ('video', 'queued', 0, '{}', 0, "
+                "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            )
+        )
+
+
+def test_savepoint_rollback_keeps_the_outer_transaction(db_session: Session) -> None:
+    db_session.add(Agency(code="KEEP", name="Kept"))
+    db_session.flush()
+    savepoint = db_session.begin_nested()
+    db_session.add(Agency(code="DROP", name="Dropped"))
+    db_session.flush()
+    savepoint.rollback()
+    db_session.commit()
+    assert [a.code for a in db_session.query(Agency)] == ["KEEP"]

@@ -1,0 +1,271 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+import api.policy
+from api.policy import (
+    WIB,
+    CalendarConfig,
+    NaiveTimestampError,
+    PersonContext,
+    PersonSpan,
+    SegmentKind,
+    WeeklySchedule,
+    Window,
+    WorkingCalendar,
+)
+
+W, B, OFF, ASSIGN, LEAVE = (
+    SegmentKind.WORKING,
+    SegmentKind.BREAK,
+    SegmentKind.OFF_DUTY,
+    SegmentKind.ASSIGNMENT,
+    SegmentKind.LEAVE,
+)
+STAFF = PersonContext("198501012010011001", agency_code="DISKOMINFO")
+SIX_DAY = {"mon-fri": {"work": ["07:30-14:30"]}, "sat": {"work": ["07:30-12:30"]}}
+NIGHT_DESK = {"mon": {"work": ["22:00-06:00"], "breaks": ["02:00-02:30"]}}
+
+
+def wib(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=WIB)
+
+
+def span(start: str, end: str, note: str) -> PersonSpan:
+    return PersonSpan(wib(start), wib(end), note)
+
+
+@pytest.fixture(scope="module")
+def calendar() -> WorkingCalendar:
+    config = CalendarConfig.load()
+    agencies = {"PUSKESMAS": WeeklySchedule.from_dict(SIX_DAY), "NIGHT": WeeklySchedule.from_dict(NIGHT_DESK)}
+    return WorkingCalendar(replace(config, agencies=agencies))
+
+
+def at(calendar: WorkingCalendar, person: PersonContext, when: str) -> tuple[SegmentKind, str]:
+    (segment,) = calendar.intervals(person, wib(when), wib(when) + timedelta(seconds=1))
+    return segment.kind, segment.reason
+
+
+NIGHT_NURSE = PersonContext("N1", "RSUD", shifts=(span("2026-04-14 22:00", "2026-04-15 06:00", ""),))
+ON_DUTY_TRIP = replace(STAFF, assignments=(span("2026-04-18 08:00", "2026-04-18 12:00", "800/123/2026"),))
+ON_LEAVE = replace(STAFF, leave=(span("2026-04-14 00:00", "2026-04-16 00:00", "cuti tahunan"),))
+RAMADAN = "Ramadan 1447 H: "
+
+
+@pytest.mark.parametrize(
+    ("person", "when", "kind", "reason"),
+    [
+        pytest.param(STAFF, "2026-04-14 07:29:59", OFF, "outside working hours", id="before apel"),
+        pytest.param(STAFF, "2026-04-14 07:30:00", W, "Tuesday working hours 07:30-16:00", id="apel 07:30"),
+        pytest.param(STAFF, "2026-04-14 11:59:59", W, "Tuesday working hours 07:30-16:00", id="before break"),
+        pytest.param(STAFF, "2026-04-14 12:00:00", B, "Tuesday break 12:00-13:00", id="break start"),
+        pytest.param(STAFF, "2026-04-14 13:00:00", W, "Tuesday working hours 07:30-16:00", id="break end"),
+        pytest.param(STAFF, "2026-04-14 15:59:59", W, "Tuesday working hours 07:30-16:00", id="last second"),
+        pytest.param(STAFF, "2026-04-14 16:00:00", OFF, "outside working hours", id="16:00 end"),
+        pytest.param(STAFF, "2026-04-17 11:29:59", W, "Friday working hours 07:30-16:30", id="fri morning"),
+        pytest.param(STAFF, "2026-04-17 11:30:00", B, "Friday break 11:30-13:00", id="friday prayer break"),
+        pytest.param(STAFF, "2026-04-17 16:29:59", W, "Friday working hours 07:30-16:30", id="fri 16:29:59"),
+        pytest.param(STAFF, "2026-04-17 16:30:00", OFF, "outside working hours", id="fri 16:30 end"),
+        pytest.param(STAFF, "2026-04-14 23:59:59", OFF, "outside working hours", id="before midnight"),
+        pytest.param(STAFF, "2026-04-15 00:00:00", OFF, "outside working hours", id="midnight"),
+        pytest.param(STAFF, "2026-04-18 09:00:00", OFF, "weekend", id="saturday"),
+        pytest.param(STAFF, "2026-04-19 09:00:00", OFF, "weekend", id="sunday"),
+        pytest.param(
+            STAFF, "2026-03-21 09:00:00", OFF, "national holiday: Hari Raya Idul Fitri", id="idul fitri"
+        ),
+        pytest.param(
+            STAFF,
+            "2026-03-20 09:00:00",
+            OFF,
+            "collective leave: Cuti Bersama Hari Raya Idul Fitri",
+            id="cuti bersama in ramadan",
+        ),
+        pytest.param(
+            STAFF,
+            "2026-05-15 09:00:00",
+            OFF,
+            "collective leave: Cuti Bersama Kenaikan Yesus Kristus",
+            id="cuti bersama friday",
+        ),
+        pytest.param(STAFF, "2026-03-03 07:45:00", OFF, "outside working hours", id="ramadan starts 08:00"),
+        pytest.param(
+            STAFF,
+            "2026-03-03 12:30:00",
+            W,
+            RAMADAN + "Tuesday working hours 08:00-15:00",
+            id="ramadan no break",
+        ),
+        pytest.param(STAFF, "2026-03-03 15:00:00", OFF, "outside working hours", id="ramadan ends 15:00"),
+        pytest.param(
+            STAFF, "2026-03-06 07:00:00", W, RAMADAN + "Friday working hours 07:00-11:00", id="ramadan friday"
+        ),
+        pytest.param(STAFF, "2026-03-06 11:00:00", OFF, "outside working hours", id="ramadan friday end"),
+        pytest.param(
+            STAFF, "2026-02-18 07:45:00", W, "Wednesday working hours 07:30-16:00", id="day before ramadan"
+        ),
+        pytest.param(
+            PersonContext("P1", "PUSKESMAS"),
+            "2026-04-18 09:00:00",
+            W,
+            "agency PUSKESMAS: Saturday working hours 07:30-12:30",
+            id="6-day agency saturday",
+        ),
+        pytest.param(
+            PersonContext("P1", "PUSKESMAS"),
+            "2026-03-07 09:00:00",
+            W,
+            "agency PUSKESMAS: Saturday working hours 07:30-12:30",
+            id="agency hours beat generic ramadan",
+        ),
+        pytest.param(
+            PersonContext("P2", "NIGHT"),
+            "2026-04-14 03:00:00",
+            W,
+            "agency NIGHT: Monday working hours 22:00-06:00",
+            id="window crosses midnight",
+        ),
+        pytest.param(
+            PersonContext("P2", "NIGHT"),
+            "2026-04-14 02:00:00",
+            B,
+            "agency NIGHT: Monday break 02:00-02:30",
+            id="break after midnight",
+        ),
+        pytest.param(NIGHT_NURSE, "2026-04-14 21:59:59", OFF, "outside rostered shifts", id="before shift"),
+        pytest.param(NIGHT_NURSE, "2026-04-14 22:00:00", W, "shift 22:00-06:00", id="night shift start"),
+        pytest.param(NIGHT_NURSE, "2026-04-15 00:00:00", W, "shift 22:00-06:00", id="shift over midnight"),
+        pytest.param(NIGHT_NURSE, "2026-04-15 06:00:00", OFF, "outside rostered shifts", id="shift end"),
+        pytest.param(
+            NIGHT_NURSE, "2026-04-15 10:00:00", OFF, "outside rostered shifts", id="roster replaces"
+        ),
+        pytest.param(
+            ON_DUTY_TRIP,
+            "2026-04-18 09:00:00",
+            ASSIGN,
+            "surat tugas 800/123/2026",
+            id="assignment on saturday",
+        ),
+        pytest.param(ON_DUTY_TRIP, "2026-04-18 12:00:00", OFF, "weekend", id="assignment end"),
+        pytest.param(ON_LEAVE, "2026-04-14 09:00:00", LEAVE, "leave: cuti tahunan", id="leave on workday"),
+        pytest.param(
+            ON_LEAVE, "2026-04-16 09:00:00", W, "Thursday working hours 07:30-16:00", id="leave end"
+        ),
+    ],
+)
+def test_kind_at(
+    calendar: WorkingCalendar, person: PersonContext, when: str, kind: SegmentKind, reason: str
+) -> None:
+    assert at(calendar, person, when) == (kind, reason)
+
+
+def test_tuesday_afternoon_is_split_at_16_00(calendar: WorkingCalendar) -> None:
+    segments = calendar.intervals(STAFF, wib("2026-04-14 11:00"), wib("2026-04-15 08:00"))
+    assert [(s.start.astimezone(WIB).strftime("%d %H:%M"), s.kind) for s in segments] == [
+        ("14 11:00", W),
+        ("14 12:00", B),
+        ("14 13:00", W),
+        ("14 16:00", OFF),  # one off-duty segment across midnight
+        ("15 07:30", W),
+    ]
+    assert all(s.start.tzinfo is UTC for s in segments)
+
+
+@pytest.mark.parametrize(
+    "offset", [pytest.param(UTC, id="UTC"), pytest.param(timezone(timedelta(hours=8)), id="+08:00")]
+)
+def test_other_offsets_equal_their_wib_instant(calendar: WorkingCalendar, offset: timezone) -> None:
+    start, end = wib("2026-04-17 07:00"), wib("2026-04-17 17:00")
+    expected = calendar.intervals(STAFF, start, end)
+    assert calendar.intervals(STAFF, start.astimezone(offset), end.astimezone(offset)) == expected
+    assert datetime(2026, 4, 17, 0, 30, tzinfo=UTC) == expected[1].start  # 07:30 WIB
+
+
+def test_breaks_can_count_as_working_hours(calendar: WorkingCalendar) -> None:
+    counted = WorkingCalendar(replace(calendar.config, breaks_count_as_working_hours=True))
+    assert at(counted, STAFF, "2026-04-14 12:30") == (
+        W,
+        "Tuesday break 12:00-13:00 (counted as working hours)",
+    )
+
+
+def test_regional_and_removed_holidays(calendar: WorkingCalendar) -> None:
+    config = calendar.config
+    holidays = replace(config.holidays, extra={datetime(2026, 12, 15).date(): "Hari Jadi Lumajang"})
+    holidays = replace(holidays, removed=frozenset({datetime(2026, 3, 20).date()}))
+    local = WorkingCalendar(replace(config, holidays=holidays))
+    assert at(local, STAFF, "2026-12-15 09:00") == (OFF, "regional holiday: Hari Jadi Lumajang")
+    assert at(local, STAFF, "2026-03-20 09:00") == (W, RAMADAN + "Friday working hours 07:00-11:00")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(
+            lambda c: c.intervals(STAFF, datetime(2026, 4, 14, 9), wib("2026-04-14 10:00")), id="start"
+        ),
+        pytest.param(
+            lambda c: c.intervals(STAFF, wib("2026-04-14 09:00"), datetime(2026, 4, 14, 10)), id="end"
+        ),
+        pytest.param(
+            lambda c: PersonSpan(datetime(2026, 4, 14, 9), wib("2026-04-14 10:00")), id="person span"
+        ),
+    ],
+)
+def test_naive_timestamps_are_refused(calendar: WorkingCalendar, call) -> None:
+    with pytest.raises(NaiveTimestampError, match=r"no UTC offset.*\+07:00"):
+        call(calendar)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        pytest.param(lambda: Window.parse("7.30 to 16"), "must look like", id="bad window"),
+        pytest.param(lambda: WeeklySchedule.from_dict({"funday": {"work": []}}), "weekday key", id="bad day"),
+        pytest.param(
+            lambda: WeeklySchedule.from_dict({"mon": {"work": ["07:30-16:00"], "breaks": ["17:00-18:00"]}}),
+            "outside the work windows",
+            id="break outside work",
+        ),
+        pytest.param(
+            lambda: WeeklySchedule.from_dict({"mon": {"hours": ["07:30-16:00"]}}), "unknown keys", id="typo"
+        ),
+        pytest.param(
+            lambda: CalendarConfig.from_dict({"default_schedule": {}, "holiday": {}}), "unknown", id="bad key"
+        ),
+        pytest.param(
+            lambda: span("2026-04-14 10:00", "2026-04-14 09:00", "x"), "before it starts", id="span"
+        ),
+    ],
+)
+def test_bad_configuration_is_refused(build, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_empty_and_reversed_intervals(calendar: WorkingCalendar) -> None:
+    assert calendar.intervals(STAFF, wib("2026-04-14 09:00"), wib("2026-04-14 09:00")) == []
+    with pytest.raises(ValueError, match="before it starts"):
+        calendar.intervals(STAFF, wib("2026-04-14 09:00"), wib("2026-04-14 08:00"))
+
+
+def test_person_from_dict_reads_yaml_values() -> None:
+    person = PersonContext.from_dict(
+        {
+            "person_id": 42,
+            "agency_code": "RSUD",
+            "shifts": [{"start": "2026-04-14T22:00:00+07:00", "end": wib("2026-04-15 06:00")}],
+        }
+    )
+    assert person.person_id == "42"
+    assert person.shifts == (PersonSpan(wib("2026-04-14 22:00"), wib("2026-04-15 06:00")),)
+
+
+def test_public_names_are_exported() -> None:
+    assert sorted(api.policy.__all__) == sorted(
+        n for n in dir(api.policy) if not n.startswith("_") and n not in {"calendar", "rules"}
+    )
+    assert all(hasattr(api.policy, name) for name in api.policy.__all__)

@@ -1,0 +1,105 @@
+"""Accounts: normalised handles, unique per platform, official accounts tied to an agency, lookup."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from api.db import Agency, Person, Platform
+from api.registry import (
+    DuplicateEntryError,
+    InvalidEntryError,
+    UnknownPlatformError,
+    create_account,
+    find_account,
+    list_accounts,
+    update_account,
+)
+
+
+def test_handle_and_platform_are_normalised(db_session: Session, budi: Person) -> None:
+    account = create_account(db_session, platform="TikTok", handle="@Budi.Santoso", person_id=budi.id)
+    assert (account.platform, account.handle, account.is_official) == (Platform.TIKTOK, "budi.santoso", False)
+
+
+@pytest.mark.parametrize("handle", ["budi.santoso", "@Budi.Santoso", " @BUDI.SANTOSO "])
+def test_same_handle_on_same_platform_is_a_duplicate(db_session: Session, budi: Person, handle: str) -> None:
+    create_account(db_session, platform="tiktok", handle="budi.santoso", person_id=budi.id)
+    with pytest.raises(DuplicateEntryError, match=r"platform\+handle 'tiktok/budi\.santoso'"):
+        create_account(db_session, platform="tiktok", handle=handle, person_id=budi.id)
+
+
+def test_same_handle_on_another_platform_is_fine(db_session: Session, budi: Person) -> None:
+    create_account(db_session, platform="tiktok", handle="budi", person_id=budi.id)
+    create_account(db_session, platform="instagram", handle="budi", person_id=budi.id)
+    assert [a.platform for a in list_accounts(db_session, person_id=budi.id)] == ["instagram", "tiktok"]
+
+
+def test_unknown_platform_lists_the_valid_ones(db_session: Session, budi: Person) -> None:
+    with pytest.raises(UnknownPlatformError, match="'twitter'; use one of: tiktok, instagram"):
+        create_account(db_session, platform="twitter", handle="budi", person_id=budi.id)
+
+
+@pytest.mark.parametrize(
+    ("is_official", "with_agency", "says"),
+    [(True, False, "must name the agency"), (False, True, "only official accounts belong to an agency")],
+)
+def test_official_accounts_and_only_they_name_an_agency(
+    db_session: Session,
+    budi: Person,
+    agencies: dict[str, Agency],
+    is_official: bool,
+    with_agency: bool,
+    says: str,
+) -> None:
+    agency_id = agencies["DINKES"].id if with_agency else None
+    with pytest.raises(InvalidEntryError, match=says):
+        create_account(
+            db_session,
+            platform="instagram",
+            handle="dinkes",
+            person_id=budi.id,
+            is_official=is_official,
+            agency_id=agency_id,
+        )
+    db_session.flush()  # the refused account left nothing half-attached behind
+
+
+def test_find_account_returns_owner_and_agency(
+    db_session: Session, budi: Person, agencies: dict[str, Agency]
+) -> None:
+    create_account(
+        db_session,
+        platform="instagram",
+        handle="dinkes.lumajang",
+        person_id=budi.id,
+        is_official=True,
+        agency_id=agencies["DINKES"].id,
+    )
+    db_session.commit()
+    db_session.expunge_all()
+    account = find_account(db_session, "Instagram", "@Dinkes.Lumajang")
+    assert account is not None
+    db_session.expunge_all()  # relationships were loaded eagerly, not on access
+    assert (account.owner.name, account.owner.agency.code, account.agency.code) == (
+        "Budi Santoso",
+        "PKM-01",
+        "DINKES",
+    )
+
+
+def test_find_unregistered_account_is_none(db_session: Session, budi: Person) -> None:
+    create_account(db_session, platform="tiktok", handle="budi", person_id=budi.id)
+    assert find_account(db_session, "youtube", "budi") is None
+    assert find_account(db_session, "tiktok", "@someone_else") is None
+
+
+def test_update_checks_everything_before_changing_anything(
+    db_session: Session, budi: Person, agencies: dict[str, Agency]
+) -> None:
+    account = create_account(db_session, platform="tiktok", handle="budi", person_id=budi.id)
+    with pytest.raises(InvalidEntryError, match="official"):
+        update_account(db_session, account.id, handle="budi.resmi", is_official=True)
+    assert (account.handle, account.is_official) == ("budi", False)
+    update_account(db_session, account.id, is_official=True, agency_id=agencies["PKM-01"].id)
+    assert account.agency.code == "PKM-01"

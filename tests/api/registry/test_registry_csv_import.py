@@ -1,0 +1,145 @@
+"""CSV import: everything or nothing, every failing row reported by its spreadsheet row number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.db import Agency, Person, SocialAccount
+from api.registry import create_agency, find_account, get_person_by_nip, import_registry_csv
+
+HEADER = "type,code,name,parent_code,nip,agency_code,platform,handle,owner_nip,is_official"
+GOOD_ROWS = [
+    "agency,DINKES,Dinas Kesehatan,,,,,,,",
+    "agency,PKM-01,Puskesmas Sukodono,dinkes,,,,,,",
+    "person,,Budi Santoso,,19850714 201001 1 002,PKM-01,,,,",
+    'person,,"Ani, S.Kep",,199001012015032001,DINKES,,,,',
+    "account,,,,,,TikTok,@Budi.Santoso,198507142010011002,",
+    "account,,,,,DINKES,instagram,dinkes.lumajang,199001012015032001,ya",
+]
+
+
+def _csv(tmp_path: Path, rows: list[str], header: str = HEADER, delimiter: str = ",", bom: str = "") -> Path:
+    path = tmp_path / "registry.csv"
+    lines = [header, *rows]
+    path.write_text(bom + "\n".join(line.replace(",", delimiter) for line in lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _counts(session: Session) -> tuple[int, int, int]:
+    return tuple(
+        session.scalar(select(func.count()).select_from(m)) or 0 for m in (Agency, Person, SocialAccount)
+    )
+
+
+def test_happy_path_imports_everything(db_session: Session, tmp_path: Path) -> None:
+    report = import_registry_csv(db_session, _csv(tmp_path, GOOD_ROWS))
+    db_session.commit()
+    assert (report.ok, report.imported, report.errors) == (True, True, [])
+    assert (report.agencies, report.people, report.accounts) == (2, 2, 2)
+    assert _counts(db_session) == (2, 2, 2)
+    budi = get_person_by_nip(db_session, "198507142010011002")
+    assert (budi.name, budi.agency.code, budi.agency.parent.code) == ("Budi Santoso", "PKM-01", "DINKES")
+    official = find_account(db_session, "instagram", "dinkes.lumajang")
+    assert official is not None and official.is_official and official.agency.code == "DINKES"
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "bom"), [(";", ""), (",", "\ufeff"), (";", "\ufeff")], ids=["semicolon", "bom", "excel-id"]
+)
+def test_spreadsheet_exports_are_read(db_session: Session, tmp_path: Path, delimiter: str, bom: str) -> None:
+    rows = [r for r in GOOD_ROWS if '"' not in r and "199001012015032001" not in r]
+    report = import_registry_csv(db_session, _csv(tmp_path, rows, delimiter=delimiter, bom=bom))
+    assert report.errors == []
+    assert (report.agencies, report.people, report.accounts) == (2, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "says"),
+    [
+        (
+            "person,,Cahyo,,19850714201001100,PKM-01,,,,",
+            "not a valid NIP: expected exactly 18 digits, got 17",
+        ),
+        ("person,,Cahyo,,198513142010011002,PKM-01,,,,", "must be a birth date YYYYMMDD"),
+        ("person,,Cahyo,,199203042016041003,DINSOS,,,,", "no agency with code 'DINSOS'"),
+        ("agency,PKM-02,Puskesmas Pasirian,DINSOS,,,,,,", "no agency with code 'DINSOS'"),
+        ("agency,dinkes,Dinas Kesehatan Lagi,,,,,,,", "agency with code 'DINKES' already exists"),
+        (
+            "person,,Budi Lagi,,198507142010011002,PKM-01,,,,",
+            "person with nip '198507142010011002' already exists",
+        ),
+        ("account,,,,,,tiktok,budi.santoso,199001012015032001,", "'tiktok/budi.santoso' already exists"),
+        ("account,,,,,,twitter,budi,198507142010011002,", "unknown platform 'twitter'; use one of: tiktok"),
+        ("account,,,,,,tiktok,cahyo,199203042016041003,", "no person with nip '199203042016041003'"),
+        ("account,,,,,,tiktok,cahyo,198507142010011002,maybe", "'maybe' is not yes or no"),
+        ("account,,,,,,instagram,pkm01,198507142010011002,yes", "official account must name the agency"),
+        ("pegawai,,Cahyo,,199203042016041003,PKM-01,,,,", "'pegawai' is not a row type; use one of: agency"),
+        ("person,,Cahyo,,199203042016041003,,,,,", "agency_code: a person row needs nip, name, agency_code"),
+        ("person,PKM-01,Cahyo,,199203042016041003,PKM-01,,,,", "code: not used by a person row"),
+        ("person,,Cahyo,,199203042016041003,PKM-01,,,,,extra", "11 fields but the header has 10"),
+    ],
+)
+def test_each_failing_row_is_reported_and_nothing_is_imported(
+    db_session: Session, tmp_path: Path, bad_row: str, says: str
+) -> None:
+    report = import_registry_csv(db_session, _csv(tmp_path, [*GOOD_ROWS, bad_row]))
+    db_session.commit()
+    assert [(e.row, says in e.message) for e in report.errors] == [(8, True)], report.errors
+    assert (report.ok, report.imported) == (False, False)
+    assert _counts(db_session) == (0, 0, 0)
+
+
+def test_all_failing_rows_are_listed_with_their_numbers(db_session: Session, tmp_path: Path) -> None:
+    rows = [*GOOD_ROWS, "person,,Cahyo,,123,PKM-01,,,,", "", "agency,BKPSDM,,,,,,,,", "account,,,,,,x,@@,,"]
+    report = import_registry_csv(db_session, _csv(tmp_path, rows))
+    assert [e.row for e in report.errors] == [8, 10, 11]
+    assert str(report.errors[0]).startswith("row 8: nip: '123' is not a valid NIP")
+
+
+def test_existing_entries_count_as_duplicates_and_survive(db_session: Session, tmp_path: Path) -> None:
+    create_agency(db_session, code="DINKES", name="Dinas Kesehatan")
+    db_session.commit()
+    report = import_registry_csv(db_session, _csv(tmp_path, GOOD_ROWS))
+    db_session.commit()
+    assert [e.row for e in report.errors] == [2]
+    assert _counts(db_session) == (1, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("header", "says"),
+    [
+        ("code,name,parent_code", "no 'type' column"),
+        ("type,code,name,agency_cod", "unknown columns ['agency_cod']"),
+    ],
+)
+def test_bad_header_is_row_1(db_session: Session, tmp_path: Path, header: str, says: str) -> None:
+    report = import_registry_csv(db_session, _csv(tmp_path, ["agency,DINKES,Dinas Kesehatan"], header=header))
+    assert [(e.row, says in e.message) for e in report.errors] == [(1, True)]
+
+
+def test_preview_validates_without_importing(db_session: Session, tmp_path: Path) -> None:
+    report = import_registry_csv(db_session, _csv(tmp_path, GOOD_ROWS), preview=True)
+    db_session.commit()
+    assert (report.ok, report.imported, report.preview) == (True, False, True)
+    assert (report.agencies, report.people, report.accounts) == (2, 2, 2)
+    assert _counts(db_session) == (0, 0, 0)
+
+
+def test_preview_reports_errors_too(db_session: Session, tmp_path: Path) -> None:
+    report = import_registry_csv(
+        db_session, _csv(tmp_path, [*GOOD_ROWS, "person,,X,,1,PKM-01,,,,"]), preview=True
+    )
+    assert [e.row for e in report.errors] == [8]
+
+
+def test_failed_import_keeps_earlier_work_of_the_same_transaction(
+    db_session: Session, tmp_path: Path
+) -> None:
+    create_agency(db_session, code="BKPSDM", name="Badan Kepegawaian")
+    import_registry_csv(db_session, _csv(tmp_path, [*GOOD_ROWS, "person,,X,,1,PKM-01,,,,"]))
+    db_session.commit()
+    assert [a.code for a in db_session.scalars(select(Agency))] == ["BKPSDM"]

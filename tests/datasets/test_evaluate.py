@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from datasets.evaluate import evaluate, frame_level, realdata_frame_level, roc_auc, single_stage
+from detector.model import DEFAULT_WEIGHTS, Detector
+
+
+@pytest.mark.parametrize(
+    ("pos", "neg", "auc"),
+    [
+        ([0.9, 0.8], [0.1, 0.2], 1.0),
+        ([0.1], [0.9], 0.0),
+        ([0.5], [0.5], 0.5),
+        ([0.9, 0.1], [0.5], 0.5),
+        ([], [0.5], None),
+    ],
+)
+def test_roc_auc(pos: list[float], neg: list[float], auc: float | None) -> None:
+    assert roc_auc(pos, neg) == auc
+
+
+def test_frame_level_counts_and_rates() -> None:
+    result = frame_level([0.9, 0.2, 0.7], [0.1, 0.8], [True, False, True], [False, True])
+    assert (result.positives, result.detected, result.negatives, result.false_positives) == (3, 2, 2, 1)
+    assert result.recall == pytest.approx(2 / 3) and result.false_positive_rate == 0.5
+
+
+def test_realdata_absent_is_skipped(shipped_detector: Detector, tmp_path: Path) -> None:
+    assert realdata_frame_level(single_stage(shipped_detector), tmp_path / "no-realdata") is None
+
+
+def test_evaluate_writes_report_beside_weights(tiny_dataset: Path, tmp_path: Path) -> None:
+    weights = tmp_path / "seragam-n.pt"
+    shutil.copyfile(DEFAULT_WEIGHTS, weights)
+    shutil.copyfile(DEFAULT_WEIGHTS.with_suffix(".yaml"), weights.with_suffix(".yaml"))
+    report = evaluate(weights, tiny_dataset, tmp_path / "no-realdata", split="val")
+    saved = json.loads(weights.with_suffix(".eval.json").read_text())
+    assert saved == json.loads(json.dumps(report))
+    boxes = saved["synthetic_boxes"]
+    assert 0 <= boxes["map50_95"] <= boxes["map50"] <= 1
+    assert saved["synthetic_frame_level"]["positives"] + saved["synthetic_frame_level"]["negatives"] > 0
+    assert saved["realdata_test"] is None
