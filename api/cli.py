@@ -1,4 +1,5 @@
-"""``seragam``: the command line (ultralytics-style verbs: detect, train, eval, export, data)."""
+"""``seragam``: the command line (ultralytics-style verbs: detect, train, eval, export, data; and the service:
+serve, score, registry)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
+
+if TYPE_CHECKING:
+    from api.config import Settings
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".ts", ".flv", ".avi", ".m4v"}
 
@@ -124,9 +129,6 @@ def _export(args: argparse.Namespace) -> int:
     exported = Path(
         YOLO(str(args.model), task="detect").export(format="onnx", imgsz=imgsz, dynamic=False, simplify=False)
     )
-    sidecar = args.model.with_suffix(".yaml")
-    if sidecar.exists():  # the ONNX model operates at the same thresholds as its source
-        exported.with_suffix(".yaml").write_text(sidecar.read_text())
     print(exported)
     return 0
 
@@ -173,6 +175,108 @@ def _data_import(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _service_settings(args: argparse.Namespace) -> Settings:
+    from api.config import Settings
+
+    overrides = {
+        name: getattr(args, name)
+        for name in ("data_dir", "database_url")
+        if getattr(args, name, None) is not None
+    }
+    return Settings(**overrides)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.main import create_app
+
+    # log_config=None: uvicorn's loggers go through the service's one logging setup (with request ids).
+    uvicorn.run(
+        create_app(_service_settings(args)), host=args.host, port=args.port, workers=1, log_config=None
+    )
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    """Score a clip as a clip job would, against the registry at --database-url, storing nothing."""
+    from datetime import UTC, datetime
+
+    from api.db import make_engine, migrate, session_factory
+    from api.jobs import ClipParams, judge_clip
+    from api.main import load_scoring
+    from api.schemas import FindingOut, Outcome
+    from api.scoring import scan_clip
+    from api.timestamps import parse_timestamp
+    from detector.model import file_sha256
+    from detector.video import probe
+
+    settings = _service_settings(args)
+    platform, handle = args.account
+    started = parse_timestamp(
+        "--started-at", args.started_at, None, now=datetime.now(UTC), skew_s=settings.clock_skew_s
+    )
+    info = probe(args.clip)
+    scoring = load_scoring(settings)
+    scan = scan_clip(args.clip, scoring)
+    params = ClipParams(
+        file_sha256(args.clip), args.clip.suffix, platform, handle, started, info.duration_s or 0.0
+    )
+    migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+    try:
+        with session_factory(engine)() as session:
+            clip = judge_clip(session, scoring, params, scan)
+    finally:
+        engine.dispose()
+    report = {
+        "clip": str(args.clip),
+        "model": scoring.detector.version,
+        "frames": scan.frames,
+        "episodes": [e.__dict__ for e in scan.episodes],
+        "outcome": Outcome.of(clip.judgement).model_dump(mode="json"),
+        "would_open": [
+            FindingOut.of(f).model_dump(mode="json", include={"rule", "start_wib", "end_wib", "reasons"})
+            | {"evidence_time_s": f.episode.peak_time_s if f.episode else None}
+            for f in clip.judgement.findings
+        ]
+        if clip.subject.account
+        else [],
+    }
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _registry_import(args: argparse.Namespace) -> int:
+    from api.db import make_engine, migrate, session_factory
+    from api.registry import import_registry_csv
+
+    settings = _service_settings(args)
+    migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+    try:
+        with session_factory(engine)() as session:
+            report = import_registry_csv(session, args.file, preview=args.preview)
+            session.commit()
+    finally:
+        engine.dispose()
+    counts = f"{report.agencies} agencies, {report.people} people, {report.accounts} accounts"
+    for error in report.errors:
+        print(f"seragam: {args.file}: {error}", file=sys.stderr)
+    if not report.ok:
+        print(f"nothing imported: {len(report.errors)} rows need fixing", file=sys.stderr)
+        return 1
+    print(f"{'would import' if report.preview else 'imported'} {counts}")
+    return 0
+
+
+def _account(text: str) -> tuple[str, str]:
+    platform, colon, handle = text.partition(":")
+    if not colon or not platform or not handle:
+        raise argparse.ArgumentTypeError(f"{text!r} is not PLATFORM:HANDLE, e.g. tiktok:budi.santoso")
+    return platform, handle
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,7 +357,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_data_import)
+
+    p = verbs.add_parser("serve", help="run the HTTP API (one process: the model is loaded once)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    _add_service_options(p)
+    p.set_defaults(run=_serve)
+
+    p = verbs.add_parser("score", help="score a clip like a clip job, without a server; prints the judgement")
+    p.add_argument("clip", type=Path)
+    p.add_argument(
+        "--account", type=_account, required=True, help="PLATFORM:HANDLE, e.g. tiktok:budi.santoso"
+    )
+    p.add_argument("--started-at", required=True, help="stream start, ISO 8601 with offset")
+    _add_service_options(p)
+    p.set_defaults(run=_score)
+
+    registry = verbs.add_parser("registry", help="manage the registry").add_subparsers(
+        dest="registry_verb", required=True
+    )
+    p = registry.add_parser("import", help="import agencies, people and accounts from CSV, all or nothing")
+    p.add_argument("file", type=Path)
+    p.add_argument("--preview", action="store_true", help="validate every row, import nothing")
+    _add_service_options(p)
+    p.set_defaults(run=_registry_import)
     return parser
+
+
+def _add_service_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, help="uploads and the default SQLite database (SERAGAM_DATA_DIR)")
+    p.add_argument("--database-url", help="registry and cases database (SERAGAM_DATABASE_URL)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     max_clip_bytes: int = 2 * 1024 * 1024 * 1024
     max_image_pixels: int = 40_000_000
     retention_days: int = 90  # evidence of dismissed cases and frames without findings
+    policy_file: Path | None = None  # default: api/policy/default_policy.yaml
+    calendar_file: Path | None = None  # default: api/policy/default_calendar.yaml
+    sample_interval_s: float = 1.0  # seconds between the clip frames that are scored
+    clock_skew_s: float = 300.0  # how far in the future a capture time may lie (device clocks drift)
+    seed_demo: bool = True  # seed a demo registry and an administrator key into an empty database
 
     @property
     def db_url(self) -> str:

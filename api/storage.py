@@ -41,6 +41,17 @@ class UploadStore:
             os.replace(tmp.name, path)
         return StoredFile(sha256, len(data), path)
 
+    def adopt(self, staged: Path, sha256: str, suffix: str) -> StoredFile:
+        """Move a file already written (and hashed) elsewhere on the same file system into the store."""
+        path = self._path(sha256, suffix)
+        size = staged.stat().st_size
+        if path.exists():
+            staged.unlink()
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, path)
+        return StoredFile(sha256, size, path)
+
     def path(self, sha256: str, suffix: str) -> Path:
         path = self._path(sha256, suffix)
         if not path.exists():

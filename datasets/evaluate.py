@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -21,8 +22,11 @@ import yaml
 
 from datasets.importers import open_yolo_dataset, read_yolo_labels, yolo_label_path
 from datasets.people import POSE_WEIGHTS, REALDATA_DIR
-from detector.model import Detector
+from detector.model import Detector, ModelSettings
 from detector.offline import YOLO
+from detector.taxonomy import load_taxonomy
+
+RAW_THRESHOLD = 0.01
 
 CIVILIAN_LABELS = ("civilian", "civilian_batik")
 HARD_NEGATIVE_LABELS = ("civilian_batik", "police", "military", "other_uniform", "school_uniform")
@@ -66,16 +70,29 @@ def frame_level(
     )
 
 
-def _official_score(detector: Detector, image: np.ndarray) -> tuple[float, bool]:
-    """Best raw official-attire score, and whether the frame is flagged at the operating thresholds."""
-    dets = detector.detect(image)
-    official = detector.taxonomy.official_names
-    return dets.best_score(official), any(label in official for label in dets.labels)
+@dataclass(frozen=True)
+class FrameScorer:
+    """Scores a frame for "official attire present": the best official score, threshold-free (for
+    ROC AUC), and whether the frame is flagged at the operating thresholds."""
+
+    detector: Detector  # built with near-zero thresholds, so that scores below the operating point count
+    operating: dict[str, float]
+
+    @classmethod
+    def for_weights(cls, weights: Path) -> FrameScorer:
+        detector = Detector(weights, thresholds=dict.fromkeys(load_taxonomy().names, RAW_THRESHOLD))
+        return cls(detector, ModelSettings.for_weights(weights, load_taxonomy()).thresholds)
+
+    def __call__(self, image: np.ndarray) -> tuple[float, bool]:
+        dets = self.detector.detect(image)
+        official = self.detector.taxonomy.official_names
+        return dets.best_score(official), any(
+            label in official for label in dets.above(self.operating).labels
+        )
 
 
-def box_metrics(weights: Path, data_yaml: Path, imgsz: int, split: str = "test") -> dict[str, object]:
-    model = YOLO(str(weights), task="detect")
-    m = model.val(
+def _validate(weights: Path, data_yaml: Path, imgsz: int, split: str) -> Any:
+    return YOLO(str(weights), task="detect").val(
         data=str(data_yaml),
         split=split,
         imgsz=imgsz,
@@ -85,6 +102,10 @@ def box_metrics(weights: Path, data_yaml: Path, imgsz: int, split: str = "test")
         batch=8,
         workers=0,
     )
+
+
+def box_metrics(weights: Path, data_yaml: Path, imgsz: int, split: str = "test") -> dict[str, object]:
+    m = _validate(weights, data_yaml, imgsz, split)
     names = m.names
     per_class = {
         names[int(c)]: round(float(ap), 4) for c, ap in zip(m.box.ap_class_index, m.box.ap50, strict=True)
@@ -97,9 +118,9 @@ def box_metrics(weights: Path, data_yaml: Path, imgsz: int, split: str = "test")
     }
 
 
-def synthetic_frame_level(detector: Detector, data_yaml: Path, split: str = "test") -> FrameLevel:
+def synthetic_frame_level(scorer: FrameScorer, data_yaml: Path, split: str = "test") -> FrameLevel:
     dataset = open_yolo_dataset(data_yaml)
-    official_ids = {i for i, n in enumerate(dataset.names) if n in detector.taxonomy.official_names}
+    official_ids = {i for i, n in enumerate(dataset.names) if n in load_taxonomy().official_names}
     scores: dict[bool, list[float]] = {True: [], False: []}
     hits: dict[bool, list[bool]] = {True: [], False: []}
     for image_path in dataset.splits[split]:
@@ -107,7 +128,7 @@ def synthetic_frame_level(detector: Detector, data_yaml: Path, split: str = "tes
             line.class_id in official_ids
             for line in read_yolo_labels(yolo_label_path(image_path), len(dataset.names))
         )
-        score, hit = _official_score(detector, cv2.imread(str(image_path)))
+        score, hit = scorer(cv2.imread(str(image_path)))
         scores[truth].append(score)
         hits[truth].append(hit)
     return frame_level(scores[True], scores[False], hits[True], hits[False])
@@ -116,11 +137,7 @@ def synthetic_frame_level(detector: Detector, data_yaml: Path, split: str = "tes
 Scorer = Callable[[np.ndarray], tuple[float, bool]]
 
 
-def single_stage(detector: Detector) -> Scorer:
-    return lambda image: _official_score(detector, image)
-
-
-def person_crops(detector: Detector, pose_weights: Path = POSE_WEIGHTS, min_height: int = 48) -> Scorer:
+def person_crops(scorer: FrameScorer, pose_weights: Path = POSE_WEIGHTS, min_height: int = 48) -> Scorer:
     """Two-stage scoring: find people with the COCO pose model, run the detector on each person's crop
     (the framing the detector is trained on) and take the best crop."""
     people = YOLO(str(pose_weights), task="pose")
@@ -139,7 +156,7 @@ def person_crops(detector: Detector, pose_weights: Path = POSE_WEIGHTS, min_heig
                     int(max(0, x1 - pad_x)) : int(min(w, x2 + pad_x)),
                 ]
             )
-        results = [_official_score(detector, crop) for crop in crops]
+        results = [scorer(crop) for crop in crops]
         return max(results, default=(0.0, False))
 
     return score
@@ -178,18 +195,18 @@ def evaluate(
     weights: Path, data_yaml: Path | None, realdata: Path = REALDATA_DIR, split: str = "test"
 ) -> dict[str, object]:
     """Run every evaluation that has data and write ``<weights>.eval.json`` beside the weights."""
-    detector = Detector(weights)
+    scorer = FrameScorer.for_weights(weights)
     report: dict[str, object] = {
-        "model": detector.version,
-        "imgsz": detector.imgsz,
-        "thresholds": detector.thresholds,
+        "model": scorer.detector.version,
+        "imgsz": scorer.detector.imgsz,
+        "thresholds": scorer.operating,
     }
     if data_yaml is not None:
-        report["synthetic_boxes"] = box_metrics(weights, data_yaml, detector.imgsz, split)
-        report["synthetic_frame_level"] = synthetic_frame_level(detector, data_yaml, split).to_dict()
-    report["realdata_test"] = realdata_frame_level(single_stage(detector), realdata)
+        report["synthetic_boxes"] = box_metrics(weights, data_yaml, scorer.detector.imgsz, split)
+        report["synthetic_frame_level"] = synthetic_frame_level(scorer, data_yaml, split).to_dict()
+    report["realdata_test"] = realdata_frame_level(scorer, realdata)
     if report["realdata_test"] is not None:  # the two-stage design, measured on the same photos
-        report["realdata_test_person_crops"] = realdata_frame_level(person_crops(detector), realdata)
+        report["realdata_test_person_crops"] = realdata_frame_level(person_crops(scorer), realdata)
     weights.with_suffix(".eval.json").write_text(json.dumps(report, indent=2))
     return report
 
@@ -197,17 +214,7 @@ def evaluate(
 def choose_thresholds(weights: Path, data_yaml: Path, imgsz: int, split: str = "val") -> dict[str, float]:
     """Per-class operating thresholds: the confidence with the best F1 on a held-out split, written
     to ``<weights>.yaml`` where the detector reads them."""
-    model = YOLO(str(weights), task="detect")
-    m = model.val(
-        data=str(data_yaml),
-        split=split,
-        imgsz=imgsz,
-        plots=False,
-        verbose=False,
-        device="cpu",
-        batch=8,
-        workers=0,
-    )
+    m = _validate(weights, data_yaml, imgsz, split)
     curve_x = np.asarray(m.box.f1_curve)  # (classes with labels, 1000) F1 over confidence 0..1
     conf = np.linspace(0, 1, curve_x.shape[1])
     thresholds = {

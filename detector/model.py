@@ -71,6 +71,8 @@ class Detector:
         settings = ModelSettings.for_weights(self.weights, self.taxonomy)
         self.imgsz = imgsz or settings.imgsz
         self.thresholds = settings.thresholds | (thresholds or {})
+        if bad := {k: v for k, v in self.thresholds.items() if not 0 <= v <= 1}:
+            raise ValueError(f"class thresholds must lie between 0 and 1, got {bad}")
         self.version = f"{self.weights.stem}@{file_sha256(self.weights)[:12]}"
         self._device = device
         self._model = YOLO(str(self.weights), task="detect")

@@ -11,6 +11,17 @@ from datasets.people import PhotoPeople, bundled_photos, find_people
 from datasets.synth import SynthConfig, generate, render_frame
 from detector.model import DEFAULT_WEIGHTS, Detector
 
+FIXTURE_OUTFITS = (
+    "pdh_khaki",
+    "everyday_batik",
+    "satpol_pp",
+    "civilian_khaki",
+    "korpri_batik",
+    "original",
+    "white_insignia",
+    "police",
+)
+
 
 @pytest.fixture(scope="session")
 def bundled_people() -> list[PhotoPeople]:
@@ -24,9 +35,11 @@ def shipped_detector() -> Detector:
 
 @pytest.fixture(scope="session")
 def frames(bundled_people: list[PhotoPeople]) -> list[tuple[np.ndarray, list]]:
-    """Eight rendered livestream frames (image, labels), deterministic."""
-    config = SynthConfig()
-    return [render_frame(bundled_people[i % 2], np.random.default_rng([7, i]), config) for i in range(8)]
+    """Eight rendered 360x640 livestream frames (image, labels): official outfits and look-alikes in turn."""
+    return [
+        render_frame(bundled_people[i % 2], np.random.default_rng([7, i]), SynthConfig(), outfit, (360, 640))
+        for i, outfit in enumerate(FIXTURE_OUTFITS)
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,17 @@
 """Persistence: SQLAlchemy models, engine and session setup, Alembic migrations."""
 
-from api.db.engine import DEFAULT_DATABASE_URL, alembic_config, make_engine, migrate, session_factory
+from api.db.engine import (
+    DEFAULT_DATABASE_URL,
+    alembic_config,
+    insert_if_absent,
+    make_engine,
+    migrate,
+    session_factory,
+)
 from api.db.models import (
     Agency,
+    ApiKey,
+    ApiKeyRole,
     Assignment,
     AssignmentKind,
     AuditEntry,
@@ -27,6 +36,8 @@ from api.db.types import NaiveDatetimeError, UTCDateTime, ensure_utc
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "Agency",
+    "ApiKey",
+    "ApiKeyRole",
     "Assignment",
     "AssignmentKind",
     "AuditEntry",
@@ -49,6 +60,7 @@ __all__ = [
     "Upload",
     "alembic_config",
     "ensure_utc",
+    "insert_if_absent",
     "make_engine",
     "migrate",
     "session_factory",

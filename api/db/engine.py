@@ -1,7 +1,10 @@
 """Engine and session setup, and schema migration (Alembic ``upgrade head`` from code).
 
-SQLite (the zero-setup default) gets foreign keys, WAL and real transactions with savepoints;
-PostgreSQL URLs use psycopg 3 (``postgresql://`` is read as ``postgresql+psycopg://``).
+SQLite (the zero-setup default) gets foreign keys, WAL and real transactions with savepoints, begun
+IMMEDIATE: a transaction that read first could not write later once another writer had committed
+(WAL snapshots fail with "database is locked" at once, without waiting), so each one takes the write lock
+at its start and concurrent writers queue instead. PostgreSQL URLs use psycopg 3 (``postgresql://`` is
+read as ``postgresql+psycopg://``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,6 +59,13 @@ def migrate(url: str = DEFAULT_DATABASE_URL, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def insert_if_absent(session: Session, model: type[Any], values: dict[str, Any]) -> None:
+    """Insert a row unless one with the same unique key exists (concurrent identical uploads race here)."""
+    dialect = session.get_bind().dialect.name
+    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+    session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
 def _with_driver(url: URL) -> URL:
     if url.drivername == "postgresql":
         return url.set(drivername="postgresql+psycopg")
@@ -72,4 +84,4 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -80,6 +80,12 @@ class CaseRule(StrEnum):
     R2 = "R2"  # attire_off_duty
 
 
+class ApiKeyRole(StrEnum):
+    UPLOADER = "uploader"  # posts frames and clips, reads its own jobs
+    REVIEWER = "reviewer"  # reads cases and evidence of its agency and the agencies below it
+    ADMINISTRATOR = "administrator"  # all of the above; without an agency, also the registry
+
+
 class CaseState(StrEnum):
     OPEN = "open"
     VIEWED = "viewed"
@@ -234,6 +240,7 @@ class Case(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), index=True)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"))
     upload_sha256: Mapped[str | None] = mapped_column(ForeignKey("uploads.sha256", ondelete="RESTRICT"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), index=True)
     stream_started_at: Mapped[datetime | None]
     start_at: Mapped[datetime]
     end_at: Mapped[datetime]
@@ -281,6 +288,22 @@ class FrameScore(Base):
     model_version: Mapped[str] = mapped_column(String(100))
     time_s: Mapped[float]
     detections: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class ApiKey(Base):
+    """A caller of the HTTP API. Only the sha256 of the key is stored; ``agency_id`` scopes what the key
+    sees to that agency and the agencies below it (None: every agency, as BKPSDM)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[ApiKeyRole] = mapped_column(_vocabulary(ApiKeyRole, "api_key_role"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    agency: Mapped[Agency | None] = relationship()
 
 
 class AuditEntry(Base):

@@ -18,7 +18,7 @@ from api.policy.calendar import (
     require_aware,
     to_wib,
 )
-from api.policy.rules import Finding, Judgement, PolicyConfig, Rule, StreamContext, judge_stream
+from api.policy.rules import Finding, Judgement, PolicyConfig, Rule, StreamContext, judge_frame, judge_stream
 
 __all__ = [
     "WIB",
@@ -40,6 +40,7 @@ __all__ = [
     "Window",
     "WorkingCalendar",
     "format_wib",
+    "judge_frame",
     "judge_stream",
     "require_aware",
     "to_wib",

@@ -8,7 +8,7 @@ working hours. Findings are flags for a reviewer, never verdicts.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from importlib.resources import files
@@ -25,11 +25,16 @@ from api.policy.calendar import (
     format_wib,
     require_aware,
 )
+from detector.detections import Detections
 from detector.episodes import AttireEpisode, EpisodeConfig
+from detector.taxonomy import load_taxonomy
 
 DEFAULT_POLICY = files("api.policy") / "default_policy.yaml"
 UNREGISTERED_NOTE = "account not in registry: no owner to check against, so no rule was applied"
 OFFICIAL_NOTE = "official agency account: R1 does not apply"
+SINGLE_FRAME_NOTE = "one frame: the stream was live at that instant, so R1 applies without its minimum length"
+# A frame is an instant; the calendar splits spans, so the instant is judged as this short span.
+_INSTANT = timedelta(microseconds=1)
 
 
 class Rule(StrEnum):
@@ -166,6 +171,31 @@ def judge_stream(
         segments=tuple(segments),
         findings=tuple(sorted(findings, key=lambda f: (f.start, f.rule))),
         notes=tuple(notes),
+    )
+
+
+def judge_frame(
+    calendar: WorkingCalendar, policy: PolicyConfig, stream: StreamContext, detections: Detections
+) -> Judgement:
+    """Judge one frame captured at ``stream.start`` (its ``duration_s`` is ignored: a frame is an instant).
+
+    The frame proves the stream was live then, so R1 applies without ``min_r1_segment_s``; R2 applies when
+    the detections (already above their class thresholds) include official attire, without
+    ``min_r2_overlap_s``. The thresholds recorded say so: both 0 and ``single_frame`` true. Findings start
+    and end at the capture time.
+    """
+    official = load_taxonomy().official_names
+    classes = tuple(sorted({label for label in detections.labels if label in official}))
+    episodes = [AttireEpisode(0.0, 0.0, classes, detections.best_score(official), 1, 0.0)] if classes else []
+    instant = replace(policy, min_r1_segment_s=0.0, min_r2_overlap_s=0.0)
+    span = replace(stream, duration_s=_INSTANT.total_seconds())
+    judged = judge_stream(calendar, instant, span, episodes)
+    return replace(
+        judged,
+        stream=replace(stream, duration_s=0.0),
+        thresholds={**instant.thresholds(), "single_frame": True},
+        findings=tuple(replace(f, end=f.start) for f in judged.findings),
+        notes=(*judged.notes, SINGLE_FRAME_NOTE) if stream.owner else judged.notes,
     )
 
 

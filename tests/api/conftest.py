@@ -8,11 +8,20 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from api.config import Settings
 from api.db import Base, make_engine, migrate, session_factory
+from api.main import create_app
+from datasets.clips import Segment, write_livestream_clip
+from datasets.people import PhotoPeople
+from datasets.synth import SynthConfig, render_frame
+from tests.api.factories import CLIP_SEED, UNIFORM_PHOTO, UNIFORM_SEED, World, build_world, jpeg
 
 POSTGRES_URL_ENV = "SERAGAM_TEST_POSTGRES_URL"
 
@@ -49,3 +58,60 @@ def engine(database_url: str) -> Iterator[Engine]:
 def db_session(engine: Engine) -> Iterator[Session]:
     with session_factory(engine)() as session:
         yield session
+
+
+# --- The service: an app per test on its own database and data folder, the shipped model by default. ---
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """``SERAGAM_MODEL`` may point elsewhere while developing; the default is the shipped model."""
+    return Settings(
+        data_dir=tmp_path / "data", database_url=database_url, seed_demo=False, max_image_bytes=300_000
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def world(client: TestClient) -> World:
+    return build_world(client.app.state.service.sessions)
+
+
+@pytest.fixture(scope="session")
+def uniform_frame(bundled_people: list[PhotoPeople]) -> bytes:
+    image, _ = render_frame(
+        bundled_people[UNIFORM_PHOTO],
+        np.random.default_rng(UNIFORM_SEED),
+        SynthConfig(),
+        outfit="pdh_khaki",
+        size=(360, 640),
+    )
+    return jpeg(image)
+
+
+@pytest.fixture(scope="session")
+def uniform_clip(bundled_people: list[PhotoPeople], tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """20 s of PDH khaki at 10 fps, small."""
+    path = tmp_path_factory.mktemp("clips") / "uniform.mp4"
+    segments = [Segment(bundled_people[UNIFORM_PHOTO], "pdh_khaki", 20)]
+    write_livestream_clip(path, segments, size=(360, 640), fps=10, seed=CLIP_SEED)
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def audio_only_clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """One second of a 440 Hz tone in an MP4 without a video stream."""
+    path = tmp_path_factory.mktemp("clips") / "audio.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=16000)
+        tone = np.sin(2 * np.pi * 440 * np.arange(16000) / 16000).astype(np.float32)[None, :]
+        frame = av.AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
+        frame.sample_rate = 16000
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path.read_bytes()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from datasets.evaluate import evaluate, frame_level, realdata_frame_level, roc_auc, single_stage
-from detector.model import DEFAULT_WEIGHTS, Detector
+from datasets.evaluate import FrameScorer, evaluate, frame_level, realdata_frame_level, roc_auc
+from detector.model import DEFAULT_WEIGHTS
 
 
 @pytest.mark.parametrize(
@@ -30,8 +30,8 @@ def test_frame_level_counts_and_rates() -> None:
     assert result.recall == pytest.approx(2 / 3) and result.false_positive_rate == 0.5
 
 
-def test_realdata_absent_is_skipped(shipped_detector: Detector, tmp_path: Path) -> None:
-    assert realdata_frame_level(single_stage(shipped_detector), tmp_path / "no-realdata") is None
+def test_realdata_absent_is_skipped(tmp_path: Path) -> None:
+    assert realdata_frame_level(FrameScorer.for_weights(DEFAULT_WEIGHTS), tmp_path / "no-realdata") is None
 
 
 def test_evaluate_writes_report_beside_weights(tiny_dataset: Path, tmp_path: Path) -> None:

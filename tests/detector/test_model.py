@@ -43,9 +43,17 @@ def test_shipped_model_finds_attire_on_rendered_uniform_frames(
     assert sum(found) >= len(found) / 2
 
 
-def test_thresholds_filter_detections(frames: list) -> None:
-    strict = Detector(DEFAULT_WEIGHTS, thresholds={n: 1.01 for n in load_taxonomy().names})
-    assert len(strict.detect(frames[0][0])) == 0
+def test_thresholds_filter_detections(shipped_detector: Detector, frames: list) -> None:
+    strict = Detector(DEFAULT_WEIGHTS, thresholds=dict.fromkeys(load_taxonomy().names, 0.9))
+    for image, _ in frames:
+        kept, loose = strict.detect(image), shipped_detector.detect(image)
+        assert (kept.scores >= 0.9).all() and len(kept) <= len(loose)
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.01])
+def test_thresholds_outside_zero_one_are_refused(value: float) -> None:
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        Detector(DEFAULT_WEIGHTS, thresholds={"pdh_khaki": value})
 
 
 def test_batch_matches_single_calls(shipped_detector: Detector, frames: list) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 
 from api.policy import (
@@ -14,9 +15,12 @@ from api.policy import (
     Rule,
     StreamContext,
     WorkingCalendar,
+    judge_frame,
     judge_stream,
 )
+from detector.detections import Detections
 from detector.episodes import AttireEpisode
+from detector.taxonomy import load_taxonomy
 
 R1, R2 = Rule.LIVE_DURING_WORKING_HOURS, Rule.ATTIRE_OFF_DUTY
 STAFF = PersonContext("198501012010011001", agency_code="DISKOMINFO")
@@ -177,3 +181,43 @@ def test_bad_policy_is_refused(change: dict, message: str) -> None:
     }
     with pytest.raises(ValueError, match=message):
         PolicyConfig.from_dict(raw | change)
+
+
+def _frame_detections(*labels: str) -> Detections:
+    names = load_taxonomy().names
+    return Detections(
+        np.array([[10, 10, 50, 50]] * len(labels), np.float32).reshape(-1, 4),
+        np.array([names.index(label) for label in labels], np.int64),
+        np.full(len(labels), 0.8, np.float32),
+        names,
+        (360, 640),
+    )
+
+
+@pytest.mark.parametrize(
+    ("when", "official", "labels", "expected"),
+    [
+        pytest.param("2026-04-14 10:00", False, (), [R1], id="working hours: R1 without a minimum length"),
+        pytest.param("2026-04-14 10:00", True, ("pdh_khaki",), [], id="official account in working hours"),
+        pytest.param("2026-04-14 19:00", False, ("pdh_khaki", "name_plate"), [R2], id="uniform off duty"),
+        pytest.param("2026-04-14 19:00", False, ("other_uniform",), [], id="police uniform is context only"),
+        pytest.param("2026-04-14 12:30", False, ("pdh_khaki",), [], id="break: neither rule"),
+    ],
+)
+def test_judge_frame(
+    calendar: WorkingCalendar, policy: PolicyConfig, when: str, official: bool, labels, expected
+) -> None:
+    judgement = judge_frame(calendar, policy, stream(when, 0, official=official), _frame_detections(*labels))
+    assert [f.rule for f in judgement.findings] == expected
+    assert all(f.start == f.end == wib(when) for f in judgement.findings)
+    assert judgement.thresholds["min_r1_segment_s"] == 0 and judgement.thresholds["single_frame"] is True
+    assert judgement.stream.duration_s == 0 and judgement.policy_version == policy.version
+
+
+def test_judge_frame_of_an_unregistered_account_applies_no_rule(
+    calendar: WorkingCalendar, policy: PolicyConfig
+) -> None:
+    judgement = judge_frame(
+        calendar, policy, stream("2026-04-14 19:00", 0, owner=None), _frame_detections("pdh_khaki")
+    )
+    assert judgement.findings == () and "no rule was applied" in judgement.notes[0]

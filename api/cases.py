@@ -1,0 +1,173 @@
+"""Cases: opened from a judgement with their evidence, listed and shown within the caller's agencies.
+
+One case per finding (stream, rule, continuous span). Evidence frames are stored content-addressed as
+JPEG, the original and one annotated with the detections; every look at a case or its evidence is
+written to the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from api.auth import Caller
+from api.db.models import ApiKeyRole, AuditEntry, Case, CaseRule, CaseState, Evidence
+from api.errors import ResourceNotFoundError
+from api.policy import Finding, Judgement, Rule
+from api.registry import agency_subtree_ids
+from api.scoring import StreamSubject
+from api.storage import UploadStore
+from detector.annotate import annotate
+from detector.detections import Detections
+
+CASE_RULES = {Rule.LIVE_DURING_WORKING_HOURS: CaseRule.R1, Rule.ATTIRE_OFF_DUTY: CaseRule.R2}
+REVIEWING_ROLES = (ApiKeyRole.REVIEWER, ApiKeyRole.ADMINISTRATOR)
+JPEG_QUALITY = 92
+
+
+@dataclass(frozen=True)
+class EvidenceFrame:
+    """A frame that shows a finding: ``time_offset_s`` from the stream start, ``captured_at`` (UTC)."""
+
+    time_offset_s: float
+    captured_at: datetime
+    image: np.ndarray
+    detections: Detections
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a judgement came from: the uploaded file, the model that scored it, the job (clips only)."""
+
+    upload_sha256: str
+    model_version: str
+    job_id: int | None = None
+
+
+def open_cases(
+    session: Session,
+    store: UploadStore,
+    judgement: Judgement,
+    subject: StreamSubject,
+    provenance: Provenance,
+    evidence_for: Callable[[Finding], Sequence[EvidenceFrame]],
+) -> list[Case]:
+    """One new case per finding, with its evidence frames stored; flushed, the caller commits."""
+    account = subject.account
+    if account is None:
+        return []
+    cases = []
+    for finding in judgement.findings:
+        case = Case(
+            rule=CASE_RULES[finding.rule],
+            account_id=account.id,
+            person_id=account.person_id,
+            agency_id=account.owner.agency_id,
+            upload_sha256=provenance.upload_sha256,
+            job_id=provenance.job_id,
+            stream_started_at=judgement.stream.start,
+            start_at=finding.start,
+            end_at=finding.end,
+            score=finding.episode.score if finding.episode else None,
+            reasons=list(finding.reasons),
+            model_version=provenance.model_version,
+            policy_version=judgement.policy_version,
+            thresholds=dict(judgement.thresholds),
+            evidence=[_store_evidence(store, n, frame) for n, frame in enumerate(evidence_for(finding), 1)],
+        )
+        session.add(case)
+        cases.append(case)
+    session.flush()
+    return cases
+
+
+def _store_evidence(store: UploadStore, n: int, frame: EvidenceFrame) -> Evidence:
+    original = store.put(_jpeg(frame.image), ".jpg")
+    annotated = store.put(_jpeg(annotate(frame.image, frame.detections)), ".jpg")
+    return Evidence(
+        n=n,
+        time_offset_s=frame.time_offset_s,
+        captured_at=frame.captured_at,
+        original_sha256=original.sha256,
+        annotated_sha256=annotated.sha256,
+        detections=frame.detections.to_dict()["detections"],
+    )
+
+
+def _jpeg(image: np.ndarray) -> bytes:
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise ValueError(f"could not encode a {image.shape} frame as JPEG")
+    return encoded.tobytes()
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Which cases to list; ``start_from``/``start_to`` bound the start of the flagged span (UTC)."""
+
+    rule: CaseRule | None = None
+    state: CaseState | None = None
+    agency_id: int | None = None
+    start_from: datetime | None = None
+    start_to: datetime | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+def list_cases(session: Session, caller: Caller, filters: CaseFilter) -> list[Case]:
+    """The cases ``caller`` may see that match ``filters``, newest span first."""
+    caller.require(REVIEWING_ROLES, "listing cases")
+    query = select(Case).options(selectinload(Case.evidence)).order_by(Case.start_at.desc(), Case.id.desc())
+    if caller.agency_ids is not None:
+        query = query.where(Case.agency_id.in_(caller.agency_ids))
+    if filters.agency_id is not None:
+        query = query.where(Case.agency_id.in_(agency_subtree_ids(session, filters.agency_id)))
+    if filters.rule is not None:
+        query = query.where(Case.rule == filters.rule)
+    if filters.state is not None:
+        query = query.where(Case.state == filters.state)
+    if filters.start_from is not None:
+        query = query.where(Case.start_at >= filters.start_from)
+    if filters.start_to is not None:
+        query = query.where(Case.start_at < filters.start_to)
+    return list(session.scalars(query.limit(filters.limit).offset(filters.offset)))
+
+
+def view_case(session: Session, caller: Caller, case_id: int) -> Case:
+    """A case with its evidence list; other agencies' cases are not found. Audited; the caller commits."""
+    case = _visible_case(session, caller, case_id)
+    _audit(session, caller, "view_case", f"case:{case.id}", {})
+    return case
+
+
+def evidence_image(
+    session: Session, store: UploadStore, caller: Caller, case_id: int, n: int, *, original: bool
+) -> Path:
+    """The file of evidence frame ``n`` (annotated, or the original). Audited; the caller commits."""
+    case = _visible_case(session, caller, case_id)
+    evidence = next((e for e in case.evidence if e.n == n), None)
+    if evidence is None:
+        raise ResourceNotFoundError("evidence frame", f"{n} of case {case_id}")
+    sha256 = evidence.original_sha256 if original else evidence.annotated_sha256
+    _audit(session, caller, "view_evidence", f"case:{case.id}/evidence/{n}", {"original": original})
+    return store.path(sha256, ".jpg")
+
+
+def _visible_case(session: Session, caller: Caller, case_id: int) -> Case:
+    caller.require(REVIEWING_ROLES, "reading cases")
+    case = session.get(Case, case_id)
+    if case is None or not caller.sees_agency(case.agency_id):
+        raise ResourceNotFoundError("case", case_id)
+    return case
+
+
+def _audit(session: Session, caller: Caller, action: str, target: str, detail: dict[str, object]) -> None:
+    session.add(AuditEntry(actor=caller.actor, action=action, target=target, detail=detail))
+    session.flush()

@@ -1,0 +1,107 @@
+"""The service's own errors, and the one place every known error becomes a 4xx ``{"detail": "..."}``.
+
+Each message says what the caller should fix; bad input never surfaces as a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from api.db.types import NaiveDatetimeError
+from api.policy import NaiveTimestampError
+from api.registry.errors import DuplicateEntryError, InUseError, NotFoundError, RegistryError
+from detector.images import ImageError
+from detector.model import InvalidImageError
+from detector.video import VideoError
+
+log = logging.getLogger(__name__)
+
+
+class UnauthenticatedError(Exception):
+    """No API key, or one the service does not know."""
+
+
+class ForbiddenError(Exception):
+    """The key's role does not allow the action."""
+
+
+class ResourceNotFoundError(LookupError):
+    """No such case, job or evidence frame, or one outside the caller's agencies (never told apart)."""
+
+    def __init__(self, entity: str, key: object) -> None:
+        super().__init__(f"no {entity} {key}; check the id (you only see those of your own agencies)")
+
+
+class UploadTooLargeError(Exception):
+    def __init__(self, what: str, limit: int) -> None:
+        super().__init__(
+            f"the {what} is larger than the limit of {limit:,} bytes; send a smaller or shorter one"
+        )
+
+
+class UnsupportedMediaTypeError(Exception):
+    def __init__(self, got: str | None, expected: str) -> None:
+        super().__init__(f"content type {got or 'none'} is not accepted here; send {expected}")
+
+
+class InvalidUploadError(ValueError):
+    """An upload that cannot be used (empty, zero-length, unusable video); the message says why."""
+
+
+class InvalidTimestampError(ValueError):
+    """A timestamp that cannot be parsed, names an unknown zone, or lies in the future."""
+
+
+_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (UnauthenticatedError, 401),
+    (ForbiddenError, 403),
+    (ResourceNotFoundError, 404),
+    (NotFoundError, 404),
+    (DuplicateEntryError, 409),
+    (InUseError, 409),
+    (UploadTooLargeError, 413),
+    (UnsupportedMediaTypeError, 415),
+    (RegistryError, 422),
+    (InvalidUploadError, 422),
+    (InvalidTimestampError, 422),
+    (NaiveTimestampError, 422),
+    (NaiveDatetimeError, 422),
+    (ImageError, 422),
+    (InvalidImageError, 422),
+    (VideoError, 422),
+)
+
+
+def status_of(error: Exception) -> int | None:
+    """The HTTP status a known error maps to; None for anything else (a real 500)."""
+    return next((status for kind, status in _STATUS if isinstance(error, kind)), None)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def known_error(request: Request, error: Exception) -> JSONResponse:
+        status = status_of(error) or 500
+        headers = {"WWW-Authenticate": "X-API-Key"} if status == 401 else None
+        log.info("refused with %d: %s", status, error)
+        return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)
+
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(part) for part in e['loc'] if part not in ('body', 'query', 'path'))}: {e['msg']}"
+            for e in error.errors()
+        ]
+        detail = "; ".join(problems) + " (uploads are multipart/form-data; see /docs for the fields)"
+        log.info("refused with 422: %s", detail)
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+
+    for kind, _ in _STATUS:
+        app.add_exception_handler(kind, known_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(HTTPException, http_error)

@@ -1,0 +1,83 @@
+"""Scoring one uploaded frame: decode, detect, judge with the owner's calendar, store, open cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from api.cases import EvidenceFrame, Provenance, open_cases
+from api.db import insert_if_absent
+from api.db.models import Case, FrameScore
+from api.policy import Judgement, judge_frame
+from api.registry import normalise_handle, parse_platform
+from api.scoring import Scoring, stream_subject
+from api.storage import UploadStore
+from api.uploads import record_upload
+from detector.detections import Detections
+from detector.images import decode_image
+
+
+@dataclass(frozen=True)
+class FrameUpload:
+    """A frame as received: its bytes and accepted content type (``suffix`` follows from it), the account
+    it shows and when it was captured (aware)."""
+
+    data: bytes
+    content_type: str
+    suffix: str
+    platform: str
+    handle: str
+    captured_at: datetime
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What scoring a frame produced: the stored upload, the model, its detections, judgement and cases."""
+
+    upload_sha256: str
+    model_version: str
+    detections: Detections
+    judgement: Judgement
+    cases: list[Case]
+
+
+def score_frame(
+    session: Session, store: UploadStore, scoring: Scoring, frame: FrameUpload, *, max_pixels: int
+) -> FrameResult:
+    """Judge one frame and open its cases; flushed, the caller commits.
+
+    Everything that can refuse the input (``ImageError``, ``UnknownPlatformError``, ``InvalidEntryError``)
+    is checked before anything is stored, so a refused frame leaves no file and no row behind. The
+    detector runs before the session is first used, so no transaction stays open while it works.
+    """
+    image = decode_image(frame.data, max_pixels)
+    parse_platform(frame.platform)
+    normalise_handle(frame.handle)
+    detections = scoring.detector.detect(image)
+    stored = store.put(frame.data, frame.suffix)
+    record_upload(session, stored, frame.content_type)
+    subject = stream_subject(session, frame.platform, frame.handle, frame.captured_at, 0.0)
+    judgement = judge_frame(scoring.calendar, scoring.policy, subject.stream, detections)
+    detected = detections.to_dict()["detections"]
+    insert_if_absent(
+        session,
+        FrameScore,
+        {
+            "upload_sha256": stored.sha256,
+            "model_version": scoring.detector.version,
+            "time_s": 0.0,
+            "detections": detected,
+        },
+    )
+    evidence = [EvidenceFrame(0.0, subject.stream.start, image, detections)]
+    cases = open_cases(
+        session,
+        store,
+        judgement,
+        subject,
+        Provenance(stored.sha256, scoring.detector.version),
+        lambda _finding: evidence,
+    )
+    return FrameResult(stored.sha256, scoring.detector.version, detections, judgement, cases)

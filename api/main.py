@@ -1,0 +1,86 @@
+"""The FastAPI application: ``create_app(settings)``; its lifespan migrates the database, loads the model
+once, seeds a demo registry into an empty database and runs the clip job worker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.config import Settings
+from api.db import make_engine, migrate, session_factory
+from api.deps import ServiceState
+from api.errors import install_error_handlers
+from api.jobs import JobWorker
+from api.policy import CalendarConfig, PolicyConfig, WorkingCalendar
+from api.request_ids import RequestIdMiddleware, setup_logging
+from api.routes import api_keys, cases, clips, frames, health, jobs, registry
+from api.scoring import Scoring
+from api.seed import seed_demo
+from api.storage import UploadStore
+from api.uploads import FORM_SLACK_BYTES, MAX_CSV_BYTES, UploadSizeLimit
+from detector.model import Detector
+
+
+def load_scoring(settings: Settings) -> Scoring:
+    """The one place the model, the policy and the calendar are loaded."""
+    return Scoring(
+        Detector(settings.model),
+        PolicyConfig.load(settings.policy_file),
+        WorkingCalendar(CalendarConfig.load(settings.calendar_file)),
+        settings.sample_interval_s,
+    )
+
+
+def build_state(settings: Settings) -> ServiceState:
+    """Everything the service holds for its lifetime (migrated database, loaded model); worker not started."""
+    migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+    sessions = session_factory(engine)
+    scoring = load_scoring(settings)
+    store = UploadStore(settings.uploads_dir)
+    return ServiceState(settings, engine, sessions, scoring, store, JobWorker(sessions, store, scoring))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    setup_logging()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = build_state(settings)
+        if settings.seed_demo:
+            with state.sessions() as session:
+                key = seed_demo(session)
+            if key:
+                print(f"seragam: demo registry seeded; administrator API key (shown once): {key}", flush=True)
+        app.state.service = state
+        state.worker.start()
+        try:
+            yield
+        finally:
+            state.worker.stop()
+            state.engine.dispose()
+
+    app = FastAPI(
+        title="seragam-watch",
+        summary="Flags civil servants' livestreams in working hours (R1) or in official attire off duty (R2)",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (health.router, frames.router, clips.router, jobs.router, cases.router):
+        app.include_router(router)
+    app.include_router(registry.router)
+    app.include_router(api_keys.router)
+    app.add_middleware(
+        UploadSizeLimit,
+        limits={
+            "/v1/frames": settings.max_image_bytes + FORM_SLACK_BYTES,
+            "/v1/clips": settings.max_clip_bytes + FORM_SLACK_BYTES,
+            "/v1/registry/import": MAX_CSV_BYTES + FORM_SLACK_BYTES,
+        },
+    )
+    app.add_middleware(RequestIdMiddleware)
+    return app

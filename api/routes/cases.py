@@ -1,0 +1,61 @@
+"""Cases for review: list, show with evidence, and the evidence images (each look is audited)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+
+from api.cases import CaseFilter, evidence_image, list_cases, view_case
+from api.db.models import CaseRule, CaseState
+from api.deps import Reviewer, SessionDep, StoreDep
+from api.policy import require_aware
+from api.registry import get_agency_by_code
+from api.schemas import CaseDetail, CaseSummary
+
+router = APIRouter(prefix="/v1", tags=["cases"])
+
+
+@router.get("/cases", response_model=list[CaseSummary])
+def get_cases(
+    session: SessionDep,
+    caller: Reviewer,
+    rule: CaseRule | None = None,
+    state: CaseState | None = None,
+    agency: Annotated[str | None, Query(description="agency code; includes the agencies below it")] = None,
+    start_from: Annotated[datetime | None, Query(alias="from", description="ISO 8601 with offset")] = None,
+    start_to: Annotated[datetime | None, Query(alias="to", description="ISO 8601 with offset")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[CaseSummary]:
+    """Cases of your agencies whose flagged span starts in ``[from, to)``, newest first."""
+    filters = CaseFilter(
+        rule=rule,
+        state=state,
+        agency_id=get_agency_by_code(session, agency).id if agency else None,
+        start_from=require_aware(start_from, "from") if start_from else None,
+        start_to=require_aware(start_to, "to") if start_to else None,
+        limit=limit,
+        offset=offset,
+    )
+    return [CaseSummary.of(c) for c in list_cases(session, caller, filters)]
+
+
+@router.get("/cases/{case_id}", response_model=CaseDetail)
+def get_case(case_id: int, session: SessionDep, caller: Reviewer) -> CaseDetail:
+    """A case with its evidence (times in UTC and WIB), provenance, thresholds and reasons."""
+    case = view_case(session, caller, case_id)
+    session.commit()
+    return CaseDetail.of(case)
+
+
+@router.get("/cases/{case_id}/evidence/{n}.jpg", response_class=FileResponse)
+def get_evidence(
+    case_id: int, n: int, session: SessionDep, store: StoreDep, caller: Reviewer, original: bool = False
+) -> FileResponse:
+    """Evidence frame ``n`` with the detections drawn on it; ``?original=1`` for the frame as scored."""
+    path = evidence_image(session, store, caller, case_id, n, original=original)
+    session.commit()
+    return FileResponse(path, media_type="image/jpeg")

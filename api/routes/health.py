@@ -1,0 +1,29 @@
+"""``/healthz`` (the process answers) and ``/readyz`` (model loaded and database reachable, else 503)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> JSONResponse:
+    state = getattr(request.app.state, "service", None)
+    if state is None:
+        return JSONResponse({"status": "not ready", "model": "not loaded"}, status_code=503)
+    checks = {"model": state.scoring.detector.version, "database": "ok"}
+    try:
+        with state.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:  # whatever stops a trivial query means the database is not reachable
+        checks["database"] = f"unreachable: {type(error).__name__}"
+        return JSONResponse({"status": "not ready", **checks}, status_code=503)
+    return JSONResponse({"status": "ready", **checks})

@@ -1,0 +1,373 @@
+"""Request and response bodies of the HTTP API (what /docs shows). Times are UTC ISO 8601, with the
+same instant in WIB beside them where a person reads it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.cases import CASE_RULES
+from api.db.models import Agency, ApiKey, Assignment, Case, Evidence, Job, Person, SocialAccount
+from api.policy import Finding, Judgement, format_wib
+from api.registry import ImportReport
+from detector.detections import Detections
+
+NIP_EXAMPLE = "198507142010011002"
+
+
+class Detection(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    class_name: str = Field(alias="class", examples=["pdh_khaki"])
+    score: float = Field(examples=[0.87])
+    box: list[float] = Field(description="x1, y1, x2, y2 in pixels of the uploaded image")
+
+
+def detections_out(detections: Detections) -> list[Detection]:
+    return [Detection.model_validate(d) for d in detections.to_dict()["detections"]]
+
+
+class Segment(BaseModel):
+    start: datetime
+    end: datetime
+    kind: str = Field(examples=["working"])
+    reason: str = Field(examples=["Tuesday working hours 07:30-16:00"])
+
+
+class FindingOut(BaseModel):
+    rule: str = Field(examples=["R2"])
+    rule_name: str = Field(examples=["attire_off_duty"])
+    start: datetime
+    end: datetime
+    start_wib: str = Field(examples=["2026-04-14 19:00:00 WIB"])
+    end_wib: str
+    reasons: list[str]
+    episode: dict[str, Any] | None = Field(None, description="the attire evidence (R2)")
+
+    @classmethod
+    def of(cls, finding: Finding) -> FindingOut:
+        return cls(
+            rule=CASE_RULES[finding.rule].value,
+            rule_name=finding.rule.value,
+            start=finding.start,
+            end=finding.end,
+            start_wib=format_wib(finding.start),
+            end_wib=format_wib(finding.end),
+            reasons=list(finding.reasons),
+            episode=finding.episode.__dict__ if finding.episode else None,
+        )
+
+
+class Outcome(BaseModel):
+    """What the rules said: ``applied`` is false when the account has no registered owner."""
+
+    applied: bool
+    flagged: bool
+    policy_version: str
+    thresholds: dict[str, Any]
+    segments: list[Segment]
+    findings: list[FindingOut]
+    notes: list[str]
+
+    @classmethod
+    def of(cls, judgement: Judgement, notes: tuple[str, ...] = ()) -> Outcome:
+        return cls(
+            applied=judgement.stream.owner is not None,
+            flagged=judgement.flagged,
+            policy_version=judgement.policy_version,
+            thresholds=dict(judgement.thresholds),
+            segments=[
+                Segment(start=s.start, end=s.end, kind=s.kind.value, reason=s.reason)
+                for s in judgement.segments
+            ],
+            findings=[FindingOut.of(f) for f in judgement.findings],
+            notes=[*notes, *judgement.notes],
+        )
+
+
+class CaseSummary(BaseModel):
+    id: int
+    rule: str = Field(examples=["R1"])
+    state: str = Field(examples=["open"])
+    agency_id: int | None
+    person_id: int | None
+    account_id: int | None
+    start_at: datetime
+    end_at: datetime
+    start_wib: str
+    end_wib: str
+    score: float | None
+
+    @classmethod
+    def of(cls, case: Case) -> CaseSummary:
+        return cls(**_case_fields(case))
+
+
+def _case_fields(case: Case) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "rule": case.rule.value,
+        "state": case.state.value,
+        "agency_id": case.agency_id,
+        "person_id": case.person_id,
+        "account_id": case.account_id,
+        "start_at": case.start_at,
+        "end_at": case.end_at,
+        "start_wib": format_wib(case.start_at),
+        "end_wib": format_wib(case.end_at),
+        "score": case.score,
+    }
+
+
+class EvidenceOut(BaseModel):
+    n: int
+    time_offset_s: float = Field(description="seconds from the stream start")
+    captured_at: datetime
+    captured_at_wib: str
+    original_sha256: str
+    annotated_sha256: str
+    detections: list[Detection]
+    url: str = Field(examples=["/v1/cases/7/evidence/1.jpg"])
+    original_url: str
+
+    @classmethod
+    def of(cls, case_id: int, evidence: Evidence) -> EvidenceOut:
+        url = f"/v1/cases/{case_id}/evidence/{evidence.n}.jpg"
+        return cls(
+            n=evidence.n,
+            time_offset_s=evidence.time_offset_s,
+            captured_at=evidence.captured_at,
+            captured_at_wib=format_wib(evidence.captured_at),
+            original_sha256=evidence.original_sha256,
+            annotated_sha256=evidence.annotated_sha256,
+            detections=[Detection.model_validate(d) for d in evidence.detections],
+            url=url,
+            original_url=f"{url}?original=1",
+        )
+
+
+class CaseDetail(CaseSummary):
+    upload_sha256: str | None = Field(description="sha256 of the uploaded frame or clip")
+    job_id: int | None
+    stream_started_at: datetime | None
+    stream_started_wib: str | None
+    model_version: str | None = Field(examples=["seragam-n@3f2a9c1b0d4e"])
+    policy_version: str = Field(examples=["2026.1"])
+    thresholds: dict[str, Any]
+    reasons: list[str]
+    evidence: list[EvidenceOut]
+
+    @classmethod
+    def of(cls, case: Case) -> CaseDetail:
+        started = case.stream_started_at
+        return cls(
+            **_case_fields(case),
+            upload_sha256=case.upload_sha256,
+            job_id=case.job_id,
+            stream_started_at=started,
+            stream_started_wib=format_wib(started) if started else None,
+            model_version=case.model_version,
+            policy_version=case.policy_version,
+            thresholds=case.thresholds,
+            reasons=case.reasons,
+            evidence=[EvidenceOut.of(case.id, e) for e in case.evidence],
+        )
+
+
+class FrameResponse(BaseModel):
+    upload_sha256: str
+    model_version: str
+    image_size: list[int] = Field(examples=[[720, 1280]])
+    detections: list[Detection]
+    outcome: Outcome
+    cases: list[CaseSummary]
+
+
+class Progress(BaseModel):
+    done: int
+    total: int | None = Field(description="frames to score, estimated from the clip's duration")
+
+
+class JobOut(BaseModel):
+    id: int
+    state: str = Field(examples=["running"])
+    progress: Progress
+    notes: list[str] = Field(description="what the upload checks noticed (e.g. implausible times)")
+    result: dict[str, Any] | None = Field(description="outcome, case_ids, episodes once done")
+    error: str | None
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, job: Job) -> JobOut:
+        return cls(
+            id=job.id,
+            state=job.state.value,
+            progress=Progress(done=job.progress_done, total=job.progress_total),
+            notes=job.params.get("notes", []),
+            result=job.result,
+            error=job.error,
+            attempts=job.attempts,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+        )
+
+
+class AgencyIn(BaseModel):
+    code: str = Field(examples=["DINKES"])
+    name: str = Field(examples=["Dinas Kesehatan"])
+    parent_id: int | None = None
+
+
+class AgencyUpdate(BaseModel):
+    code: str | None = None
+    name: str | None = None
+    parent_id: int | None = None
+
+
+class AgencyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    parent_id: int | None
+
+    @classmethod
+    def of(cls, agency: Agency) -> AgencyOut:
+        return cls.model_validate(agency)
+
+
+class PersonIn(BaseModel):
+    nip: str = Field(examples=[NIP_EXAMPLE])
+    name: str = Field(examples=["Budi Santoso"])
+    agency_id: int
+
+
+class PersonUpdate(BaseModel):
+    nip: str | None = None
+    name: str | None = None
+    agency_id: int | None = None
+
+
+class PersonOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    nip: str
+    name: str
+    agency_id: int
+
+    @classmethod
+    def of(cls, person: Person) -> PersonOut:
+        return cls.model_validate(person)
+
+
+class AccountIn(BaseModel):
+    platform: str = Field(examples=["tiktok"])
+    handle: str = Field(examples=["@budi.santoso"])
+    person_id: int
+    is_official: bool = False
+    agency_id: int | None = Field(None, description="the agency an official account speaks for")
+
+
+class AccountUpdate(BaseModel):
+    platform: str | None = None
+    handle: str | None = None
+    person_id: int | None = None
+    is_official: bool | None = None
+    agency_id: int | None = None
+
+
+class AccountOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    platform: str
+    handle: str
+    person_id: int
+    is_official: bool
+    agency_id: int | None
+
+    @classmethod
+    def of(cls, account: SocialAccount) -> AccountOut:
+        return cls.model_validate(account)
+
+
+class AssignmentIn(BaseModel):
+    person_id: int
+    kind: str = Field(examples=["assignment"], description="assignment (surat tugas), leave or shift")
+    starts_at: datetime = Field(examples=["2026-04-14T19:00:00+07:00"])
+    ends_at: datetime = Field(examples=["2026-04-14T22:00:00+07:00"])
+    reference: str | None = Field(None, examples=["800/123/427.72/2026"])
+
+
+class AssignmentUpdate(BaseModel):
+    kind: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    reference: str | None = None
+
+
+class AssignmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    person_id: int
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
+    reference: str | None
+
+    @classmethod
+    def of(cls, assignment: Assignment) -> AssignmentOut:
+        return cls.model_validate(assignment)
+
+
+class ApiKeyIn(BaseModel):
+    name: str = Field(examples=["complaint desk DINKES"])
+    role: str = Field(examples=["reviewer"], description="uploader, reviewer or administrator")
+    agency_id: int | None = Field(None, description="scope: this agency and those below it; none: all")
+
+
+class ApiKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    role: str
+    agency_id: int | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyOut:
+        return cls.model_validate(key)
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="the key itself, shown only in this response: keep it")
+
+
+class ImportReportOut(BaseModel):
+    preview: bool
+    imported: bool
+    agencies: int
+    people: int
+    accounts: int
+    errors: list[str] = Field(
+        examples=[["row 3: nip: '1985' is not a valid NIP: expected exactly 18 digits"]]
+    )
+
+    @classmethod
+    def of(cls, report: ImportReport) -> ImportReportOut:
+        return cls(
+            preview=report.preview,
+            imported=report.imported,
+            agencies=report.agencies,
+            people=report.people,
+            accounts=report.accounts,
+            errors=[str(e) for e in report.errors],
+        )

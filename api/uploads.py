@@ -1,0 +1,140 @@
+"""Receiving uploaded files: size limits while reading, accepted content types, content-addressed storage.
+
+The client's file name is never used: stored files are named by their sha256 and a suffix chosen from
+the accepted content type, so a name like ``../../etc/passwd`` cannot reach the file system.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import UploadFile
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.db import insert_if_absent
+from api.db.models import Upload
+from api.errors import InvalidUploadError, UnsupportedMediaTypeError, UploadTooLargeError
+from api.storage import StoredFile, UploadStore
+
+IMAGE_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/bmp": ".bmp"}
+VIDEO_TYPES = {
+    "video/mp4": ".mp4",
+    "video/quicktime": ".mov",
+    "video/x-matroska": ".mkv",
+    "video/webm": ".webm",
+    "video/mp2t": ".ts",
+    "video/x-flv": ".flv",
+    "video/x-msvideo": ".avi",
+    "application/octet-stream": ".bin",  # what many clients send for a file they cannot name
+}
+MAX_CSV_BYTES = 10 * 1024 * 1024  # a registry of every civil servant of a regency is far smaller
+FORM_SLACK_BYTES = 64 * 1024  # room for the form fields and multipart boundaries around the file
+_CHUNK = 1 << 20
+
+
+def suffix_for(upload: UploadFile, accepted: Mapping[str, str], expected: str) -> str:
+    """The stored suffix for the upload's content type; ``UnsupportedMediaTypeError`` if not accepted."""
+    content_type = (upload.content_type or "").split(";")[0].strip().lower()
+    if content_type not in accepted:
+        raise UnsupportedMediaTypeError(content_type, f"{expected} as one of: {', '.join(accepted)}")
+    return accepted[content_type]
+
+
+def read_limited(upload: UploadFile, max_bytes: int, what: str) -> bytes:
+    """All bytes of a small upload, refusing more than ``max_bytes`` without reading past the limit."""
+    data = upload.file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise UploadTooLargeError(what, max_bytes)
+    if not data:
+        raise InvalidUploadError(f"the {what} is empty (0 bytes); attach the file itself")
+    return data
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """An upload written to a temporary file beside the store, hashed on the way."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+@contextmanager
+def staged(upload: UploadFile, store: UploadStore, max_bytes: int, what: str) -> Iterator[StagedFile]:
+    """Copy a possibly large upload to a temporary file in chunks (constant memory), counting and hashing;
+    the file is removed on exit unless it was moved into the store."""
+    staging = store.root / ".staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    with tempfile.NamedTemporaryFile(dir=staging, delete=False) as out:
+        path = Path(out.name)
+        try:
+            while chunk := upload.file.read(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UploadTooLargeError(what, max_bytes)
+                digest.update(chunk)
+                out.write(chunk)
+        except BaseException:
+            path.unlink()
+            raise
+    try:
+        if size == 0:
+            raise InvalidUploadError(f"the {what} is empty (0 bytes, a zero-length clip); attach the file")
+        yield StagedFile(path, digest.hexdigest(), size)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def record_upload(session: Session, stored: StoredFile, content_type: str) -> Upload:
+    """The ``Upload`` row of a stored file (the existing one when the same bytes came before)."""
+    values = {"sha256": stored.sha256, "size": stored.size, "content_type": content_type}
+    insert_if_absent(session, Upload, values | {"path": stored.path.name, "created_at": datetime.now(UTC)})
+    return session.get_one(Upload, stored.sha256)
+
+
+class UploadSizeLimit:
+    """Refuses request bodies above a per-path limit with a 413: at once when ``Content-Length`` says so,
+    and while reading otherwise (chunked uploads), so an oversized body is never read whole."""
+
+    def __init__(self, app: ASGIApp, limits: Mapping[str, int]) -> None:
+        self.app = app
+        self.limits = dict(limits)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.limits.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        detail = str(UploadTooLargeError("upload", limit - FORM_SLACK_BYTES))
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _send_json(send, 413, {"detail": detail})
+            return
+        seen = 0
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise HTTPException(413, detail)
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+async def _send_json(send: Send, status: int, body: dict[str, str]) -> None:
+    payload = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,96 @@
+"""Cases for review: agency scoping (other agencies' cases are 404), filters, audit of every look."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.db import AuditEntry
+from tests.api.factories import World, post_frame
+
+
+@pytest.fixture
+def cases(client: TestClient, world: World, uniform_frame: bytes) -> dict[str, int]:
+    """An R1 case of DISKOMINFO's Budi and one of DINKES's Sari."""
+    made = {}
+    for agency, handle in (("DISKOMINFO", "budi.lmj"), ("DINKES", "sari.sehat")):
+        (case,) = post_frame(client, world, uniform_frame, handle=handle, at="10:00").json()["cases"]
+        made[agency] = case["id"]
+    return made
+
+
+@pytest.mark.parametrize(
+    ("key", "sees"),
+    [
+        ("reviewer_kominfo", {"DISKOMINFO"}),
+        ("reviewer_dinkes", {"DINKES"}),
+        ("reviewer_setda", {"DISKOMINFO"}),  # DISKOMINFO is below SETDA
+        ("admin", {"DISKOMINFO", "DINKES"}),
+    ],
+)
+def test_reviewers_see_only_their_agency_subtree(
+    client: TestClient, world: World, cases: dict[str, int], key: str, sees: set[str]
+) -> None:
+    headers = world.headers(key)
+    listed = {c["id"] for c in client.get("/v1/cases", headers=headers).json()}
+    assert listed == {cases[a] for a in sees}
+    for agency, case_id in cases.items():
+        expected = 200 if agency in sees else 404
+        assert client.get(f"/v1/cases/{case_id}", headers=headers).status_code == expected
+        for url in (f"/v1/cases/{case_id}/evidence/1.jpg", f"/v1/cases/{case_id}/evidence/1.jpg?original=1"):
+            assert client.get(url, headers=headers).status_code == expected
+
+
+def test_another_agencys_case_looks_like_a_missing_one(
+    client: TestClient, world: World, cases: dict[str, int]
+) -> None:
+    headers = world.headers("reviewer_kominfo")
+    foreign = client.get(f"/v1/cases/{cases['DINKES']}", headers=headers).json()
+    missing = client.get("/v1/cases/999999", headers=headers).json()
+    assert foreign["detail"].replace(str(cases["DINKES"]), "N") == missing["detail"].replace("999999", "N")
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({}, 401), ({"X-API-Key": "sw_wrong"}, 401), ("uploader", 403)],
+)
+def test_cases_need_a_reviewing_key(
+    client: TestClient, world: World, cases: dict[str, int], headers, status: int
+) -> None:
+    headers = world.headers(headers) if isinstance(headers, str) else headers
+    response = client.get("/v1/cases", headers=headers)
+    assert response.status_code == status and response.json()["detail"]
+
+
+def test_filters(client: TestClient, world: World, cases: dict[str, int], uniform_frame: bytes) -> None:
+    (r2,) = post_frame(client, world, uniform_frame, handle="budi.lmj", at="19:00").json()["cases"]
+    headers = world.headers("admin")
+
+    def ids(**params: str) -> set[int]:
+        response = client.get("/v1/cases", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        return {c["id"] for c in response.json()}
+
+    assert ids(rule="R2") == {r2["id"]}
+    assert ids(rule="R1", agency="DINKES") == {cases["DINKES"]}
+    assert ids(agency="SETDA") == {cases["DISKOMINFO"], r2["id"]}
+    assert ids(state="open") == {*cases.values(), r2["id"]}
+    assert ids(**{"from": "2026-04-14T18:00:00+07:00", "to": "2026-04-14T20:00:00+07:00"}) == {r2["id"]}
+    naive = client.get("/v1/cases", params={"from": "2026-04-14T18:00:00"}, headers=headers)
+    assert naive.status_code == 422 and "offset" in naive.json()["detail"]
+
+
+def test_every_look_at_evidence_is_audited(client: TestClient, world: World, cases: dict[str, int]) -> None:
+    case_id = cases["DISKOMINFO"]
+    headers = world.headers("reviewer_kominfo")
+    client.get(f"/v1/cases/{case_id}", headers=headers)
+    client.get(f"/v1/cases/{case_id}/evidence/1.jpg", headers=headers)
+    client.get(f"/v1/cases/{case_id}/evidence/1.jpg?original=1", headers=headers)
+    assert client.get(f"/v1/cases/{case_id}/evidence/2.jpg", headers=headers).status_code == 404
+    with client.app.state.service.sessions() as session:
+        entries = [(e.action, e.target, e.detail) for e in session.query(AuditEntry).order_by(AuditEntry.id)]
+    assert entries == [
+        ("view_case", f"case:{case_id}", {}),
+        ("view_evidence", f"case:{case_id}/evidence/1", {"original": False}),
+        ("view_evidence", f"case:{case_id}/evidence/1", {"original": True}),
+    ]

@@ -1,0 +1,135 @@
+"""POST /v1/frames end to end over HTTP with the shipped model: detections, rule outcome, cases."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from api.db import FrameScore, Upload
+from datasets.people import PhotoPeople
+from datasets.synth import SynthConfig, render_frame
+from detector.taxonomy import load_taxonomy
+from tests.api.factories import World, jpeg, post_frame
+
+OFFICIAL = load_taxonomy().official_names
+
+
+def test_shipped_model_sees_the_uniform(client: TestClient, world: World, uniform_frame: bytes) -> None:
+    answer = post_frame(client, world, uniform_frame, handle="nobody.registered", at="19:00").json()
+    assert {d["class"] for d in answer["detections"]} & OFFICIAL
+
+
+@pytest.mark.parametrize(
+    ("platform", "handle", "at", "rules"),
+    [
+        pytest.param("tiktok", "budi.lmj", "19:00", ["R2"], id="uniform at 19:00 on a personal account: R2"),
+        pytest.param("tiktok", "@Budi.LMJ", "10:00", ["R1"], id="live at 10:00 on a Tuesday: R1"),
+        pytest.param("instagram", "diskominfo.lumajang", "10:00", [], id="official account on duty: nothing"),
+    ],
+)
+def test_frame_opens_the_case_its_rule_calls_for(
+    client: TestClient, world: World, uniform_frame: bytes, platform: str, handle: str, at: str, rules: list
+) -> None:
+    response = post_frame(client, world, uniform_frame, platform=platform, handle=handle, at=at)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert [c["rule"] for c in answer["cases"]] == rules
+    assert [f["rule"] for f in answer["outcome"]["findings"]] == rules
+    assert answer["outcome"]["applied"] and answer["outcome"]["thresholds"]["single_frame"] is True
+    for case, finding in zip(answer["cases"], answer["outcome"]["findings"], strict=True):
+        assert case["start_wib"] == f"2026-04-14 {at}:00 WIB" == finding["start_wib"]
+        assert finding["reasons"]
+
+
+def test_the_case_carries_its_evidence_and_provenance(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    answer = post_frame(client, world, uniform_frame, handle="budi.lmj", at="19:00").json()
+    (summary,) = answer["cases"]
+    case = client.get(f"/v1/cases/{summary['id']}", headers=world.headers("reviewer_kominfo")).json()
+    assert (
+        case["upload_sha256"] == answer["upload_sha256"] and case["model_version"] == answer["model_version"]
+    )
+    assert case["policy_version"] == answer["outcome"]["policy_version"] and case["reasons"]
+    (evidence,) = case["evidence"]
+    assert evidence["captured_at_wib"] == "2026-04-14 19:00:00 WIB"
+    assert evidence["captured_at"].startswith("2026-04-14T12:00:00")
+    assert {d["class"] for d in evidence["detections"]} & OFFICIAL
+    headers = world.headers("reviewer_kominfo")
+    annotated = client.get(evidence["url"], headers=headers)
+    original = client.get(evidence["original_url"], headers=headers)
+    assert annotated.headers["content-type"] == original.headers["content-type"] == "image/jpeg"
+    assert annotated.content != original.content and annotated.content[:2] == b"\xff\xd8"
+
+
+def test_an_unregistered_account_is_scored_but_no_rule_applies(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    answer = post_frame(client, world, uniform_frame, handle="stranger", at="19:00").json()
+    assert answer["detections"] and answer["cases"] == []
+    assert not answer["outcome"]["applied"] and "no owner" in answer["outcome"]["notes"][0]
+
+
+def test_a_naive_time_with_a_tz_field_is_read_in_that_zone(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    answer = post_frame(client, world, uniform_frame, handle="budi.lmj", at="10:00", tz="Asia/Jakarta")
+    naive = post_frame(
+        client,
+        world,
+        uniform_frame,
+        handle="budi.lmj",
+        at="10:00",
+        captured_at="2026-04-14T10:00:00",
+        tz="Asia/Jakarta",
+    )
+    assert answer.status_code == naive.status_code == 200
+    assert naive.json()["cases"][0]["start_wib"] == "2026-04-14 10:00:00 WIB"
+
+
+def test_same_frame_twice_is_stored_once(client: TestClient, world: World, uniform_frame: bytes) -> None:
+    for at in ("10:00", "19:00"):
+        assert post_frame(client, world, uniform_frame, handle="budi.lmj", at=at).status_code == 200
+    with client.app.state.service.sessions() as session:
+        assert session.query(Upload).count() == 1 and session.query(FrameScore).count() == 1
+
+
+def test_concurrent_frames_each_get_their_own_answer(
+    client: TestClient, world: World, bundled_people: list[PhotoPeople]
+) -> None:
+    images = [
+        jpeg(
+            render_frame(
+                bundled_people[i % 2], np.random.default_rng([11, i]), SynthConfig(), size=(360, 640)
+            )[0]
+        )
+        for i in range(8)
+    ]
+
+    def ask(image: bytes) -> tuple[str, list]:
+        answer = post_frame(client, world, image, handle="stranger", at="19:00").json()
+        return answer["upload_sha256"], answer["detections"]
+
+    sequential = [ask(image) for image in images]
+    with ThreadPoolExecutor(8) as pool:
+        concurrent = list(pool.map(ask, images))
+    assert concurrent == sequential
+    assert len({sha for sha, _ in sequential}) == 8
+
+
+def test_concurrent_identical_frames_all_open_their_cases(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    """Regression (found by bench/api.py at concurrency 4): identical bytes at once race on the upload row,
+    and SQLite refuses a write from a transaction that read before another one committed (a 500)."""
+    with ThreadPoolExecutor(6) as pool:
+        responses = list(
+            pool.map(
+                lambda _: post_frame(client, world, uniform_frame, handle="budi.lmj", at="10:00"), range(6)
+            )
+        )
+    assert [r.status_code for r in responses] == [200] * 6
+    assert len({c["id"] for r in responses for c in r.json()["cases"]}) == 6

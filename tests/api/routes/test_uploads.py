@@ -1,0 +1,181 @@
+"""Bad input of every kind gets a clear 4xx and leaves nothing stored; file names never reach the disk."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.db import Job, Upload
+from tests.api.factories import World, post_clip
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height`` pixels (a decompression bomb's calling card)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _stored_files(settings_dir: Path) -> list[Path]:
+    return [p for p in settings_dir.rglob("*") if p.is_file() and ".staging" not in p.parts]
+
+
+FUTURE = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("upload", "fields", "status", "says"),
+    [
+        pytest.param(("f.jpg", b"", "image/jpeg"), {}, 422, "empty", id="empty body"),
+        pytest.param(("f.txt", b"hello", "text/plain"), {}, 415, "image/jpeg", id="wrong content type"),
+        pytest.param(
+            ("f.jpg", b"\xff\xd8\xff\xe0" + b"\x13" * 4000, "image/jpeg"), {}, 422, "image", id="corrupt"
+        ),
+        pytest.param("truncated", {}, 422, "truncated", id="truncated image"),
+        pytest.param(
+            ("f.jpg", b"GIF? no, plain text", "image/jpeg"),
+            {},
+            422,
+            "not a readable image",
+            id="not an image",
+        ),
+        pytest.param(
+            ("f.png", _png_declaring(30000, 30000), "image/png"),
+            {},
+            422,
+            "downscaled",
+            id="decompression bomb",
+        ),
+        pytest.param(("f.jpg", b"\xff" * 400_000, "image/jpeg"), {}, 413, "limit", id="oversize body"),
+        pytest.param(("f.jpg", b"\xff" * 310_000, "image/jpeg"), {}, 413, "limit", id="oversize file"),
+        pytest.param(None, {"captured_at": "2026-04-14T19:00:00"}, 422, "offset", id="naive timestamp"),
+        pytest.param(None, {"captured_at": "yesterday evening"}, 422, "ISO 8601", id="unparseable timestamp"),
+        pytest.param(
+            None, {"captured_at": "2026-04-14T19:00:00", "tz": "Mars/Olympus"}, 422, "IANA", id="bad tz"
+        ),
+        pytest.param(None, {"captured_at": FUTURE}, 422, "future", id="future timestamp"),
+        pytest.param(None, {"platform": "myspace"}, 422, "unknown platform", id="unknown platform"),
+        pytest.param(None, {"handle": "https://tiktok.com/@budi"}, 422, "handle", id="url as handle"),
+    ],
+)
+def test_bad_frames_are_refused_and_nothing_is_stored(
+    client: TestClient, world: World, uniform_frame: bytes, upload, fields: dict, status: int, says: str
+) -> None:
+    if upload == "truncated":
+        upload = ("f.jpg", uniform_frame[: len(uniform_frame) // 2], "image/jpeg")
+    upload = upload or ("f.jpg", uniform_frame, "image/jpeg")
+    data = {"platform": "tiktok", "handle": "budi.lmj", "captured_at": "2026-04-14T19:00:00+07:00", **fields}
+    response = client.post("/v1/frames", data=data, files={"file": upload}, headers=world.headers("uploader"))
+    assert response.status_code == status, response.text
+    assert says in response.json()["detail"]
+    _assert_nothing_stored(client)
+
+
+def test_a_request_without_a_file_says_what_is_missing(client: TestClient, world: World) -> None:
+    response = client.post("/v1/frames", json={"platform": "tiktok"}, headers=world.headers("uploader"))
+    assert response.status_code == 422 and "file" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("clip", "fields", "status", "says"),
+    [
+        pytest.param("audio", {}, 422, "no video stream", id="audio only"),
+        pytest.param("truncated", {}, 422, "re-export", id="truncated video"),
+        pytest.param(b"", {}, 422, "empty", id="zero-length clip"),
+        pytest.param(
+            b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 500, {}, 422, "cannot be read", id="garbage mp4"
+        ),
+        pytest.param(None, {"stream_started_at": FUTURE}, 422, "future", id="future start"),
+        pytest.param(None, {"stream_started_at": "2026-04-14 15:59"}, 422, "offset", id="naive start"),
+        pytest.param(None, {"handle": "a b"}, 422, "handle", id="bad handle"),
+    ],
+)
+def test_bad_clips_are_refused_at_upload_and_nothing_is_stored(
+    client: TestClient, world: World, uniform_clip: bytes, audio_only_clip: bytes, clip, fields, status, says
+) -> None:
+    clip = {
+        "audio": audio_only_clip,
+        "truncated": uniform_clip[: len(uniform_clip) // 2],
+        None: uniform_clip,
+    }.get(clip, clip)
+    response = post_clip(client, world, clip, **fields)
+    assert response.status_code == status, response.text
+    assert says in response.json()["detail"] and "/staging" not in response.json()["detail"]
+    _assert_nothing_stored(client)
+    with client.app.state.service.sessions() as session:
+        assert session.query(Job).count() == 0
+
+
+def test_a_clip_of_the_wrong_type_is_415(client: TestClient, world: World) -> None:
+    files = {"file": ("a.mp3", b"ID3", "audio/mpeg")}
+    data = {"platform": "tiktok", "handle": "budi.lmj", "stream_started_at": "2026-04-14T15:59:50+07:00"}
+    response = client.post("/v1/clips", data=data, files=files, headers=world.headers("uploader"))
+    assert response.status_code == 415 and "video/mp4" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "name", ["../../../../tmp/evil.jpg", "/etc/passwd", "..\\..\\win.jpg", "a/../../b.jpg"]
+)
+def test_path_like_file_names_never_reach_the_file_system(
+    client: TestClient, world: World, uniform_frame: bytes, settings, name: str
+) -> None:
+    data = {"platform": "tiktok", "handle": "budi.lmj", "captured_at": "2026-04-14T19:00:00+07:00"}
+    files = {"file": (name, uniform_frame, "image/jpeg")}
+    response = client.post("/v1/frames", data=data, files=files, headers=world.headers("uploader"))
+    assert response.status_code == 200
+    sha = response.json()["upload_sha256"]
+    stored = _stored_files(settings.uploads_dir)
+    assert settings.uploads_dir / sha[:2] / sha[2:4] / f"{sha}.jpg" in stored
+    assert all(p.name.split(".")[0].isalnum() and len(p.name.split(".")[0]) == 64 for p in stored)
+    assert not Path("/tmp/evil.jpg").exists()
+
+
+def test_uploads_need_an_uploading_key(client: TestClient, world: World, uniform_frame: bytes) -> None:
+    data = {"platform": "tiktok", "handle": "budi.lmj", "captured_at": "2026-04-14T19:00:00+07:00"}
+    files = {"file": ("f.jpg", uniform_frame, "image/jpeg")}
+    assert client.post("/v1/frames", data=data, files=files).status_code == 401
+    reviewer = client.post("/v1/frames", data=data, files=files, headers=world.headers("reviewer_kominfo"))
+    assert reviewer.status_code == 403 and "uploader" in reviewer.json()["detail"]
+    _assert_nothing_stored(client)
+
+
+def _assert_nothing_stored(client: TestClient) -> None:
+    state = client.app.state.service
+    with state.sessions() as session:
+        assert session.query(Upload).count() == 0
+    assert _stored_files(state.store.root) == [] if state.store.root.exists() else True
+
+
+def test_an_oversize_body_without_content_length_is_refused_while_reading(
+    client: TestClient, world: World
+) -> None:
+    boundary = "seragam-test-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
+
+    def chunked_body():
+        yield head
+        for _ in range(40):
+            yield b"\xff" * 10_000
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    headers = world.headers("uploader") | {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    response = client.post("/v1/frames", content=chunked_body(), headers=headers)
+    assert "content-length" not in {k.lower() for k in response.request.headers}
+    assert response.status_code == 413 and "limit" in response.json()["detail"]
+    _assert_nothing_stored(client)

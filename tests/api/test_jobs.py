@@ -1,0 +1,148 @@
+"""Clip jobs end to end over HTTP: a stream crossing 16:00 gives one R1 and one R2 case; a job cut off
+by a server stop is finished by the next server with the same result."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from api.config import Settings
+from api.db import Case, FrameScore, Job, JobKind, JobState
+from api.jobs import ClipParams, clip_time_notes, run_clip_job
+from api.main import create_app
+from detector.video import VideoInfo
+from tests.api.factories import CLIP_START, World, build_world, post_clip, wait_for_job
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    """The shipped policy, but R1 flags any live time: the test clip spends only 10 s before 16:00."""
+    raw = yaml.safe_load(Path("api/policy/default_policy.yaml").read_text())
+    raw |= {"version": "test-short-r1", "min_r1_segment_s": 0}
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump(raw))
+    return settings.model_copy(update={"policy_file": policy})
+
+
+def test_a_clip_across_16_00_opens_an_r1_and_an_r2_case(
+    client: TestClient, world: World, uniform_clip: bytes
+) -> None:
+    accepted = post_clip(client, world, uniform_clip)
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.headers["Location"] == f"/v1/jobs/{accepted.json()['id']}"
+    job = wait_for_job(client, accepted.json()["id"], world.headers("uploader"))
+    assert job["state"] == "done", job
+    assert job["progress"] == {"done": 20, "total": 20} and job["result"]["frames"] == 20
+    findings = job["result"]["outcome"]["findings"]
+    assert [(f["rule"], f["start_wib"][11:]) for f in findings] == [
+        ("R1", "15:59:50 WIB"),
+        ("R2", "16:00:00 WIB"),
+    ]
+    assert findings[0]["end_wib"] == "2026-04-14 16:00:00 WIB"
+    cases = [
+        client.get(f"/v1/cases/{i}", headers=world.headers("admin")).json() for i in job["result"]["case_ids"]
+    ]
+    assert [c["rule"] for c in cases] == ["R1", "R2"]
+    assert cases[0]["evidence"] == []  # R1 needs no vision: the clip itself (upload_sha256) is the evidence
+    (peak,) = cases[1]["evidence"]
+    assert peak["time_offset_s"] == findings[1]["episode"]["peak_time_s"]
+    assert client.get(peak["url"], headers=world.headers("admin")).status_code == 200
+    assert cases[1]["thresholds"]["min_r1_segment_s"] == 0 and cases[1]["policy_version"] == "test-short-r1"
+    with client.app.state.service.sessions() as session:
+        assert session.query(FrameScore).count() == 20
+
+
+def test_jobs_are_visible_to_their_submitter_and_administrators(
+    client: TestClient, world: World, uniform_clip: bytes
+) -> None:
+    job_id = post_clip(client, world, uniform_clip).json()["id"]
+    assert client.get(f"/v1/jobs/{job_id}", headers=world.headers("admin")).status_code == 200
+    assert client.get(f"/v1/jobs/{job_id}", headers=world.headers("reviewer_kominfo")).status_code == 404
+    wait_for_job(client, job_id, world.headers("uploader"))
+
+
+def test_clip_time_notes_flag_a_stream_that_would_end_in_the_future(
+    client: TestClient, world: World, uniform_clip: bytes
+) -> None:
+    started = (datetime.now(UTC) - timedelta(seconds=5)).isoformat()
+    job = post_clip(client, world, uniform_clip, handle="stranger", started_at=started).json()
+    assert any("after now" in note for note in job["notes"])
+    done = wait_for_job(client, job["id"], world.headers("uploader"))
+    assert done["result"]["outcome"]["notes"][0] == job["notes"][0]
+
+
+def test_a_job_interrupted_mid_way_is_finished_by_the_next_server_with_the_same_result(
+    settings: Settings, uniform_clip: bytes
+) -> None:
+    with TestClient(create_app(settings)) as client:
+        world = build_world(client.app.state.service.sessions)
+        fresh = wait_for_job(
+            client, post_clip(client, world, uniform_clip).json()["id"], world.headers("admin")
+        )
+    assert fresh["state"] == "done"
+    # What a server killed mid-job leaves: the job "running", some frame scores, a case it had opened.
+    with TestClient(create_app(settings)) as client:
+        sessions = client.app.state.service.sessions
+    with sessions() as session:
+        params = ClipParams.from_dict(session.get(Job, fresh["id"]).params)
+        killed = Job(
+            kind=JobKind.CLIP, state=JobState.RUNNING, params=params.to_dict(), progress_done=7, attempts=1
+        )
+        session.add(killed)
+        session.flush()
+        first_case = session.get(Case, fresh["result"]["case_ids"][0])
+        session.add(
+            Case(
+                rule=first_case.rule,
+                job_id=killed.id,
+                start_at=first_case.start_at,
+                end_at=first_case.end_at,
+                policy_version="half-written",
+                agency_id=first_case.agency_id,
+            )
+        )
+        session.commit()
+        killed_id = killed.id
+    with TestClient(create_app(settings)) as client:
+        resumed = wait_for_job(client, killed_id, {"X-API-Key": world.keys["admin"]})
+        with client.app.state.service.sessions() as session:
+            leftovers = session.query(Case).filter_by(job_id=killed_id, policy_version="half-written").count()
+            frame_scores = session.query(FrameScore).count()
+    assert resumed["state"] == "done" and resumed["attempts"] == 2
+    assert resumed["result"]["outcome"] == fresh["result"]["outcome"]
+    assert (
+        resumed["result"]["frames"] == fresh["result"]["frames"] and frame_scores == fresh["result"]["frames"]
+    )
+    assert len(resumed["result"]["case_ids"]) == len(fresh["result"]["case_ids"]) and leftovers == 0
+
+
+@pytest.mark.parametrize(
+    ("created", "expected"),
+    [
+        (None, []),
+        ("2026-04-14T16:00:30+07:00", []),  # stamped at the end of the recording
+        ("2026-04-14T15:00:00+07:00", ["before the stated stream start"]),
+        ("2026-04-20T10:00:00+07:00", ["over a day after"]),
+    ],
+)
+def test_clip_time_notes_compare_creation_time_with_the_stated_start(created, expected: list[str]) -> None:
+    info = VideoInfo(20.0, 10.0, 360, 640, 200, datetime.fromisoformat(created) if created else None)
+    notes = clip_time_notes(info, datetime.fromisoformat(CLIP_START), now=datetime(2026, 11, 25, tzinfo=UTC))
+    assert len(notes) == len(expected) and all(e in n for e, n in zip(expected, notes, strict=True))
+
+
+def test_a_stopping_worker_leaves_the_job_running_for_the_next_start(
+    client: TestClient, world: World, uniform_clip: bytes
+) -> None:
+    state = client.app.state.service
+    state.worker.stop()
+    job_id = post_clip(client, world, uniform_clip).json()["id"]
+    run_clip_job(state.sessions, state.store, state.scoring, job_id, should_stop=lambda: True)
+    with state.sessions() as session:
+        job = session.get(Job, job_id)
+        assert (job.state, job.attempts, job.progress_done, job.result) == (JobState.RUNNING, 1, 0, None)
+        assert session.query(FrameScore).count() == 0
