@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: setup
-	$(BIN)/seragam demo --out runs/demo
+	$(BIN)/seragam serve
 
 test: setup
 	$(BIN)/ruff check .

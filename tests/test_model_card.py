@@ -1,0 +1,45 @@
+"""The model card's numbers must be the ones ``seragam eval`` wrote beside the shipped weights."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from detector.model import DEFAULT_WEIGHTS, Detector, file_sha256
+
+CARD = DEFAULT_WEIGHTS.parent / "MODEL_CARD.md"
+REPORT = json.loads(DEFAULT_WEIGHTS.with_suffix(".eval.json").read_text())
+
+
+def test_report_is_of_the_shipped_weights(shipped_detector: Detector) -> None:
+    assert REPORT["model"] == shipped_detector.version
+    assert REPORT["thresholds"] == shipped_detector.thresholds
+    assert REPORT["imgsz"] == shipped_detector.imgsz
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        REPORT["synthetic_boxes"]["map50"],
+        REPORT["synthetic_boxes"]["map50_95"],
+        *REPORT["synthetic_boxes"]["ap50"].values(),
+    ],
+)
+def test_card_quotes_the_box_metrics(value: float) -> None:
+    assert str(value) in CARD.read_text()
+
+
+@pytest.mark.parametrize("key", ["realdata_test", "realdata_test_person_crops"])
+def test_card_quotes_the_real_photo_counts(key: str) -> None:
+    if REPORT.get(key) is None:
+        pytest.skip("the shipped report has no real-photo results")
+    level = REPORT[key]["frame_level"]
+    text = CARD.read_text()
+    assert f"{level['detected']} / {level['positives']}" in text
+    assert f"{level['false_positives']} / {level['negatives']}" in text
+
+
+def test_train_recipe_names_the_shipped_weights() -> None:
+    recipe = DEFAULT_WEIGHTS.with_suffix(".train.yaml").read_text()
+    assert file_sha256(DEFAULT_WEIGHTS) in recipe
