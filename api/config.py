@@ -18,7 +18,6 @@ class Settings(BaseSettings):
     max_image_bytes: int = 20 * 1024 * 1024
     max_clip_bytes: int = 2 * 1024 * 1024 * 1024
     max_image_pixels: int = 40_000_000
-    retention_days: int = 90  # evidence of dismissed cases and frames without findings
     policy_file: Path | None = None  # default: api/policy/default_policy.yaml
     calendar_file: Path | None = None  # default: api/policy/default_calendar.yaml
     sample_interval_s: float = 1.0  # seconds between the clip frames that are scored

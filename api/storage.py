@@ -57,10 +57,3 @@ class UploadStore:
         if not path.exists():
             raise FileNotFoundError(f"no stored file {sha256}{suffix}")
         return path
-
-    def delete(self, sha256: str, suffix: str) -> bool:
-        path = self._path(sha256, suffix)
-        if path.exists():
-            path.unlink()
-            return True
-        return False

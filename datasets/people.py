@@ -30,7 +30,6 @@ GARMENT_OF_LABEL: dict[str, str | None] = {
     "police": "other_uniform",
     "military": "other_uniform",
 }
-CIVILIAN_LABELS = frozenset({"civilian", "civilian_batik", "school_uniform", "other_uniform"})
 
 # COCO keypoint ids.
 NOSE, L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_HIP, R_HIP = 0, 5, 6, 7, 8, 11, 12

@@ -24,16 +24,6 @@ class Detections:
     image_size: tuple[int, int]
 
     @classmethod
-    def empty(cls, class_names: tuple[str, ...], image_size: tuple[int, int]) -> Detections:
-        return cls(
-            np.zeros((0, 4), np.float32),
-            np.zeros(0, np.int64),
-            np.zeros(0, np.float32),
-            class_names,
-            image_size,
-        )
-
-    @classmethod
     def from_ultralytics(cls, result: Any) -> Detections:
         """Build from one ``ultralytics.engine.results.Results`` of a detect model."""
         names = tuple(result.names[i] for i in range(len(result.names)))

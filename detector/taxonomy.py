@@ -40,12 +40,6 @@ class Taxonomy:
     def names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.classes)
 
-    def by_name(self, name: str) -> AttireClass:
-        for c in self.classes:
-            if c.name == name:
-                return c
-        raise KeyError(f"unknown class {name!r}; known classes: {', '.join(self.names)}")
-
     @property
     def official_names(self) -> frozenset[str]:
         return frozenset(c.name for c in self.classes if c.is_official)
