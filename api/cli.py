@@ -205,12 +205,12 @@ def _score(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from api.db import make_engine, migrate, session_factory
-    from api.jobs import ClipParams, judge_clip
+    from api.jobs import ClipParams, judge_clip, scan_of
     from api.main import load_scoring
     from api.schemas import FindingOut, Outcome
-    from api.scoring import scan_clip
     from api.timestamps import parse_timestamp
     from detector.model import file_sha256
+    from detector.scan import plan_chunks, scan_chunk
     from detector.video import probe
 
     settings = _service_settings(args)
@@ -220,7 +220,13 @@ def _score(args: argparse.Namespace) -> int:
     )
     info = probe(args.clip)
     scoring = load_scoring(settings)
-    scan = scan_clip(args.clip, scoring)
+    frames = []
+    for chunk in plan_chunks(info.duration_s or 0.0, scoring.scan.chunk_s):
+        scanned = scan_chunk(args.clip, scoring.detector, scoring.scan, chunk)
+        if scanned.error:
+            raise ValueError(scanned.error)
+        frames += [(f.time_s, f.detections.to_dict()["detections"]) for f in scanned.frames]
+    scan = scan_of(frames, scoring)
     params = ClipParams(
         file_sha256(args.clip), args.clip.suffix, platform, handle, started, info.duration_s or 0.0
     )

@@ -1,8 +1,10 @@
-"""Clip jobs: accepted after the clip is probed, scored in one background thread, resumable.
+"""Jobs that score a recording: clips uploaded to the service (accepted after the clip is probed, run by
+one background thread) and streams of ``seragam batch`` (recordings scored in place).
 
-A job's scoring writes a ``FrameScore`` row per sampled frame and, at the end, its cases. A job found
-``queued`` or ``running`` (the server died mid-way) when the worker starts is run again from scratch:
-its partial frame scores and cases are deleted first, so the result is the same as one uninterrupted run.
+Both run through the engine (``api.engine``): chunks are scanned and committed one by one, then the
+frames are aggregated into episodes, judged, and the cases opened. A job found ``queued`` or ``running``
+(the process died mid-way) continues after its last finished chunk; the cases of a finish cut short are
+deleted first, so the result is the same as one uninterrupted run.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,22 +24,35 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Caller
 from api.cases import EvidenceFrame, Provenance, open_cases
-from api.db.models import ApiKeyRole, Case, FrameScore, Job, JobKind, JobState
+from api.db.models import ApiKeyRole, Case, Job, JobKind, JobState, ScanChunk
+from api.engine import (
+    ChunkRunner,
+    ChunkTask,
+    FrameRecord,
+    InProcessRunner,
+    ScanInterruptedError,
+    frame_episodes,
+    job_chunks,
+    job_frames,
+    pending_tasks,
+    record_chunk,
+    scan_signature,
+)
 from api.errors import InvalidUploadError, ResourceNotFoundError
 from api.policy import Finding, Judgement, format_wib, judge_stream
 from api.registry import normalise_handle, parse_platform
 from api.request_ids import request_id
 from api.schemas import Outcome
-from api.scoring import ClipScan, Scoring, StreamSubject, frames_at, scan_clip, stream_subject
+from api.scoring import ClipScan, Scoring, StreamSubject, stream_subject
 from api.storage import UploadStore
 from api.uploads import StagedFile, record_upload
 from detector.detections import Detections
-from detector.video import VideoError, VideoInfo, probe
+from detector.scan import ChunkScan
+from detector.video import VideoError, VideoInfo, decode_frame_at, probe
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # a clip that kills the server this often is marked failed instead of retried forever
-COMMIT_EVERY_FRAMES = 10
 # Phones and recorders stamp creation_time at the start or the end of a recording; allow both, plus slack.
 CREATION_SLACK = timedelta(minutes=5)
 
@@ -53,14 +69,20 @@ class ClipParams:
     duration_s: float
     notes: tuple[str, ...] = ()
     api_key_id: int | None = None
+    source_path: str | None = None  # a recording scored in place (batch), not a stored upload
+
+    def path(self, store: UploadStore) -> Path:
+        """Where the recording is read from."""
+        return Path(self.source_path) if self.source_path else store.path(self.upload_sha256, self.suffix)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "started_at": self.started_at.isoformat(), "notes": list(self.notes)}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ClipParams:
+        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
         return cls(
-            **{**raw, "started_at": datetime.fromisoformat(raw["started_at"]), "notes": tuple(raw["notes"])}
+            **{**known, "started_at": datetime.fromisoformat(raw["started_at"]), "notes": tuple(raw["notes"])}
         )
 
 
@@ -170,98 +192,119 @@ def judge_clip(session: Session, scoring: Scoring, params: ClipParams, scan: Cli
     )
 
 
+def scan_of(frames: Sequence[FrameRecord], scoring: Scoring) -> ClipScan:
+    """The episodes of a clip's scored frames, with the policy's episode thresholds."""
+    episodes = frame_episodes(frames, scoring.official, scoring.policy.episodes)
+    return ClipScan(episodes, len(frames), frames[-1][0] if frames else 0.0)
+
+
 def peak_evidence(
-    path: Path, scoring: Scoring, clip: ClipJudgement
+    path: Path, scoring: Scoring, clip: ClipJudgement, frames: Sequence[FrameRecord]
 ) -> Callable[[Finding], list[EvidenceFrame]]:
-    """Evidence per finding: the peak frame of an R2 finding's attire episode (R1 needs none)."""
-    peaks = {f.episode.peak_time_s for f in clip.judgement.findings if f.episode}
-    images = frames_at(path, scoring, peaks)
-    detections: dict[float, Detections] = {t: scoring.detector.detect(image) for t, image in images.items()}
+    """Evidence per finding: the peak frame of an R2 finding's attire episode (R1 needs none), decoded
+    again as it was scored, with the detections stored for it."""
+    detections_at = dict(frames)
     start = clip.judgement.stream.start
 
     def evidence_for(finding: Finding) -> list[EvidenceFrame]:
-        peak = finding.episode.peak_time_s if finding.episode else None
-        if peak not in images:
+        if finding.episode is None:
             return []
-        return [EvidenceFrame(peak, start + timedelta(seconds=peak), images[peak], detections[peak])]
+        peak = finding.episode.peak_time_s
+        image = decode_frame_at(path, peak, scoring.scan.max_side)
+        height, width = image.shape[:2]
+        detections = Detections.from_records(
+            detections_at[peak], scoring.detector.class_names, (width, height)
+        )
+        return [EvidenceFrame(peak, start + timedelta(seconds=peak), image, detections)]
 
     return evidence_for
 
 
-class _Interrupted(Exception):
-    """The worker is stopping; the job stays ``running`` and is resumed on the next start."""
-
-
-def run_clip_job(
+def run_jobs(
     sessions: sessionmaker[Session],
     store: UploadStore,
     scoring: Scoring,
-    job_id: int,
-    should_stop: Callable[[], bool] = lambda: False,
+    runner: ChunkRunner,
+    job_ids: Sequence[int],
+    on_chunk: Callable[[ChunkTask, ChunkScan], None] = lambda task, scan: None,
 ) -> None:
-    """Score, judge and open the cases of one clip job, from scratch; the job ends ``done`` or
-    ``failed`` (with the reason), or stays ``running`` when ``should_stop`` interrupts it."""
+    """Scan the chunks still to do of every job, then judge each job and open its cases as soon as its
+    last chunk is in. Jobs end ``done`` or ``failed`` (with the reason); when ``runner`` is interrupted
+    (``ScanInterruptedError``) the unfinished ones stay ``running``, with every finished chunk kept."""
     model_version = scoring.detector.version
     with sessions() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise ResourceNotFoundError("job", job_id)
-        params = ClipParams.from_dict(job.params)
-        _start_over(session, job, params, model_version)
-        path = store.path(params.upload_sha256, params.suffix)
-
-        def on_frame(time_s: float, detections: Detections) -> None:
-            if should_stop():
-                raise _Interrupted
-            session.add(
-                FrameScore(
-                    upload_sha256=params.upload_sha256,
-                    model_version=model_version,
-                    time_s=time_s,
-                    detections=detections.to_dict()["detections"],
-                )
-            )
-            job.progress_done += 1
-            if job.progress_done % COMMIT_EVERY_FRAMES == 0:
-                session.commit()
-
+        tasks: list[ChunkTask] = []
+        for job_id in job_ids:
+            job = session.get(Job, job_id)
+            if job is None:
+                raise ResourceNotFoundError("job", job_id)
+            pending = _start(session, store, scoring, job)
+            session.commit()
+            if pending:
+                tasks += pending
+            else:
+                _finish(session, store, scoring, job)
+        remaining = Counter(task.job_id for task in tasks)
         try:
-            scan = scan_clip(path, scoring, on_frame)
-            clip = judge_clip(session, scoring, params, scan)
-            session.commit()  # decoding the evidence frames again takes a while: hold no transaction
-            provenance = Provenance(params.upload_sha256, model_version, job.id)
-            evidence = peak_evidence(path, scoring, clip)
-            cases = open_cases(session, store, clip.judgement, clip.subject, provenance, evidence)
-            job.result = {
-                "outcome": Outcome.of(clip.judgement, params.notes).model_dump(mode="json"),
-                "case_ids": [c.id for c in cases],
-                "frames": scan.frames,
-                "episodes": [e.__dict__ for e in scan.episodes],
-            }
-            job.state, job.progress_total = JobState.DONE, scan.frames
-        except _Interrupted:
+            for task, scan in runner.run(tasks):
+                job = session.get_one(Job, task.job_id)
+                record_chunk(session, job, model_version, task, scan)
+                session.commit()
+                on_chunk(task, scan)
+                remaining[task.job_id] -= 1
+                if remaining[task.job_id] == 0:
+                    _finish(session, store, scoring, job)
+        except ScanInterruptedError:
             session.rollback()
-            log.info(
-                "job %d interrupted after %d frames; it resumes on the next start", job_id, job.progress_done
-            )
-            return
-        except VideoError as error:
-            _fail(session, job, str(error).replace(str(path), "the clip"))
-        except Exception:
-            log.exception("job %d failed", job_id)
-            _fail(session, job, "internal error while scoring the clip; the server log has the details")
-        session.commit()
+            log.info("scanning interrupted; unfinished jobs continue from their last chunk next time")
 
 
-def _start_over(session: Session, job: Job, params: ClipParams, model_version: str) -> None:
+def _start(session: Session, store: UploadStore, scoring: Scoring, job: Job) -> list[ChunkTask]:
+    """Mark ``job`` running and return its chunks still to scan. Chunks scanned with another model or
+    other settings are dropped; cases of a finish that was cut short are deleted."""
+    signature = scan_signature(scoring.detector, scoring.scan)
+    if job.params.get("scanned_with") != signature:
+        session.execute(delete(ScanChunk).where(ScanChunk.job_id == job.id))
+        job.params, job.progress_done = {**job.params, "scanned_with": signature}, 0
     session.execute(delete(Case).where(Case.job_id == job.id))
-    session.execute(
-        delete(FrameScore).where(
-            FrameScore.upload_sha256 == params.upload_sha256, FrameScore.model_version == model_version
-        )
-    )
-    job.state, job.attempts, job.progress_done = JobState.RUNNING, job.attempts + 1, 0
-    job.result = job.error = None
+    job.state, job.attempts, job.result, job.error = JobState.RUNNING, job.attempts + 1, None, None
+    try:
+        path = ClipParams.from_dict(job.params).path(store)
+    except FileNotFoundError as error:
+        job.state, job.error = JobState.FAILED, str(error)
+        return []
+    return pending_tasks(session, job, path, scoring.scan)
+
+
+def _finish(session: Session, store: UploadStore, scoring: Scoring, job: Job) -> None:
+    """Judge a job whose chunks are all in, open its cases and mark it done; or mark it failed."""
+    if job.state == JobState.FAILED:
+        session.commit()
+        return
+    params = ClipParams.from_dict(job.params)
+    path = params.path(store)
+    try:
+        if errors := [c.error for c in job_chunks(session, job.id) if c.error]:
+            raise VideoError(errors[0])
+        frames = job_frames(session, job, scoring.detector.version)
+        clip = judge_clip(session, scoring, params, scan_of(frames, scoring))
+        session.commit()  # decoding the evidence frames takes a while: hold no transaction meanwhile
+        provenance = Provenance(params.upload_sha256, scoring.detector.version, job.id)
+        evidence = peak_evidence(path, scoring, clip, frames)
+        cases = open_cases(session, store, clip.judgement, clip.subject, provenance, evidence)
+        job.result = {
+            "outcome": Outcome.of(clip.judgement, params.notes).model_dump(mode="json"),
+            "case_ids": [c.id for c in cases],
+            "frames": len(frames),
+            "episodes": [e.__dict__ for e in scan_of(frames, scoring).episodes],
+        }
+        job.state, job.progress_total = JobState.DONE, len(frames)
+    except VideoError as error:
+        named = str(error).replace(str(path), "the clip") if params.source_path is None else str(error)
+        _fail(session, job, named)
+    except Exception:
+        log.exception("job %d failed", job.id)
+        _fail(session, job, "internal error while scoring the recording; the log has the details")
     session.commit()
 
 
@@ -271,13 +314,20 @@ def _fail(session: Session, job: Job, reason: str) -> None:
 
 
 def next_job_id(session: Session) -> int | None:
-    """The oldest job still to do: queued, or running when the server stopped mid-way."""
-    query = select(Job.id).where(Job.state.in_([JobState.QUEUED, JobState.RUNNING])).order_by(Job.id).limit(1)
+    """The oldest clip job still to do: queued, or running when the server stopped mid-way (batch
+    streams are left to ``seragam batch``)."""
+    query = (
+        select(Job.id)
+        .where(Job.kind == JobKind.CLIP, Job.state.in_([JobState.QUEUED, JobState.RUNNING]))
+        .order_by(Job.id)
+        .limit(1)
+    )
     return session.scalar(query)
 
 
 class JobWorker:
-    """One background thread that runs jobs one at a time, oldest first (the model is shared)."""
+    """One background thread that runs clip jobs one at a time, oldest first, in this process (the
+    model is the service's one)."""
 
     def __init__(
         self, sessions: sessionmaker[Session], store: UploadStore, scoring: Scoring, poll_s: float = 2.0
@@ -285,6 +335,7 @@ class JobWorker:
         self._sessions, self._store, self._scoring, self._poll_s = sessions, store, scoring, poll_s
         self._wake, self._stop = threading.Event(), threading.Event()
         self._thread = threading.Thread(target=self._loop, name="seragam-jobs", daemon=True)
+        self._runner = InProcessRunner(scoring.detector, scoring.scan, self._stop.is_set)
 
     def start(self) -> None:
         self._thread.start()
@@ -294,7 +345,7 @@ class JobWorker:
         self._wake.set()
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """Stop after the current frame; an unfinished job stays ``running`` and resumes next start."""
+        """Stop after the current chunk; an unfinished job stays ``running`` and resumes next start."""
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout_s)
@@ -311,7 +362,7 @@ class JobWorker:
                 continue
             token = request_id.set(f"job-{job_id}")  # the job's log lines carry its id
             try:
-                run_clip_job(self._sessions, self._store, self._scoring, job_id, self._stop.is_set)
+                run_jobs(self._sessions, self._store, self._scoring, self._runner, [job_id])
             finally:
                 request_id.reset(token)
 

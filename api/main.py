@@ -21,15 +21,18 @@ from api.seed import seed_demo
 from api.storage import UploadStore
 from api.uploads import FORM_SLACK_BYTES, MAX_CSV_BYTES, UploadSizeLimit
 from detector.model import Detector
+from detector.scan import ScanSettings
+from detector.video import SamplingMode
 
 
-def load_scoring(settings: Settings) -> Scoring:
-    """The one place the model, the policy and the calendar are loaded."""
+def load_scoring(settings: Settings, scan: ScanSettings | None = None) -> Scoring:
+    """The one place the model, the policy and the calendar are loaded. ``scan``: how recordings are
+    sampled (default: the service's clip sampling, a frame every ``sample_interval_s``)."""
     return Scoring(
         Detector(settings.model),
         PolicyConfig.load(settings.policy_file),
         WorkingCalendar(CalendarConfig.load(settings.calendar_file)),
-        settings.sample_interval_s,
+        scan or ScanSettings(SamplingMode.EVERY_N_SECONDS, interval_s=settings.sample_interval_s),
     )
 
 

@@ -1,38 +1,29 @@
-"""What judging an upload needs, shared by frames, clip jobs and the CLI: the loaded detector, the
-policy, the working calendar, and the registry's view of the account the stream ran on."""
+"""What judging an upload needs, shared by frames, clip jobs, batch streams and the CLI: the loaded
+detector, the policy, the working calendar, and the registry's view of the account the stream ran on."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-import numpy as np
 from sqlalchemy.orm import Session
 
 from api.db.models import AssignmentKind, SocialAccount
 from api.policy import PersonContext, PersonSpan, PolicyConfig, StreamContext, WorkingCalendar
 from api.registry import find_account, normalise_handle, parse_platform
-from detector.detections import Detections
-from detector.episodes import AttireEpisode, EpisodeTracker
+from detector.episodes import AttireEpisode
 from detector.model import Detector
-from detector.video import SamplingMode, SamplingPolicy, iter_frames
+from detector.scan import ScanSettings
 
 
 @dataclass(frozen=True)
 class Scoring:
-    """The one loaded model and the rules it is judged by (``sample_interval_s``: clip sampling)."""
+    """The one loaded model, how clips are sampled for it, and the rules it is judged by."""
 
     detector: Detector
     policy: PolicyConfig
     calendar: WorkingCalendar
-    sample_interval_s: float = 1.0
-
-    @property
-    def sampling(self) -> SamplingPolicy:
-        return SamplingPolicy(SamplingMode.EVERY_N_SECONDS, interval_s=self.sample_interval_s)
+    scan: ScanSettings
 
     @property
     def official(self) -> frozenset[str]:
@@ -76,43 +67,8 @@ def _person_context(account: SocialAccount) -> PersonContext:
 
 @dataclass(frozen=True)
 class ClipScan:
-    """The outcome of scoring every sampled frame: episodes, how many frames, the last frame's time."""
+    """A scanned clip: its attire episodes, how many frames were scored, the last scored frame's time."""
 
     episodes: list[AttireEpisode]
     frames: int
     last_time_s: float
-
-
-def scan_clip(
-    path: Path, scoring: Scoring, on_frame: Callable[[float, Detections], None] = lambda t, d: None
-) -> ClipScan:
-    """Detect on every sampled frame of ``path`` in time order and aggregate attire episodes with the
-    policy's episode thresholds; ``on_frame(time_s, detections)`` sees each frame (to store it, count
-    progress). Memory stays constant: frames are dropped once scored. Raises ``VideoError``s."""
-    tracker = EpisodeTracker(scoring.policy.episodes)
-    frames, last_time_s = 0, 0.0
-    for frame in iter_frames(path, scoring.sampling):
-        detections = scoring.detector.detect(frame.image)
-        tracker.update(
-            frame.time_s,
-            detections.best_score(scoring.official),
-            {label for label in detections.labels if label in scoring.official},
-        )
-        on_frame(frame.time_s, detections)
-        frames, last_time_s = frames + 1, frame.time_s
-    return ClipScan(tracker.finish(), frames, last_time_s)
-
-
-def frames_at(path: Path, scoring: Scoring, times_s: Collection[float]) -> dict[float, np.ndarray]:
-    """The sampled frames at ``times_s`` (as ``scan_clip`` reported them), decoded again: a second pass
-    that stops after the last one, so evidence frames never have to be held during the scan."""
-    wanted, found = set(times_s), {}
-    if not wanted:
-        return found
-    with closing(iter_frames(path, scoring.sampling)) as frames:
-        for frame in frames:
-            if frame.time_s in wanted:
-                found[frame.time_s] = frame.image
-                if len(found) == len(wanted):
-                    break
-    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,20 @@ class Detections:
             b.conf.cpu().numpy().astype(np.float32),
             names,
             (int(width), int(height)),
+        )
+
+    @classmethod
+    def from_records(
+        cls, records: Sequence[Mapping[str, Any]], class_names: tuple[str, ...], image_size: tuple[int, int]
+    ) -> Detections:
+        """Rebuild from the ``detections`` list of ``to_dict`` (how frame scores are stored)."""
+        index = {name: i for i, name in enumerate(class_names)}
+        return cls(
+            np.array([r["box"] for r in records], np.float32).reshape(-1, 4),
+            np.array([index[r["class"]] for r in records], np.int64),
+            np.array([r["score"] for r in records], np.float32),
+            class_names,
+            image_size,
         )
 
     def __len__(self) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -131,9 +132,15 @@ def probe(path: str | Path) -> VideoInfo:
         )
 
 
-def iter_frames(path: str | Path, policy: SamplingPolicy) -> Iterator[VideoFrame]:
+def iter_frames(
+    path: str | Path, policy: SamplingPolicy, *, start_s: float = 0.0, end_s: float | None = None
+) -> Iterator[VideoFrame]:
     """Yield the frames ``policy`` selects, decoding as it goes; the file is closed when the generator
     ends or is closed. Errors surface on the first ``next()``.
+
+    ``start_s``/``end_s`` restrict it to the frames presented in ``[start_s, end_s)``: the decoder seeks
+    to the keyframe at or before ``start_s``, so a range yields exactly the frames a whole read would
+    (the ``interval`` schedule counts multiples of ``interval_s`` from the video's start either way).
 
     Raises ``NoVideoStreamError``, ``CorruptVideoError`` when nothing can be decoded, and
     ``TruncatedVideoError`` *after* yielding the frames before the point where the file breaks off.
@@ -143,17 +150,31 @@ def iter_frames(path: str | Path, policy: SamplingPolicy) -> Iterator[VideoFrame
         stream.thread_type = "AUTO"
         if policy.mode == SamplingMode.KEYFRAMES:
             stream.codec_context.skip_frame = "NONKEY"
-        yield from _sample(_StreamReader(container, stream), policy, path)
+        reader = _StreamReader(container, stream)
+        if start_s > 0:
+            reader.seek(start_s)
+        yield from _sample(reader, policy, path, start_s, end_s)
 
 
-def _sample(reader: _StreamReader, policy: SamplingPolicy, path: str | Path) -> Iterator[VideoFrame]:
-    is_due = _schedule(policy)
+def decode_frame_at(path: str | Path, time_s: float, max_side: int | None = None) -> np.ndarray:
+    """The frame presented at ``time_s`` (a time a scan reported), decoded again by seeking to it."""
+    policy = SamplingPolicy(SamplingMode.ALL, max_side=max_side)
+    with closing(iter_frames(path, policy, start_s=time_s)) as frames:
+        return next(frames).image
+
+
+def _sample(
+    reader: _StreamReader, policy: SamplingPolicy, path: str | Path, start_s: float, end_s: float | None
+) -> Iterator[VideoFrame]:
+    is_due = _schedule(policy, start_s)
     yielded = 0
     for frame in reader.frames():
         if frame.pts is None:
             raise CorruptVideoError(path, "its frames carry no timestamps", _REMUX)
         time_s = reader.seconds(frame.pts)
-        if is_due(time_s):
+        if end_s is not None and time_s + _TIME_EPS_S >= end_s:
+            return  # presentation order: every later frame is past the range too
+        if time_s + _TIME_EPS_S >= start_s and is_due(time_s):
             yield VideoFrame(_to_image(frame, policy.max_side), yielded, frame.pts, time_s)
             yielded += 1
     if yielded == 0:
@@ -174,6 +195,13 @@ class _StreamReader:
         self.damage: str | None = None
         self._container = container
         self._start = stream.start_time or 0
+        self._seeked = False
+
+    def seek(self, time_s: float) -> None:
+        """Continue from the keyframe at or before ``time_s``."""
+        target = self._start + math.floor((time_s - _TIME_EPS_S) / self.stream.time_base)
+        self._container.seek(max(self._start, target), stream=self.stream, backward=True, any_frame=False)
+        self._seeked = True
 
     def frames(self) -> Iterator[av.VideoFrame]:
         """Decoded frames in presentation order, up to the first packet that is incomplete or fails."""
@@ -190,9 +218,9 @@ class _StreamReader:
             yield from self._drain()
 
     def is_complete(self) -> bool:
-        """Whether the whole stream was read: no damage, as many packets as the container's index lists
-        (MP4, AVI), and reaching the duration it states (MP4, MKV)."""
-        if self.damage or self.packets < (self.stream.frames or 0):
+        """Whether the stream was read to its end: no damage, as many packets as the container's index
+        lists (MP4, AVI; not counted after a seek), and reaching the duration it states (MP4, MKV)."""
+        if self.damage or (not self._seeked and self.packets < (self.stream.frames or 0)):
             return False
         stated_s = _stated_duration_s(self.stream)
         return stated_s is None or self.reached_s >= stated_s - _END_SLACK_S
@@ -215,10 +243,10 @@ class _StreamReader:
             return []
 
 
-def _schedule(policy: SamplingPolicy) -> Callable[[float], bool]:
+def _schedule(policy: SamplingPolicy, start_s: float) -> Callable[[float], bool]:
     if policy.mode != SamplingMode.EVERY_N_SECONDS:
         return lambda _time_s: True
-    next_due_s = 0.0
+    next_due_s = math.ceil((start_s - _TIME_EPS_S) / policy.interval_s) * policy.interval_s
 
     def is_due(time_s: float) -> bool:
         nonlocal next_due_s

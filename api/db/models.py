@@ -65,7 +65,8 @@ class AssignmentKind(StrEnum):
 
 class JobKind(StrEnum):
     FRAME = "frame"
-    CLIP = "clip"
+    CLIP = "clip"  # uploaded to the service
+    STREAM = "stream"  # a recording scored in place by ``seragam batch``
 
 
 class JobState(StrEnum):
@@ -222,6 +223,22 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class ScanChunk(Base):
+    """A finished chunk of a job's scan: the times of the frames it scored (their detections are
+    ``FrameScore`` rows), how many near-duplicate frames it left unscored, and the error that cut it short."""
+
+    __tablename__ = "scan_chunks"
+    __table_args__ = (UniqueConstraint("job_id", "n"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    n: Mapped[int]
+    times: Mapped[list[Any]] = mapped_column(default=list)
+    skipped: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
 class Case(Base):

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from api.config import Settings
 from api.db import Case, FrameScore, Job, JobKind, JobState
-from api.jobs import ClipParams, clip_time_notes, run_clip_job
+from api.engine import InProcessRunner
+from api.jobs import ClipParams, clip_time_notes, run_jobs
 from api.main import create_app
 from detector.video import VideoInfo
 from tests.api.factories import CLIP_START, World, build_world, post_clip, wait_for_job
@@ -141,7 +142,8 @@ def test_a_stopping_worker_leaves_the_job_running_for_the_next_start(
     state = client.app.state.service
     state.worker.stop()
     job_id = post_clip(client, world, uniform_clip).json()["id"]
-    run_clip_job(state.sessions, state.store, state.scoring, job_id, should_stop=lambda: True)
+    stopping = InProcessRunner(state.scoring.detector, state.scoring.scan, should_stop=lambda: True)
+    run_jobs(state.sessions, state.store, state.scoring, stopping, [job_id])
     with state.sessions() as session:
         job = session.get(Job, job_id)
         assert (job.state, job.attempts, job.progress_done, job.result) == (JobState.RUNNING, 1, 0, None)

@@ -1,0 +1,207 @@
+"""The scoring engine: the service's clip jobs and the streams of ``seragam batch`` both run through it.
+
+A job's recording is cut into chunks (``detector.scan``). A runner scans chunks: in this process with the
+service's model (``InProcessRunner``), in worker processes with one model each (``ProcessPoolRunner``),
+or on a Ray cluster (``RayRunner``). Each finished chunk is committed with its frame scores in one
+transaction, so an interrupted job continues after its last finished chunk, and what a job finds does
+not depend on where, in what order or over how many runs its chunks were scanned.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db.engine import insert_if_absent
+from api.db.models import FrameScore, Job, ScanChunk
+from detector.episodes import AttireEpisode, EpisodeConfig, aggregate_episodes
+from detector.model import Detector
+from detector.scan import Chunk, ChunkScan, ScanSettings, plan_chunks, scan_chunk
+
+FrameRecord = tuple[float, list[dict[str, Any]]]  # (time_s, detections as stored in FrameScore)
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """One chunk of one job's recording: everything a worker needs, and nothing of the database."""
+
+    job_id: int
+    path: str
+    chunk: Chunk
+
+
+class ScanInterruptedError(Exception):
+    """The caller asked the runner to stop; finished chunks are kept, the rest run next time."""
+
+
+class ChunkRunner(Protocol):
+    def run(self, tasks: Sequence[ChunkTask]) -> Iterator[tuple[ChunkTask, ChunkScan]]:
+        """Scan every task, yielding each as it finishes (in any order)."""
+        ...
+
+
+class InProcessRunner:
+    """Scans chunks one after another with a model already loaded here (the service's)."""
+
+    def __init__(
+        self, detector: Detector, settings: ScanSettings, should_stop: Callable[[], bool] = lambda: False
+    ) -> None:
+        self._detector, self._settings, self._should_stop = detector, settings, should_stop
+
+    def run(self, tasks: Sequence[ChunkTask]) -> Iterator[tuple[ChunkTask, ChunkScan]]:
+        for task in tasks:
+            if self._should_stop():
+                raise ScanInterruptedError
+            yield task, scan_chunk(task.path, self._detector, self._settings, task.chunk)
+
+
+_worker_detector: Detector | None = None  # one per worker process, loaded by its initializer
+
+
+def _load_worker_model(weights: str) -> None:
+    global _worker_detector
+    _worker_detector = Detector(weights)
+
+
+def _scan_in_worker(task: ChunkTask, settings: ScanSettings) -> tuple[ChunkTask, ChunkScan]:
+    assert _worker_detector is not None, "worker started without its model"
+    return task, scan_chunk(task.path, _worker_detector, settings, task.chunk)
+
+
+class ProcessPoolRunner:
+    """Scans chunks in ``workers`` processes, each with its own copy of the model (never shared)."""
+
+    def __init__(self, weights: Path, settings: ScanSettings, workers: int) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self._weights, self._settings, self._workers = weights, settings, workers
+
+    def run(self, tasks: Sequence[ChunkTask]) -> Iterator[tuple[ChunkTask, ChunkScan]]:
+        if not tasks:
+            return
+        with ProcessPoolExecutor(
+            min(self._workers, len(tasks)),
+            mp_context=multiprocessing.get_context("spawn"),  # no forked copies of torch's threads
+            initializer=_load_worker_model,
+            initargs=(str(self._weights),),
+        ) as pool:
+            futures = [pool.submit(_scan_in_worker, task, self._settings) for task in tasks]
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
+
+
+class _RayScanner:
+    """A Ray actor holding one model."""
+
+    def __init__(self, weights: str, settings: ScanSettings) -> None:
+        self._detector, self._settings = Detector(weights), settings
+
+    def scan(self, task: ChunkTask) -> tuple[ChunkTask, ChunkScan]:
+        return task, scan_chunk(task.path, self._detector, self._settings, task.chunk)
+
+
+class RayRunner:
+    """Scans chunks on a Ray cluster: ``address`` is a cluster address, ``auto`` (the cluster this
+    machine belongs to) or ``local`` (start a private runtime here). Every node must see the recordings
+    and the weights at the same paths (shared storage). ``workers``: actors, one model each (default:
+    one per CPU of the cluster)."""
+
+    def __init__(self, address: str, weights: Path, settings: ScanSettings, workers: int | None) -> None:
+        self._address, self._weights, self._settings, self._workers = address, weights, settings, workers
+
+    def run(self, tasks: Sequence[ChunkTask]) -> Iterator[tuple[ChunkTask, ChunkScan]]:
+        try:
+            import ray
+            from ray.util import ActorPool
+        except ImportError:
+            raise RuntimeError("Ray is not installed: pip install 'seragam-watch[ray]'") from None
+        if not tasks:
+            return
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # nothing leaves the machine
+        local = self._address == "local"
+        ray.init(
+            address=None if local else self._address,
+            num_cpus=self._workers if local else None,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+        try:
+            workers = self._workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+            scanner = ray.remote(num_cpus=1)(_RayScanner)
+            actors = [scanner.remote(str(self._weights), self._settings) for _ in range(workers)]
+            yield from ActorPool(actors).map_unordered(lambda actor, task: actor.scan.remote(task), tasks)
+        finally:
+            ray.shutdown()
+
+
+def scan_signature(detector: Detector, settings: ScanSettings) -> dict[str, Any]:
+    """What a job's chunks depend on: chunks scanned under another signature are scanned again."""
+    return {"model": detector.version, "scan": {**asdict(settings), "mode": settings.mode.value}}
+
+
+def pending_tasks(session: Session, job: Job, path: Path, settings: ScanSettings) -> list[ChunkTask]:
+    """The chunks of ``job`` not finished yet (``job.params['duration_s']`` plans them)."""
+    done = set(session.scalars(select(ScanChunk.n).where(ScanChunk.job_id == job.id)))
+    chunks = plan_chunks(job.params["duration_s"], settings.chunk_s)
+    return [ChunkTask(job.id, str(path), c) for c in chunks if c.index not in done]
+
+
+def record_chunk(session: Session, job: Job, model_version: str, task: ChunkTask, scan: ChunkScan) -> None:
+    """Store a finished chunk: its frame scores and its ``ScanChunk`` row (the caller commits both)."""
+    for frame in scan.frames:
+        insert_if_absent(
+            session,
+            FrameScore,
+            {
+                "upload_sha256": job.params["upload_sha256"],
+                "model_version": model_version,
+                "time_s": frame.time_s,
+                "detections": frame.detections.to_dict()["detections"],
+            },
+        )
+    times = [frame.time_s for frame in scan.frames]
+    session.add(
+        ScanChunk(job_id=job.id, n=task.chunk.index, times=times, skipped=scan.skipped, error=scan.error)
+    )
+    job.progress_done += len(times)
+
+
+def job_chunks(session: Session, job_id: int) -> list[ScanChunk]:
+    return list(session.scalars(select(ScanChunk).where(ScanChunk.job_id == job_id).order_by(ScanChunk.n)))
+
+
+def job_frames(session: Session, job: Job, model_version: str) -> list[FrameRecord]:
+    """The frames a job's chunks scored, in time order, with their stored detections."""
+    times = sorted(t for chunk in job_chunks(session, job.id) for t in chunk.times)
+    rows = session.execute(
+        select(FrameScore.time_s, FrameScore.detections).where(
+            FrameScore.upload_sha256 == job.params["upload_sha256"],
+            FrameScore.model_version == model_version,
+        )
+    )
+    detections = dict(rows.tuples().all())
+    return [(t, detections[t]) for t in times]
+
+
+def frame_episodes(
+    frames: Sequence[FrameRecord], official: frozenset[str], config: EpisodeConfig
+) -> list[AttireEpisode]:
+    """Attire episodes of a scanned stream, from its frames' official-attire detections."""
+    samples = []
+    for time_s, detections in frames:
+        attire = [d for d in detections if d["class"] in official]
+        samples.append((time_s, max((d["score"] for d in attire), default=0.0), {d["class"] for d in attire}))
+    return aggregate_episodes(samples, config)

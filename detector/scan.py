@@ -1,0 +1,175 @@
+"""Scanning a recording in chunks: which frames to score, scored in batches, in constant memory.
+
+A recording is cut into chunks of ``chunk_s`` seconds. In ``keyframes`` sampling a chunk owns the
+keyframes presented in it and the group of pictures (GOP) each one starts, even where that GOP runs past
+the chunk's end; in ``interval`` sampling it owns the frames presented in it. Either way a chunk gives
+the same frames and detections however the others are run (in any order, in another process, after a
+crash), so scanning can resume after the last finished chunk and spread one long stream over workers.
+
+Sampling (``ScanSettings``):
+
+- ``keyframes``: the decoder skips every frame but keyframes (phone apps put one every ~2 s), the
+  cheapest decode. Where the official-attire score crosses ``dense_score`` between two keyframes, the
+  GOP between them is decoded in full and sampled every ``interval_s``, so episode edges are placed
+  as precisely as dense sampling would place them.
+- ``interval``: the first frame at or after each multiple of ``interval_s`` (every frame decoded).
+
+Frames nearly identical to the last scored one (mean absolute difference of small grey thumbnails below
+``still_diff``, 0-255 scale) are counted but not scored: a paused or static stream costs no inference.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from detector.detections import Detections
+from detector.model import Detector
+from detector.video import SamplingMode, SamplingPolicy, VideoError, VideoFrame, iter_frames
+
+_THUMB = (32, 32)
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """How a recording is sampled and scored; recorded with the results so a re-run can match them."""
+
+    mode: SamplingMode = SamplingMode.KEYFRAMES
+    interval_s: float = 1.0
+    dense_score: float = 0.5
+    still_diff: float = 1.0
+    max_side: int | None = None
+    batch: int = 8
+    chunk_s: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.mode == SamplingMode.ALL:
+            raise ValueError("scan every frame with mode 'interval' and a small interval_s instead of 'all'")
+        if self.chunk_s <= 0 or self.batch < 1 or self.still_diff < 0:
+            raise ValueError("chunk_s must be positive, batch at least 1 and still_diff 0 or more")
+
+    @property
+    def sampling(self) -> SamplingPolicy:
+        return SamplingPolicy(self.mode, self.interval_s, self.max_side)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """The ``index``-th slice ``[start_s, end_s)`` of a recording; ``end_s`` None: up to its end."""
+
+    index: int
+    start_s: float
+    end_s: float | None
+
+
+def plan_chunks(duration_s: float, chunk_s: float) -> list[Chunk]:
+    """The chunks of a recording of ``duration_s`` seconds (at least one)."""
+    count = max(1, math.ceil(duration_s / chunk_s - 1e-9))
+    return [Chunk(i, i * chunk_s, (i + 1) * chunk_s if i + 1 < count else None) for i in range(count)]
+
+
+@dataclass(frozen=True)
+class ScoredFrame:
+    time_s: float
+    detections: Detections
+
+
+@dataclass(frozen=True)
+class ChunkScan:
+    """What scanning a chunk found: scored frames in time order, frames left unscored because they were
+    nearly identical to the last scored one, and the error that stopped it (None: read to its end)."""
+
+    frames: list[ScoredFrame]
+    skipped: int
+    error: str | None = None
+
+
+def scan_chunk(path: str | Path, detector: Detector, settings: ScanSettings, chunk: Chunk) -> ChunkScan:
+    """Score the frames ``chunk`` owns. A ``VideoError`` ends the chunk with the frames scored before it
+    and the error's message (which names ``path``)."""
+    scorer = _BatchScorer(detector, settings)
+    try:
+        if settings.mode == SamplingMode.EVERY_N_SECONDS:
+            frames = iter_frames(path, settings.sampling, start_s=chunk.start_s, end_s=chunk.end_s)
+            scored = scorer.score(frames)
+        else:
+            scored = _scan_keyframes(path, scorer, settings, chunk)
+    except (VideoError, OSError) as error:  # OSError: the file went away or cannot be read
+        end_s = math.inf if chunk.end_s is None else chunk.end_s
+        kept = sorted((f for f in scorer.done if f.time_s < end_s), key=lambda f: f.time_s)
+        return ChunkScan(kept, scorer.skipped, str(error))
+    return ChunkScan(scored, scorer.skipped)
+
+
+def _scan_keyframes(
+    path: str | Path, scorer: _BatchScorer, settings: ScanSettings, chunk: Chunk
+) -> list[ScoredFrame]:
+    end_s = math.inf if chunk.end_s is None else chunk.end_s
+    keyframes = scorer.score(_keyframes_with_next(path, settings, chunk), may_skip=lambda f: f.time_s < end_s)
+    official = scorer.detector.taxonomy.official_names
+    above = [f.detections.best_score(official) >= settings.dense_score for f in keyframes]
+    dense_policy = SamplingPolicy(SamplingMode.EVERY_N_SECONDS, settings.interval_s, settings.max_side)
+    frames: list[ScoredFrame] = []
+    for k, key in enumerate(keyframes):
+        if key.time_s >= end_s:
+            break  # the next chunk's first keyframe: looked at only to decide on the last GOP
+        frames.append(key)
+        if k + 1 < len(keyframes) and above[k] != above[k + 1]:
+            gop = iter_frames(path, dense_policy, start_s=key.time_s + 1e-3, end_s=keyframes[k + 1].time_s)
+            frames.extend(scorer.score(gop, may_skip=lambda _f: False))
+    return frames
+
+
+def _keyframes_with_next(path: str | Path, settings: ScanSettings, chunk: Chunk) -> Iterator[VideoFrame]:
+    """The keyframes presented in the chunk, then the first one after it (the next chunk's first)."""
+    policy = SamplingPolicy(SamplingMode.KEYFRAMES, max_side=settings.max_side)
+    with closing(iter_frames(path, policy, start_s=chunk.start_s)) as frames:
+        for frame in frames:
+            yield frame
+            if chunk.end_s is not None and frame.time_s >= chunk.end_s:
+                return
+
+
+class _BatchScorer:
+    """Scores frames in batches of ``settings.batch``, skipping near-duplicates of the last scored one."""
+
+    def __init__(self, detector: Detector, settings: ScanSettings) -> None:
+        self.detector, self.settings = detector, settings
+        self.done: list[ScoredFrame] = []
+        self.skipped = 0
+        self._last_thumb: np.ndarray | None = None
+
+    def score(
+        self, frames: Iterator[VideoFrame], may_skip: Callable[[VideoFrame], bool] = lambda _f: True
+    ) -> list[ScoredFrame]:
+        """Score ``frames`` (in time order), leaving out near-duplicates among those ``may_skip`` allows;
+        returns the frames scored by this call (also kept in ``done``)."""
+        first, pending = len(self.done), []
+        for frame in frames:
+            if may_skip(frame) and self._is_still(frame.image):
+                self.skipped += 1
+                continue
+            pending.append(frame)
+            if len(pending) == self.settings.batch:
+                self._flush(pending)
+        self._flush(pending)
+        return self.done[first:]
+
+    def _is_still(self, image: np.ndarray) -> bool:
+        thumb = cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), _THUMB, interpolation=cv2.INTER_AREA)
+        last = self._last_thumb
+        still = last is not None and float(cv2.absdiff(thumb, last).mean()) < self.settings.still_diff
+        if not still:
+            self._last_thumb = thumb
+        return still
+
+    def _flush(self, pending: list[VideoFrame]) -> None:
+        detections = self.detector.detect_batch([f.image for f in pending])
+        self.done.extend(ScoredFrame(f.time_s, d) for f, d in zip(pending, detections, strict=True))
+        pending.clear()
