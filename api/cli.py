@@ -255,6 +255,76 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch(args: argparse.Namespace) -> int:
+    """Score the recordings SOURCE names; exit 0 when every one was scored, 1 otherwise."""
+    import os
+
+    from api.batch import (
+        BatchProgress,
+        batch_summary,
+        read_source,
+        register_streams,
+        result_lines,
+        run_batch,
+        write_results,
+    )
+    from api.db import make_engine, migrate, session_factory
+    from api.engine import InProcessRunner, ProcessPoolRunner, RayRunner
+    from api.main import load_scoring
+    from api.storage import UploadStore
+    from detector.scan import ScanSettings
+    from detector.video import SamplingMode
+
+    settings = _service_settings(args)
+    scan = ScanSettings(
+        SamplingMode(args.sampling),
+        interval_s=args.interval,
+        dense_score=args.dense_score,
+        still_diff=args.still_diff,
+        max_side=args.max_side,
+        batch=args.batch_size,
+        chunk_s=args.chunk_s,
+    )
+    entries = read_source(args.source)
+    scoring = load_scoring(settings, scan)
+    workers = args.workers or os.cpu_count() or 1
+    if args.ray:
+        runner = RayRunner(args.ray, scoring.detector.weights, scan, args.workers)
+    elif workers == 1:
+        runner = InProcessRunner(scoring.detector, scan)
+    else:
+        runner = ProcessPoolRunner(scoring.detector.weights, scan, workers)
+    migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+    sessions = session_factory(engine)
+    out = args.out or settings.data_dir / "batch" / f"{args.source.stem}.results.jsonl"
+    try:
+        with sessions() as session:
+            runs = register_streams(session, entries)
+        with BatchProgress(sessions, runs, scan.chunk_s, enabled=not args.quiet) as progress:
+            run_batch(sessions, UploadStore(settings.uploads_dir), scoring, runner, runs, progress.chunk_done)
+        with sessions() as session:
+            write_results(result_lines(session, runs, scoring.detector.version), out)
+            rows = batch_summary(session, runs)
+    except KeyboardInterrupt:
+        print(
+            "seragam: interrupted; run the same command again to continue where it stopped", file=sys.stderr
+        )
+        return 130
+    finally:
+        engine.dispose()
+    _print_table(rows)
+    print(f"results: {out}")
+    return 0 if all(row[1] == "done" for row in rows) else 1
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    header = ("stream", "state", "video", "frames", "episodes", "cases", "error")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
 def _registry_import(args: argparse.Namespace) -> int:
     from api.db import make_engine, migrate, session_factory
     from api.registry import import_registry_csv
@@ -378,6 +448,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--started-at", required=True, help="stream start, ISO 8601 with offset")
     _add_service_options(p)
     p.set_defaults(run=_score)
+
+    p = verbs.add_parser(
+        "batch",
+        help="score recorded streams (a folder with .json sidecars, or a CSV/JSONL manifest), resumably",
+    )
+    p.add_argument("source", type=Path, help="folder of recordings with sidecars, or manifest.csv/.jsonl")
+    p.add_argument("--out", type=Path, help="results JSONL (default DATA_DIR/batch/<source>.results.jsonl)")
+    p.add_argument(
+        "--workers", type=int, help="worker processes or Ray actors, one model each (default: cores)"
+    )
+    p.add_argument("--ray", metavar="ADDRESS", help="run on a Ray cluster: its address, 'auto', or 'local'")
+    p.add_argument("--sampling", choices=["keyframes", "interval"], default="keyframes")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between frames (interval, dense)")
+    p.add_argument("--dense-score", type=float, default=0.5, help="attire score that densifies keyframes")
+    p.add_argument(
+        "--still-diff", type=float, default=1.0, help="skip frames this close to the last (0: off)"
+    )
+    p.add_argument("--max-side", type=int, help="downscale decoded frames to this longer side")
+    p.add_argument("--batch-size", type=int, default=8, help="frames per model call")
+    p.add_argument("--chunk-s", type=float, default=120.0, help="seconds of video per unit of work")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_service_options(p)
+    p.set_defaults(run=_batch)
 
     registry = verbs.add_parser("registry", help="manage the registry").add_subparsers(
         dest="registry_verb", required=True

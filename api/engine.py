@@ -9,6 +9,7 @@ not depend on where, in what order or over how many runs its chunks were scanned
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -197,11 +198,27 @@ def job_frames(session: Session, job: Job, model_version: str) -> list[FrameReco
 
 
 def frame_episodes(
-    frames: Sequence[FrameRecord], official: frozenset[str], config: EpisodeConfig
+    frames: Sequence[FrameRecord], official: frozenset[str], config: EpisodeConfig, interval_s: float
 ) -> list[AttireEpisode]:
-    """Attire episodes of a scanned stream, from its frames' official-attire detections."""
-    samples = []
+    """Attire episodes of a scanned stream, from its frames' official-attire detections.
+
+    The tracker's window counts frames, so it is fed a frame every ``interval_s`` whatever the sampling:
+    in a gap between two scored frames (the rest of a keyframe's GOP, or frames skipped as still) each
+    missing step holds the score of the frame before it. Keyframe sampling scores GOPs densely where the
+    score changes, so a held score only ever stands between two frames that agree.
+    """
+    samples: list[tuple[float, float, set[str]]] = []
     for time_s, detections in frames:
         attire = [d for d in detections if d["class"] in official]
-        samples.append((time_s, max((d["score"] for d in attire), default=0.0), {d["class"] for d in attire}))
+        sample = (time_s, max((d["score"] for d in attire), default=0.0), {d["class"] for d in attire})
+        if samples:
+            samples += _held(samples[-1], time_s, interval_s)
+        samples.append(sample)
     return aggregate_episodes(samples, config)
+
+
+def _held(
+    last: tuple[float, float, set[str]], until_s: float, interval_s: float
+) -> list[tuple[float, float, set[str]]]:
+    steps = math.ceil((until_s - last[0]) / interval_s - 1e-6) - 1
+    return [(last[0] + k * interval_s, last[1], last[2]) for k in range(1, steps + 1)]

@@ -66,7 +66,9 @@ def write_livestream_clip(
     return spans
 
 
-def _noise_bank(size: tuple[int, int], rng: np.random.Generator, count: int = 8) -> list[tuple[np.ndarray, ...]]:
+def _noise_bank(
+    size: tuple[int, int], rng: np.random.Generator, count: int = 8
+) -> list[tuple[np.ndarray, ...]]:
     """Sensor noise (sigma 3) split into what to add and what to subtract, so applying it is two
     saturating OpenCV calls: drawing fresh Gaussian noise per 720p frame costs more than encoding it."""
     bank = []

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from datasets.clips import Segment, write_livestream_clip
 from datasets.people import PhotoPeople, bundled_photos, find_people
 from datasets.synth import SynthConfig, generate, render_frame
 from detector.model import DEFAULT_WEIGHTS, Detector
@@ -49,3 +50,17 @@ def tiny_dataset(bundled_people: list[PhotoPeople], tmp_path_factory: pytest.Tem
     return generate(
         bundled_people, out, SynthConfig(count=12, seed=3, fractions=(("train", 0.5), ("val", 0.5)))
     )
+
+
+@pytest.fixture(scope="session")
+def attire_clip(bundled_people: list[PhotoPeople], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 16 s recording, 360x640 at 10 fps with a keyframe every 2 s: plain clothes, then PDH khaki
+    from 6 s to 12 s, then plain clothes again."""
+    path = tmp_path_factory.mktemp("recordings") / "attire.mp4"
+    segments = [
+        Segment(bundled_people[1], "original", 6),
+        Segment(bundled_people[1], "pdh_khaki", 6),
+        Segment(bundled_people[1], "original", 4),
+    ]
+    write_livestream_clip(path, segments, size=(360, 640), fps=10, seed=1)
+    return path

@@ -1,0 +1,359 @@
+"""``seragam batch``: score recorded streams, resumably, on this machine's cores or a Ray cluster.
+
+SOURCE is a folder of recordings, each with a sidecar ``<recording>.json`` holding ``platform``,
+``handle`` and ``started_at``; or a manifest, CSV (header ``path,platform,handle,started_at``) or JSONL
+(one object with those keys per line), whose relative paths are relative to the manifest's folder.
+``started_at`` is the stream's start, ISO 8601 with its UTC offset.
+
+Every recording becomes a ``stream`` job, identified by its content hash, account and start time: run
+again, the batch skips finished streams and continues partial ones after their last finished chunk. The
+results file is written from the database at the end, so an interrupted and resumed batch writes the same
+file as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import mimetypes
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from tqdm import tqdm
+
+from api.db.engine import insert_if_absent
+from api.db.models import Case, Job, JobKind, JobState, Upload
+from api.engine import ChunkRunner, ChunkTask, job_chunks, job_frames
+from api.jobs import ClipParams, run_jobs
+from api.registry import normalise_handle, parse_platform
+from api.scoring import Scoring
+from api.storage import UploadStore
+from api.timestamps import parse_timestamp
+from detector.model import file_sha256
+from detector.scan import ChunkScan, plan_chunks
+from detector.video import VideoError, probe
+
+MANIFEST_FIELDS = ("path", "platform", "handle", "started_at")
+RECORDING_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".ts", ".flv", ".avi", ".m4v"})
+
+
+class BatchSourceError(ValueError):
+    """SOURCE is neither a folder of recordings nor a readable manifest."""
+
+
+@dataclass(frozen=True)
+class StreamEntry:
+    """One recording to score, as SOURCE names it; ``problem`` says why it cannot be (None: it can)."""
+
+    name: str  # the path as SOURCE gives it: how results and messages refer to the recording
+    path: Path
+    platform: str = ""
+    handle: str = ""
+    started_at: datetime | None = None
+    problem: str | None = None
+
+
+def read_source(source: Path) -> list[StreamEntry]:
+    """The recordings SOURCE names, each checked (file present, platform, handle, aware start time)."""
+    if source.is_dir():
+        rows = [
+            _sidecar_row(source, p)
+            for p in sorted(source.iterdir())
+            if p.suffix.lower() in RECORDING_SUFFIXES
+        ]
+        base = source
+    elif source.suffix.lower() in (".csv", ".jsonl"):
+        rows, base = _manifest_rows(source), source.parent
+    else:
+        raise BatchSourceError(
+            f"{source} is not a folder of recordings or a .csv/.jsonl manifest with columns "
+            f"{', '.join(MANIFEST_FIELDS)}"
+        )
+    return [_entry(base, row) for row in rows]
+
+
+def _sidecar_row(folder: Path, recording: Path) -> dict[str, Any]:
+    sidecar = recording.with_suffix(".json")
+    row: dict[str, Any] = {"path": recording.name}
+    try:
+        row |= json.loads(sidecar.read_text())
+    except FileNotFoundError:
+        row["problem"] = f"no sidecar {sidecar.name} with platform, handle and started_at"
+    except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as error:
+        row["problem"] = f"sidecar {sidecar.name} is not a JSON object ({error})"
+    return row
+
+
+def _manifest_rows(manifest: Path) -> list[dict[str, Any]]:
+    try:
+        text = manifest.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise BatchSourceError(f"cannot read manifest {manifest}: {error}") from None
+    if manifest.suffix.lower() == ".csv":
+        reader = csv.DictReader(text.splitlines())
+        if missing := set(MANIFEST_FIELDS) - set(reader.fieldnames or ()):
+            raise BatchSourceError(
+                f"{manifest}: the header lacks {sorted(missing)}; it needs {MANIFEST_FIELDS}"
+            )
+        return list(reader)
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            row = {"path": f"{manifest.name}:{number}", "problem": f"line {number} is not JSON ({error})"}
+        rows.append(
+            row
+            if isinstance(row, dict)
+            else {"path": f"{manifest.name}:{number}", "problem": "not an object"}
+        )
+    return rows
+
+
+def _entry(base: Path, row: dict[str, Any]) -> StreamEntry:
+    name = str(row.get("path") or "")
+    path = base / name
+    if problem := row.get("problem"):
+        return StreamEntry(name, path, problem=problem)
+    if not name or not path.is_file():
+        return StreamEntry(name, path, problem=f"no recording at {path}")
+    try:
+        platform = parse_platform(str(row.get("platform") or "")).value
+        handle = normalise_handle(str(row.get("handle") or ""))
+        started = parse_timestamp(
+            "started_at", str(row.get("started_at") or ""), None, now=datetime.now(UTC), skew_s=300
+        )
+    except ValueError as error:
+        return StreamEntry(name, path, problem=str(error))
+    return StreamEntry(name, path, platform, handle, started)
+
+
+@dataclass
+class StreamRun:
+    """A SOURCE entry and the job that scores it (None when the entry has a problem)."""
+
+    entry: StreamEntry
+    job_id: int | None = None
+    problem: str | None = None
+
+
+def register_streams(session: Session, entries: Sequence[StreamEntry]) -> list[StreamRun]:
+    """Find or create the job of every entry (committed). A recording is hashed, recorded as an upload
+    kept in place (``Upload.path`` is its absolute path) and probed once."""
+    existing = {_identity(ClipParams.from_dict(j.params)): j.id for j in session.scalars(_stream_jobs())}
+    runs = []
+    for entry in entries:
+        run = StreamRun(entry, problem=entry.problem)
+        if entry.problem is None:
+            run.job_id, run.problem = _stream_job(session, entry, existing)
+            session.commit()
+        runs.append(run)
+    return runs
+
+
+def _stream_jobs() -> Any:
+    return select(Job).where(Job.kind == JobKind.STREAM).order_by(Job.id)
+
+
+def _identity(params: ClipParams) -> tuple[str, str, str, str]:
+    return params.upload_sha256, params.platform, params.handle, params.started_at.isoformat()
+
+
+def _stream_job(
+    session: Session, entry: StreamEntry, existing: dict[tuple[str, str, str, str], int]
+) -> tuple[int | None, str | None]:
+    assert entry.started_at is not None
+    sha256 = file_sha256(entry.path)
+    key = (sha256, entry.platform, entry.handle, entry.started_at.isoformat())
+    if key in existing:
+        return existing[key], None
+    try:
+        info = probe(entry.path)
+    except VideoError as error:
+        return None, str(error)
+    if not info.duration_s:
+        return None, f"{entry.path} states no duration (a raw stream?): remux it into MP4 or MKV"
+    resolved = entry.path.resolve()
+    content_type = mimetypes.guess_type(resolved.name)[0] or "application/octet-stream"
+    insert_if_absent(
+        session,
+        Upload,
+        {
+            "sha256": sha256,
+            "size": resolved.stat().st_size,
+            "content_type": content_type,
+            "path": str(resolved),
+        },
+    )
+    params = ClipParams(
+        sha256,
+        resolved.suffix.lower(),
+        entry.platform,
+        entry.handle,
+        entry.started_at,
+        info.duration_s,
+        source_path=str(resolved),
+    )
+    job = Job(kind=JobKind.STREAM, params=params.to_dict())
+    session.add(job)
+    session.flush()
+    existing[key] = job.id
+    return job.id, None
+
+
+def run_batch(
+    sessions: sessionmaker[Session],
+    store: UploadStore,
+    scoring: Scoring,
+    runner: ChunkRunner,
+    runs: Sequence[StreamRun],
+    on_chunk: Callable[[ChunkTask, ChunkScan], None] = lambda task, scan: None,
+) -> None:
+    """Score every stream not finished yet (``done`` or ``failed``) through ``runner``."""
+    with sessions() as session:
+        finished = {JobState.DONE, JobState.FAILED}
+        todo = [
+            r.job_id
+            for r in runs
+            if r.job_id is not None and session.get_one(Job, r.job_id).state not in finished
+        ]
+    run_jobs(sessions, store, scoring, runner, list(dict.fromkeys(todo)), on_chunk)
+
+
+def result_lines(session: Session, runs: Sequence[StreamRun], model_version: str) -> Iterator[dict[str, Any]]:
+    """The results file's lines: per stream (in SOURCE order) its summary, then one line per scored
+    frame. Database ids are left out: they differ between an interrupted batch and an uninterrupted one."""
+    for run in runs:
+        stream: dict[str, Any] = {"type": "stream", "path": run.entry.name}
+        job = session.get(Job, run.job_id) if run.job_id is not None else None
+        if job is None:
+            yield stream | {"state": "failed", "error": run.problem}
+            continue
+        params = ClipParams.from_dict(job.params)
+        chunks = job_chunks(session, job.id)
+        result = job.result or {}
+        yield stream | {
+            "sha256": params.upload_sha256,
+            "platform": params.platform,
+            "handle": params.handle,
+            "started_at": params.started_at.isoformat(),
+            "duration_s": params.duration_s,
+            "model": model_version,
+            "state": job.state.value,
+            "error": job.error,
+            "frames": result.get("frames"),
+            "skipped_still_frames": sum(c.skipped for c in chunks),
+            "episodes": result.get("episodes"),
+            "outcome": result.get("outcome"),
+            "cases": [_case_line(c) for c in _cases(session, job.id)],
+        }
+        for time_s, detections in job_frames(session, job, model_version):
+            yield {
+                "type": "frame",
+                "sha256": params.upload_sha256,
+                "time_s": time_s,
+                "detections": detections,
+            }
+
+
+def _cases(session: Session, job_id: int) -> list[Case]:
+    return list(session.scalars(select(Case).where(Case.job_id == job_id).order_by(Case.start_at, Case.rule)))
+
+
+def _case_line(case: Case) -> dict[str, Any]:
+    return {
+        "rule": case.rule.value,
+        "start_at": case.start_at.isoformat(),
+        "end_at": case.end_at.isoformat(),
+        "score": case.score,
+        "evidence": [{"time_offset_s": e.time_offset_s, "sha256": e.original_sha256} for e in case.evidence],
+    }
+
+
+def write_results(lines: Iterator[dict[str, Any]], out: Path) -> None:
+    """Write JSON lines to ``out`` atomically (a reader never sees half a file)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=out.parent, suffix=".tmp", delete=False) as tmp:
+        for line in lines:
+            tmp.write(json.dumps(line, sort_keys=True) + "\n")
+    os.replace(tmp.name, out)
+
+
+class BatchProgress:
+    """Progress bars with ETA, in seconds of video: the whole batch, and each stream in progress."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], runs: Sequence[StreamRun], chunk_s: float, *, enabled: bool
+    ) -> None:
+        self._enabled = enabled
+        self._bars: dict[int, tqdm] = {}
+        self._names = {r.job_id: r.entry.name for r in runs if r.job_id is not None}
+        self._chunk_s: dict[int, dict[int, float]] = {}
+        done_s = total_s = 0.0
+        with sessions() as session:
+            for job_id in self._names:
+                job = session.get_one(Job, job_id)
+                duration = job.params["duration_s"]
+                spans = {c.index: (c.end_s or duration) - c.start_s for c in plan_chunks(duration, chunk_s)}
+                finished = {c.n for c in job_chunks(session, job_id)}
+                self._chunk_s[job_id] = spans
+                total_s += duration
+                done_s += sum(s for n, s in spans.items() if n in finished)
+        self._total = tqdm(
+            total=round(total_s), initial=round(done_s), unit="s", desc="video scored", disable=not enabled
+        )
+
+    def chunk_done(self, task: ChunkTask, scan: ChunkScan) -> None:
+        seconds = self._chunk_s[task.job_id].get(task.chunk.index, 0.0)
+        self._total.update(round(seconds))
+        if not self._enabled:
+            return
+        if task.job_id not in self._bars:
+            total = round(sum(self._chunk_s[task.job_id].values()))
+            self._bars[task.job_id] = tqdm(
+                total=total, unit="s", desc=self._names[task.job_id][-30:], leave=False
+            )
+        self._bars[task.job_id].update(round(seconds))
+        if scan.error:
+            tqdm.write(f"seragam: {self._names[task.job_id]}: {scan.error}")
+
+    def __enter__(self) -> BatchProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in self._bars.values():
+            bar.close()
+        self._total.close()
+
+
+def batch_summary(session: Session, runs: Sequence[StreamRun]) -> list[tuple[str, ...]]:
+    """One row per SOURCE entry: stream, state, video length, frames, episodes, cases, error."""
+    rows = []
+    for run in runs:
+        job = session.get(Job, run.job_id) if run.job_id is not None else None
+        if job is None:
+            rows.append((run.entry.name, "failed", "", "", "", "", run.problem or ""))
+            continue
+        rules = [c.rule.value for c in _cases(session, job.id)]
+        result = job.result or {}
+        rows.append(
+            (
+                run.entry.name,
+                job.state.value,
+                f"{job.params['duration_s']:.0f} s",
+                str(result.get("frames", "")),
+                str(len(result.get("episodes") or [])),
+                f"R1 {rules.count('R1')} / R2 {rules.count('R2')}",
+                job.error or "",
+            )
+        )
+    return rows

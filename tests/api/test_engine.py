@@ -1,0 +1,57 @@
+"""The engine behind clip jobs: a job stopped after some chunks continues from them, and ends with
+the result of a job run in one go."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+
+from fastapi.testclient import TestClient
+
+from api.db import Job, JobState, ScanChunk
+from api.engine import ChunkTask, InProcessRunner
+from api.jobs import run_jobs
+from detector.scan import ChunkScan
+from tests.api.factories import World, post_clip
+
+
+class _RecordingRunner(InProcessRunner):
+    """Scans like the service does and remembers which chunks it was given."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.chunks: list[int] = []
+
+    def run(self, tasks: Sequence[ChunkTask]) -> Iterator[tuple[ChunkTask, ChunkScan]]:
+        self.chunks += [t.chunk.index for t in tasks]
+        yield from super().run(tasks)
+
+
+def test_a_job_stopped_after_two_chunks_scans_only_the_rest_and_gets_the_same_result(
+    client: TestClient, world: World, uniform_clip: bytes
+) -> None:
+    state = client.app.state.service
+    state.worker.stop()
+    scoring = replace(state.scoring, scan=replace(state.scoring.scan, chunk_s=4.0))  # 20 s: 5 chunks
+    straight, stopped = (post_clip(client, world, uniform_clip).json()["id"] for _ in range(2))
+    run_jobs(
+        state.sessions, state.store, scoring, InProcessRunner(scoring.detector, scoring.scan), [straight]
+    )
+
+    answers = iter([False, False, True])
+    stopping = InProcessRunner(scoring.detector, scoring.scan, should_stop=lambda: next(answers))
+    run_jobs(state.sessions, state.store, scoring, stopping, [stopped])
+    with state.sessions() as session:
+        assert session.get_one(Job, stopped).state == JobState.RUNNING
+        assert session.query(ScanChunk).filter_by(job_id=stopped).count() == 2
+
+    resuming = _RecordingRunner(scoring.detector, scoring.scan)
+    run_jobs(state.sessions, state.store, scoring, resuming, [stopped])
+    assert resuming.chunks == [2, 3, 4]
+    with state.sessions() as session:
+        done, reference = session.get_one(Job, stopped), session.get_one(Job, straight)
+        assert (done.state, done.attempts, reference.attempts) == (JobState.DONE, 2, 1)
+        assert done.progress_done == reference.progress_done == 20
+        for key in ("outcome", "frames", "episodes"):
+            assert done.result[key] == reference.result[key]
+        assert len(done.result["case_ids"]) == len(reference.result["case_ids"]) == 1  # R2 from 16:00

@@ -1,0 +1,90 @@
+"""Chunked scanning: chunks give the frames a whole scan gives, keyframe sampling goes dense only where
+the attire score changes, still frames are skipped, a damaged file ends its chunk with a clear error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from datasets.clips import Segment, write_livestream_clip
+from datasets.people import PhotoPeople
+from detector.model import Detector
+from detector.scan import Chunk, ChunkScan, ScanSettings, plan_chunks, scan_chunk
+from detector.video import SamplingMode, probe
+
+
+def _scan(path: Path, detector: Detector, settings: ScanSettings) -> list[ChunkScan]:
+    return [
+        scan_chunk(path, detector, settings, c) for c in plan_chunks(probe(path).duration_s, settings.chunk_s)
+    ]
+
+
+def _frames(scans: list[ChunkScan]) -> list[tuple[float, dict]]:
+    return [(f.time_s, f.detections.to_dict()) for scan in scans for f in scan.frames]
+
+
+@pytest.mark.parametrize(
+    ("duration_s", "chunk_s", "expected"),
+    [
+        (10.0, 4.0, [(0, 0.0, 4.0), (1, 4.0, 8.0), (2, 8.0, None)]),
+        (8.0, 4.0, [(0, 0.0, 4.0), (1, 4.0, None)]),
+        (3.0, 120.0, [(0, 0.0, None)]),
+        (0.0, 120.0, [(0, 0.0, None)]),
+    ],
+)
+def test_plan_chunks_covers_the_recording_and_leaves_the_last_open(duration_s, chunk_s, expected) -> None:
+    assert plan_chunks(duration_s, chunk_s) == [Chunk(*e) for e in expected]
+
+
+@pytest.mark.parametrize("mode", [SamplingMode.KEYFRAMES, SamplingMode.EVERY_N_SECONDS])
+def test_chunks_give_the_frames_and_detections_of_one_whole_scan(
+    attire_clip: Path, shipped_detector: Detector, mode: SamplingMode
+) -> None:
+    whole = _frames(_scan(attire_clip, shipped_detector, ScanSettings(mode, chunk_s=1000)))
+    chunked = _frames(_scan(attire_clip, shipped_detector, ScanSettings(mode, chunk_s=5, batch=3)))
+    assert chunked == whole
+    assert [t for t, _ in whole] == sorted({t for t, _ in whole})
+
+
+def test_keyframe_sampling_goes_dense_only_where_the_attire_score_changes(
+    attire_clip: Path, shipped_detector: Detector
+) -> None:
+    official = shipped_detector.taxonomy.official_names
+    scans = _scan(attire_clip, shipped_detector, ScanSettings(chunk_s=5))
+    times = [f.time_s for scan in scans for f in scan.frames]
+    keyframes = [t for t in times if t % 2 == 0]
+    assert keyframes == [0, 2, 4, 6, 8, 10, 12, 14]
+    scores = {f.time_s: f.detections.best_score(official) for scan in scans for f in scan.frames}
+    assert [scores[t] >= 0.5 for t in keyframes] == [False, False, False, True, True, True, False, False]
+    # The GOPs on either side of the change, 4-6 s and 10-12 s, are sampled every second; no other.
+    assert sorted(set(times) - set(keyframes)) == [5.0, 11.0]
+
+
+def test_still_frames_are_counted_but_not_scored(
+    bundled_people: list[PhotoPeople], shipped_detector: Detector, tmp_path: Path
+) -> None:
+    path = tmp_path / "still.mp4"
+    write_livestream_clip(path, [Segment(bundled_people[0], "original", 10)], size=(360, 640), fps=10)
+    moving = _scan(path, shipped_detector, ScanSettings(still_diff=0.0))
+    assert [scan.skipped for scan in moving] == [0] and len(moving[0].frames) == 5
+    # Talking-head motion moves the picture by well under 20 grey levels on average: all look "still".
+    still = _scan(path, shipped_detector, ScanSettings(still_diff=20.0))
+    assert [(len(scan.frames), scan.skipped) for scan in still] == [(1, 4)]
+
+
+def test_a_recording_cut_short_ends_its_chunk_with_the_frames_before_the_cut(
+    attire_clip: Path, shipped_detector: Detector, tmp_path: Path
+) -> None:
+    data = attire_clip.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    scan = scan_chunk(cut, shipped_detector, ScanSettings(), Chunk(0, 0.0, None))
+    assert scan.error is not None and str(cut) in scan.error
+    assert all(np.isfinite(f.time_s) for f in scan.frames)
+
+
+def test_a_missing_recording_is_an_error_of_its_chunk(shipped_detector: Detector, tmp_path: Path) -> None:
+    scan = scan_chunk(tmp_path / "gone.mp4", shipped_detector, ScanSettings(), Chunk(0, 0.0, None))
+    assert scan.frames == [] and "gone.mp4" in (scan.error or "")
