@@ -3,13 +3,13 @@ same instant in WIB beside them where a person reads it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.cases import CASE_RULES
-from api.db.models import Agency, ApiKey, Assignment, Case, Evidence, Job, Person, SocialAccount
+from api.db.models import Agency, ApiKey, Assignment, Case, Evidence, Job, Person, Schedule, SocialAccount
 from api.policy import Finding, Judgement, format_wib
 from api.registry import ImportReport
 from detector.detections import Detections
@@ -325,6 +325,40 @@ class AssignmentOut(BaseModel):
     @classmethod
     def of(cls, assignment: Assignment) -> AssignmentOut:
         return cls.model_validate(assignment)
+
+
+class ScheduleIn(BaseModel):
+    agency_id: int
+    name: str = Field(examples=["6-day week"])
+    definition: str = Field(
+        examples=["mon-fri: {work: ['07:30-14:30']}\nsat: ['07:30-12:30']"],
+        description="weekly working hours, YAML or JSON: per weekday or range a list of work windows, or "
+        "{work: [...], breaks: [...]}; days not named are off",
+    )
+    valid_from: date = Field(examples=["2026-04-01"])
+    valid_to: date | None = Field(None, description="last day it applies (inclusive); none: open-ended")
+
+
+class ScheduleUpdate(BaseModel):
+    name: str | None = None
+    definition: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+class ScheduleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    agency_id: int
+    name: str
+    definition: str
+    valid_from: date
+    valid_to: date | None
+
+    @classmethod
+    def of(cls, schedule: Schedule) -> ScheduleOut:
+        return cls.model_validate(schedule)
 
 
 class ApiKeyIn(BaseModel):

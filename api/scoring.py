@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.models import AssignmentKind, SocialAccount
-from api.policy import PersonContext, PersonSpan, PolicyConfig, StreamContext, WorkingCalendar
-from api.registry import find_account, normalise_handle, parse_platform
+from api.db.models import Agency, AssignmentKind, Schedule, SocialAccount
+from api.policy import AgencySchedule, PersonContext, PersonSpan, PolicyConfig, StreamContext, WorkingCalendar
+from api.registry import find_account, normalise_handle, parse_platform, weekly_schedule
 from detector.episodes import AttireEpisode
 from detector.model import Detector
 from detector.scan import ScanSettings
@@ -45,13 +46,13 @@ def stream_subject(
     ``UnknownPlatformError`` or ``InvalidEntryError`` for a platform or handle that cannot exist."""
     clean_platform, clean_handle = parse_platform(platform), normalise_handle(handle)
     account = find_account(session, clean_platform, clean_handle)
-    owner = _person_context(account) if account else None
+    owner = _person_context(session, account) if account else None
     is_official = bool(account and account.is_official)
     stream = StreamContext(clean_platform.value, clean_handle, is_official, owner, start, duration_s)
     return StreamSubject(stream, account)
 
 
-def _person_context(account: SocialAccount) -> PersonContext:
+def _person_context(session: Session, account: SocialAccount) -> PersonContext:
     person = account.owner
     spans: dict[AssignmentKind, list[PersonSpan]] = {kind: [] for kind in AssignmentKind}
     for a in person.assignments:
@@ -62,6 +63,23 @@ def _person_context(account: SocialAccount) -> PersonContext:
         shifts=tuple(spans[AssignmentKind.SHIFT]),
         assignments=tuple(spans[AssignmentKind.ASSIGNMENT]),
         leave=tuple(spans[AssignmentKind.LEAVE]),
+        agency_schedules=_agency_schedules(session, person.agency),
+    )
+
+
+def _agency_schedules(session: Session, agency: Agency) -> tuple[AgencySchedule, ...]:
+    """The registry's schedules of ``agency`` and the agencies above it: nearest agency first, and
+    within one agency the most recent ``valid_from`` first."""
+    chain: list[Agency] = []
+    while agency is not None and agency not in chain:
+        chain.append(agency)
+        agency = agency.parent
+    rank = {a.id: n for n, a in enumerate(chain)}
+    rows = session.scalars(select(Schedule).where(Schedule.agency_id.in_(rank)))
+    ordered = sorted(rows, key=lambda s: (rank[s.agency_id], -s.valid_from.toordinal(), -s.id))
+    return tuple(
+        AgencySchedule(f"{s.name} ({s.agency.code})", weekly_schedule(s.definition), s.valid_from, s.valid_to)
+        for s in ordered
     )
 
 

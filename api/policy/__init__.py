@@ -2,6 +2,7 @@
 
 from api.policy.calendar import (
     WIB,
+    AgencySchedule,
     CalendarConfig,
     DaySchedule,
     HolidayConfig,
@@ -22,6 +23,7 @@ from api.policy.rules import Finding, Judgement, PolicyConfig, Rule, StreamConte
 
 __all__ = [
     "WIB",
+    "AgencySchedule",
     "CalendarConfig",
     "DaySchedule",
     "Finding",

@@ -127,9 +127,15 @@ class WeeklySchedule:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> WeeklySchedule:
-        """From ``{"mon-thu": {"work": ["07:30-16:00"], "breaks": ["12:00-13:00"]}, "fri": ...}``."""
+        """From ``{"mon-thu": {"work": ["07:30-16:00"], "breaks": ["12:00-13:00"]}, "fri": ...}``; a
+        day given as a plain list (``"sat": ["07:30-12:00"]``) has those work windows and no breaks."""
         days = [DaySchedule()] * 7
-        for key, hours in raw.items():
+        for key, given in raw.items():
+            hours = {"work": given} if isinstance(given, list) else given
+            if not isinstance(hours, Mapping):
+                raise ValueError(
+                    f"schedule of {key!r} must be a list of windows or {{work: [...], breaks: [...]}}"
+                )
             unknown = sorted(set(hours) - {"work", "breaks"})
             if unknown:
                 raise ValueError(f"schedule of {key!r} has unknown keys {unknown}: use 'work' and 'breaks'")
@@ -245,15 +251,32 @@ class PersonSpan:
 
 
 @dataclass(frozen=True)
+class AgencySchedule:
+    """A weekly schedule the registry holds for an agency, valid from ``valid_from`` through ``valid_to``
+    (None: open-ended). It outranks the configured agency, period and default schedules."""
+
+    name: str
+    schedule: WeeklySchedule
+    valid_from: date
+    valid_to: date | None = None
+
+    def covers(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+@dataclass(frozen=True)
 class PersonContext:
     """Whose calendar to read: the person, their agency, and their own record. A person with any
-    ``shifts`` works exactly their rostered shifts: schedules and holidays do not apply to them."""
+    ``shifts`` works exactly their rostered shifts: schedules and holidays do not apply to them.
+    ``agency_schedules``: the registry's schedules of their agency and the agencies above it, in the
+    order they take precedence (the first that covers a day applies)."""
 
     person_id: str
     agency_code: str | None = None
     shifts: tuple[PersonSpan, ...] = ()
     assignments: tuple[PersonSpan, ...] = ()
     leave: tuple[PersonSpan, ...] = ()
+    agency_schedules: tuple[AgencySchedule, ...] = ()
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> PersonContext:
@@ -288,7 +311,7 @@ class WorkingCalendar:
                 TimeSegment(s.start, s.end, SegmentKind.WORKING, _shift_reason(s)) for s in person.shifts
             ]
         else:
-            marks = self._schedule_marks(person.agency_code, start, end)
+            marks = self._schedule_marks(person, start, end)
         marks += [
             TimeSegment(s.start, s.end, SegmentKind.LEAVE, _note("leave", s.note, ": ")) for s in person.leave
         ]
@@ -310,8 +333,13 @@ class WorkingCalendar:
                 return f"{_HOLIDAY_LABELS.get(category, category)}: {calendar[day]}"
         return None
 
-    def schedule_on(self, agency_code: str | None, day: date) -> tuple[str, WeeklySchedule]:
-        """The schedule that applies on ``day`` and its label ("" for the default)."""
+    def schedule_on(
+        self, agency_code: str | None, day: date, registered: tuple[AgencySchedule, ...] = ()
+    ) -> tuple[str, WeeklySchedule]:
+        """The schedule that applies on ``day`` and its label ("" for the default): the first of the
+        ``registered`` schedules that covers the day, else the configured ones."""
+        if own := next((s for s in registered if s.covers(day)), None):
+            return own.name, own.schedule
         period = next((p for p in self.config.periods if p.first_day <= day <= p.last_day), None)
         if period and agency_code in period.agencies:
             return f"{period.name}, agency {agency_code}", period.agencies[agency_code]
@@ -321,12 +349,12 @@ class WorkingCalendar:
             return period.name, period.schedule
         return "", self.config.default_schedule
 
-    def _schedule_marks(self, agency_code: str | None, start: datetime, end: datetime) -> list[TimeSegment]:
+    def _schedule_marks(self, person: PersonContext, start: datetime, end: datetime) -> list[TimeSegment]:
         # Start a day early: yesterday's window may cross midnight into the span.
         first, last = to_wib(start).date() - timedelta(days=1), to_wib(end).date()
         days_off, hours = [], []
         for day in (first + timedelta(days=n) for n in range((last - first).days + 1)):
-            label, schedule = self.schedule_on(agency_code, day)
+            label, schedule = self.schedule_on(person.agency_code, day, person.agency_schedules)
             today = schedule.days[day.weekday()]
             off = self.day_off_reason(day) or (None if today.work else _no_work_reason(day))
             midnight = datetime.combine(day, time(), WIB)

@@ -53,6 +53,7 @@ from api.registry.schedules import (
     get_schedule,
     list_schedules,
     update_schedule,
+    weekly_schedule,
 )
 from api.registry.values import UNSET, normalise_handle, parse_platform, validate_nip
 
@@ -100,4 +101,5 @@ __all__ = [
     "update_person",
     "update_schedule",
     "validate_nip",
+    "weekly_schedule",
 ]

@@ -1,6 +1,7 @@
 """Agency schedules: weekly working hours as YAML or JSON text, valid for a date range.
 
-The registry checks only that the text is a YAML/JSON mapping; what the keys mean is the policy's business.
+The text is kept as written and checked with the policy's own parser, so a stored schedule always
+judges: the working calendar puts it above the configured schedules for the agency and its sub-agencies.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db.models import Schedule
+from api.policy import WeeklySchedule
 from api.registry.agencies import get_agency
 from api.registry.errors import InvalidEntryError
 from api.registry.lookup import get_or_raise
 from api.registry.values import UNSET, Unset, required_text
+
+_EXAMPLE = "mon-thu: {work: ['07:30-16:00'], breaks: ['12:00-13:00']}\nsat: ['07:30-12:00']"
 
 
 def create_schedule(
@@ -82,13 +86,22 @@ def delete_schedule(session: Session, schedule_id: int) -> None:
     session.flush()
 
 
-def _mapping_text(definition: str) -> str:
+def weekly_schedule(definition: str) -> WeeklySchedule:
+    """The weekly hours a schedule's text defines; ``InvalidEntryError`` says what is wrong with it."""
     try:
         parsed = yaml.safe_load(definition)
     except yaml.YAMLError as error:
         raise InvalidEntryError("definition", f"is not valid YAML or JSON: {error}") from None
     if not isinstance(parsed, dict):
-        raise InvalidEntryError("definition", "must be a YAML/JSON mapping, e.g. 'mon: [\"07:30-16:00\"]'")
+        raise InvalidEntryError("definition", f"must be a YAML/JSON mapping, e.g. {_EXAMPLE!r}")
+    try:
+        return WeeklySchedule.from_dict(parsed)
+    except (ValueError, TypeError) as error:
+        raise InvalidEntryError("definition", f"{error} (e.g. {_EXAMPLE!r})") from None
+
+
+def _mapping_text(definition: str) -> str:
+    weekly_schedule(definition)
     return definition
 
 

@@ -1,5 +1,5 @@
-"""Registry administration (BKPSDM-wide administrators): agencies, people, accounts, assignments, and
-the CSV import. Thin wrappers around ``api.registry``; its errors map to 404, 409 and 422."""
+"""Registry administration (BKPSDM-wide administrators): agencies, people, accounts, schedules,
+assignments, and the CSV import. Thin wrappers around ``api.registry``; its errors map to 404, 409 and 422."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ from api.schemas import (
     PersonIn,
     PersonOut,
     PersonUpdate,
+    ScheduleIn,
+    ScheduleOut,
+    ScheduleUpdate,
 )
 from api.uploads import MAX_CSV_BYTES, read_limited
 
@@ -153,6 +156,38 @@ def update_assignment(
 @router.delete("/assignments/{assignment_id}", status_code=204)
 def delete_assignment(assignment_id: int, session: SessionDep, _: RegistryAdmin) -> None:
     registry.delete_assignment(session, assignment_id)
+    session.commit()
+
+
+@router.get("/schedules", response_model=list[ScheduleOut])
+def list_schedules(session: SessionDep, _: RegistryAdmin, agency_id: int | None = None) -> list[ScheduleOut]:
+    return [ScheduleOut.of(s) for s in registry.list_schedules(session, agency_id=agency_id)]
+
+
+@router.post("/schedules", status_code=201, response_model=ScheduleOut)
+def create_schedule(body: ScheduleIn, session: SessionDep, _: RegistryAdmin) -> ScheduleOut:
+    schedule = registry.create_schedule(session, **body.model_dump())
+    session.commit()
+    return ScheduleOut.of(schedule)
+
+
+@router.get("/schedules/{schedule_id}", response_model=ScheduleOut)
+def get_schedule(schedule_id: int, session: SessionDep, _: RegistryAdmin) -> ScheduleOut:
+    return ScheduleOut.of(registry.get_schedule(session, schedule_id))
+
+
+@router.patch("/schedules/{schedule_id}", response_model=ScheduleOut)
+def update_schedule(
+    schedule_id: int, body: ScheduleUpdate, session: SessionDep, _: RegistryAdmin
+) -> ScheduleOut:
+    schedule = registry.update_schedule(session, schedule_id, **body.model_dump(exclude_unset=True))
+    session.commit()
+    return ScheduleOut.of(schedule)
+
+
+@router.delete("/schedules/{schedule_id}", status_code=204)
+def delete_schedule(schedule_id: int, session: SessionDep, _: RegistryAdmin) -> None:
+    registry.delete_schedule(session, schedule_id)
     session.commit()
 
 

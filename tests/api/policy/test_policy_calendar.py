@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
 import api.policy
 from api.policy import (
     WIB,
+    AgencySchedule,
     CalendarConfig,
     NaiveTimestampError,
     PersonContext,
@@ -269,3 +270,24 @@ def test_public_names_are_exported() -> None:
         n for n in dir(api.policy) if not n.startswith("_") and n not in {"calendar", "rules"}
     )
     assert all(hasattr(api.policy, name) for name in api.policy.__all__)
+
+
+def test_a_registry_schedule_outranks_the_configured_ones_on_the_days_it_covers(
+    calendar: WorkingCalendar,
+) -> None:
+    six_day = AgencySchedule("6-day week (DISKOMINFO)", WeeklySchedule.from_dict(SIX_DAY), date(2026, 4, 1))
+    april = AgencySchedule(
+        "April trial", WeeklySchedule.from_dict({"sat": ["08:00-10:00"]}), date(2026, 4, 18)
+    )
+    april = replace(april, valid_to=date(2026, 4, 18))
+    person = replace(STAFF, agency_schedules=(april, six_day))
+    assert at(calendar, person, "2026-04-18 09:00") == (W, "April trial: Saturday working hours 08:00-10:00")
+    assert at(calendar, person, "2026-04-18 11:00") == (OFF, "outside working hours")
+    assert at(calendar, person, "2026-04-25 11:00") == (
+        W,
+        "6-day week (DISKOMINFO): Saturday working hours 07:30-12:30",
+    )
+    assert at(calendar, person, "2026-04-14 15:00") == (OFF, "outside working hours")  # weekdays end 14:30
+    before = replace(STAFF, agency_schedules=(six_day,))
+    assert at(calendar, before, "2026-03-28 09:00") == (OFF, "weekend")  # not yet valid: the default applies
+    assert at(calendar, person, "2026-05-01 09:00")[1].startswith("national holiday")  # holidays still apply

@@ -39,6 +39,10 @@ def test_schedule_keeps_its_text(db_session: Session, agencies: dict[str, Agency
     [
         ("mon: [07:30", None, "definition"),
         ("- just\n- a list\n", None, "definition"),
+        ("someday: ['07:30-12:00']", None, "definition"),  # not a weekday
+        ("mon: {work: ['07:30-16:00'], lunch: ['12:00-13:00']}", None, "definition"),  # unknown key
+        ("mon: ['7.30 to 16']", None, "definition"),  # not a window
+        ("mon: {work: ['07:30-12:00'], breaks: ['13:00-14:00']}", None, "definition"),  # break outside work
         ('{"mon": ["08:00-15:00"]}', date(2025, 12, 31), "valid_to"),
     ],
 )

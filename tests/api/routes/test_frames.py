@@ -133,3 +133,29 @@ def test_concurrent_identical_frames_all_open_their_cases(
         )
     assert [r.status_code for r in responses] == [200] * 6
     assert len({c["id"] for r in responses for c in r.json()["cases"]}) == 6
+
+
+def test_an_agency_schedule_in_the_registry_decides_the_rule(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    """DISKOMINFO moves to a 6-day week; Saturday 10:00 is then working time: R1, not R2."""
+    saturday = {"platform": "tiktok", "handle": "budi.lmj", "captured_at": "2026-04-18T10:00:00+07:00"}
+    files = {"file": ("frame.jpg", uniform_frame, "image/jpeg")}
+    before = client.post("/v1/frames", data=saturday, files=files, headers=world.headers("uploader")).json()
+    assert [f["rule"] for f in before["outcome"]["findings"]] == ["R2"]
+    schedule = {
+        "agency_id": world.agencies["DISKOMINFO"],
+        "name": "6-day week",
+        "definition": "mon-fri: ['07:30-14:30']\nsat: ['07:30-12:30']",
+        "valid_from": "2026-04-01",
+    }
+    created = client.post("/v1/schedules", json=schedule, headers=world.headers("admin"))
+    assert created.status_code == 201, created.text
+    after = client.post("/v1/frames", data=saturday, files=files, headers=world.headers("uploader")).json()
+    assert [f["rule"] for f in after["outcome"]["findings"]] == ["R1"]
+    assert any("6-day week (DISKOMINFO)" in s["reason"] for s in after["outcome"]["segments"])
+    bad = client.post(
+        "/v1/schedules", json=schedule | {"definition": "sat: ['noon']"}, headers=world.headers("admin")
+    )
+    assert bad.status_code == 422 and "definition" in bad.text
+    assert client.get("/v1/schedules", headers=world.headers("reviewer_kominfo")).status_code == 403
