@@ -286,8 +286,8 @@ def _batch(args: argparse.Namespace) -> int:
         chunk_s=args.chunk_s,
     )
     entries = read_source(args.source)
-    scoring = load_scoring(settings, scan)
     workers = args.workers or os.cpu_count() or 1
+    scoring = load_scoring(settings, scan, lazy_model=bool(args.ray) or workers > 1)
     if args.ray:
         runner = RayRunner(args.ray, scoring.detector.weights, scan, args.workers)
     elif workers == 1:

@@ -94,12 +94,13 @@ class ProcessPoolRunner:
             initializer=_load_worker_model,
             initargs=(str(self._weights),),
         ) as pool:
-            futures = [pool.submit(_scan_in_worker, task, self._settings) for task in tasks]
+            pending = {pool.submit(_scan_in_worker, task, self._settings) for task in tasks}
             try:
-                for future in as_completed(futures):
+                for future in as_completed(pending):
+                    pending.discard(future)  # a finished chunk's frames are not kept past its commit
                     yield future.result()
             finally:
-                for future in futures:
+                for future in pending:
                     future.cancel()
 
 

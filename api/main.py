@@ -25,11 +25,14 @@ from detector.scan import ScanSettings
 from detector.video import SamplingMode
 
 
-def load_scoring(settings: Settings, scan: ScanSettings | None = None) -> Scoring:
+def load_scoring(
+    settings: Settings, scan: ScanSettings | None = None, *, lazy_model: bool = False
+) -> Scoring:
     """The one place the model, the policy and the calendar are loaded. ``scan``: how recordings are
-    sampled (default: the service's clip sampling, a frame every ``sample_interval_s``)."""
+    sampled (default: the service's clip sampling, a frame every ``sample_interval_s``); ``lazy_model``:
+    load the network only if this process runs it (a batch whose workers have their own)."""
     return Scoring(
-        Detector(settings.model),
+        Detector(settings.model, lazy=lazy_model),
         PolicyConfig.load(settings.policy_file),
         WorkingCalendar(CalendarConfig.load(settings.calendar_file)),
         scan or ScanSettings(SamplingMode.EVERY_N_SECONDS, interval_s=settings.sample_interval_s),

@@ -91,8 +91,8 @@ def baseline(videos: list[Path], weights: Path) -> tuple[float, int]:
     return time.perf_counter() - start, frames
 
 
-def seragam_batch(manifest: Path, *flags: str) -> tuple[float, list[dict], int]:
-    """Run `seragam batch` in a fresh data dir: wall time, result lines, peak RSS of its process tree."""
+def seragam_batch(manifest: Path, *flags: str) -> tuple[float, list[dict], _Peak]:
+    """Run `seragam batch` in a fresh data dir: wall time, result lines, peak memory of its process tree."""
     with tempfile.TemporaryDirectory() as data:
         out = Path(data) / "results.jsonl"
         command = [sys.executable, "-m", "api.cli", "batch", str(manifest), "--data-dir", data]
@@ -100,25 +100,31 @@ def seragam_batch(manifest: Path, *flags: str) -> tuple[float, list[dict], int]:
         process = subprocess.Popen(
             [*command, "--out", str(out), "--quiet", *flags], cwd=ROOT, stdout=subprocess.DEVNULL
         )
-        peak = _watch_rss(process)
+        peak = _watch_memory(process)
         if process.wait() != 0:
             raise RuntimeError(f"seragam batch {' '.join(flags)} failed")
         elapsed = time.perf_counter() - start
-        return elapsed, [json.loads(line) for line in out.read_text().splitlines()], peak.value
+        return elapsed, [json.loads(line) for line in out.read_text().splitlines()], peak
 
 
 class _Peak:
-    value = 0
+    """Peaks over the process tree: the sum of RSS (shared library pages counted once per process)
+    and the sum of PSS (shared pages split between the processes that map them)."""
+
+    rss = 0
+    pss = 0
 
 
-def _watch_rss(process: subprocess.Popen) -> _Peak:
+def _watch_memory(process: subprocess.Popen) -> _Peak:
     peak, parent = _Peak(), psutil.Process(process.pid)
 
     def watch() -> None:
         while process.poll() is None:
             try:
                 tree = [parent, *parent.children(recursive=True)]
-                peak.value = max(peak.value, sum(p.memory_info().rss for p in tree))
+                memory = [p.memory_full_info() for p in tree]
+                peak.rss = max(peak.rss, sum(m.rss for m in memory))
+                peak.pss = max(peak.pss, sum(m.pss for m in memory))
             except psutil.Error:
                 pass
             time.sleep(0.2)
@@ -156,7 +162,7 @@ def main() -> None:
     hours = sum(s["duration_s"] for s in ours.values()) / 3600
     found, total = episode_recall(dense, ours)
     print(f"benchmark set: {len(videos)} recordings, {hours * 60:.0f} min of 720x1280 30 fps H.264")
-    print("| run | wall s | frames scored | s per hour of video | vs baseline | peak RSS MB |")
+    print("| run | wall s | frames scored | s per hour of video | vs baseline | peak RSS / PSS MB |")
     print("|---|---|---|---|---|---|")
     runs = [
         ("baseline `predict(vid_stride=30, stream=True)`", base_s, base_frames, None),
@@ -170,7 +176,7 @@ def main() -> None:
     ]
     for name, seconds, scored, rss in runs:
         frames = scored if isinstance(scored, int) else sum(s["frames"] for s in scored.values())
-        memory = f"{rss / 2**20:.0f}" if rss else ""
+        memory = f"{rss.rss / 2**20:.0f} / {rss.pss / 2**20:.0f}" if rss else ""
         cells = [name, f"{seconds:.1f}", frames, f"{seconds / hours:.0f}", f"{base_s / seconds:.1f}x", memory]
         print("| " + " | ".join(map(str, cells)) + " |")
     print(f"episode recall vs dense 1 fps: {found}/{total} = {found / max(total, 1):.3f}")

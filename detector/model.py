@@ -7,13 +7,16 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
 
 from detector.detections import Detections
-from detector.offline import YOLO
 from detector.taxonomy import Taxonomy, load_taxonomy
+
+if TYPE_CHECKING:
+    from ultralytics import YOLO
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_WEIGHTS = MODELS_DIR / "seragam-n.pt"
@@ -63,7 +66,10 @@ class Detector:
         imgsz: int | None = None,
         thresholds: dict[str, float] | None = None,
         device: str | None = None,
+        lazy: bool = False,
     ) -> None:
+        """``lazy``: load the network on the first call instead of now (a process that only needs the
+        model's identity and classes, such as a batch's coordinator, never imports torch)."""
         self.weights = Path(weights)
         if not self.weights.is_file():
             raise ModelNotFoundError(f"model weights not found: {self.weights} (give a .pt or .onnx file)")
@@ -75,14 +81,30 @@ class Detector:
             raise ValueError(f"class thresholds must lie between 0 and 1, got {bad}")
         self.version = f"{self.weights.stem}@{file_sha256(self.weights)[:12]}"
         self._device = device
-        self._model = YOLO(str(self.weights), task="detect")
+        self._model: YOLO | None = None
         self._lock = threading.Lock()
         self._min_conf = min(self.thresholds.values(), default=0.25)
+        if not lazy:
+            self._loaded()
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        names = self._model.names
-        return tuple(names[i] for i in range(len(names)))
+        """The model's classes: the taxonomy's, in its order (checked when the network loads)."""
+        return self.taxonomy.names
+
+    def _loaded(self) -> YOLO:
+        if self._model is None:
+            from detector.offline import YOLO  # imports torch: only where the network runs
+
+            model = YOLO(str(self.weights), task="detect")
+            names = tuple(model.names[i] for i in range(len(model.names)))
+            if names != self.taxonomy.names:
+                raise ValueError(
+                    f"{self.weights} detects {names}, not the taxonomy's classes {self.taxonomy.names}: "
+                    "train it on a dataset made from detector/taxonomy.yaml"
+                )
+            self._model = model
+        return self._model
 
     def detect(self, image: np.ndarray) -> Detections:
         """Detect attire in one BGR ``uint8`` image of shape ``(height, width, 3)``."""
@@ -98,7 +120,7 @@ class Detector:
         if not images:
             return []
         with self._lock:
-            results = self._model.predict(
+            results = self._loaded().predict(
                 list(images), imgsz=self.imgsz, conf=self._min_conf, device=self._device, verbose=False
             )
         return [Detections.from_ultralytics(r).above(self.thresholds) for r in results]
