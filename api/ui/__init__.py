@@ -24,6 +24,7 @@ Handler = Callable[[Request, Exception], Awaitable[Response]]
 def install_ui(app: FastAPI, settings: Settings) -> None:
     """Mount the pages, their static files, signed session cookies and HTML error pages for ``/ui``
     (call after ``install_error_handlers``: the JSON handlers stay for the API)."""
+    app.state.sign_in_throttle = sign_in.SignInThrottle()
     app.mount(f"{UI_PREFIX}/static", StaticFiles(directory=API_DIR / "static"), name="ui-static")
     for module in (sign_in, case_pages, upload_pages, registry_pages, report_pages):
         app.include_router(module.router, prefix=UI_PREFIX)

@@ -46,9 +46,6 @@ class SignInThrottle:
                 self._failures.pop(key, None)
 
 
-throttle = SignInThrottle()
-
-
 def _safe_next(target: str) -> str:
     """Only a path inside the UI: never an absolute or protocol-relative URL (open redirect)."""
     return target if target.startswith("/ui/") and not target.startswith("//") else "/ui/"
@@ -68,6 +65,7 @@ def sign_in(
     password: Annotated[str, Form(max_length=1000)],
     next: Annotated[str, Form()] = "/ui/",
 ) -> Response:
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
     address = request.client.host if request.client else "unknown"
     keys = [f"user:{username.strip().lower()}", f"address:{address}"]
     context = {"next": _safe_next(next), "username": username}
