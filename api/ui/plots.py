@@ -3,6 +3,7 @@ shaded, the detection score as a line, attire episodes and the flagged span mark
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from api.timeline import Span, Timeline
 from api.ui.web import wib
 
 WIDTH, HEIGHT = 960, 190
-LEFT, RIGHT = 44, 12
+LEFT, RIGHT = 44, 34  # room for the last time label
 BAND_TOP, BAND_HEIGHT = 10, 110  # segments and the score plot share this band
 EPISODE_TOP = BAND_TOP + BAND_HEIGHT + 8
 AXIS_Y = EPISODE_TOP + 26
@@ -47,6 +48,7 @@ class TimelinePlot:
     episode_top: int = EPISODE_TOP
     axis_y: int = AXIS_Y
     left: int = LEFT
+    right: int = WIDTH - RIGHT
 
 
 def timeline_plot(timeline: Timeline, threshold: float | None) -> TimelinePlot:
@@ -76,8 +78,8 @@ def timeline_plot(timeline: Timeline, threshold: float | None) -> TimelinePlot:
     )
 
 
-def _tick(timeline: Timeline, i: int, x: object) -> Tick:
+def _tick(timeline: Timeline, i: int, x: Callable[[float], float]) -> Tick:
     seconds = timeline.duration_s * i / TICKS
     at = timeline.start + timedelta(seconds=seconds)
     label = wib(at, with_seconds=timeline.duration_s < 600).split(" ")[1]
-    return Tick(x(seconds), label)  # type: ignore[operator]
+    return Tick(x(seconds), label)
