@@ -51,7 +51,7 @@ def export_feedback(session: Session, store: UploadStore, out_dir: Path, *, seed
     names = load_taxonomy().names
     corrections = _corrections(session)
     items = [
-        _labelled(store, case, evidence, corrections.get((case.id, evidence.n), []), names)
+        _labelled(session, store, case, evidence, corrections.get((case.id, evidence.n), []), names)
         for case in _reviewed_cases(session, {case_id for case_id, _ in corrections})
         for evidence in case.evidence
     ]
@@ -86,11 +86,9 @@ def _corrections(session: Session) -> dict[tuple[int, int], list[DetectionFeedba
     return found
 
 
-def _dismissed_as_false_positive(case: Case) -> bool:
+def _dismissed_as_false_positive(session: Session, case: Case) -> bool:
     if case.state != CaseState.DISMISSED:
         return False
-    session = Session.object_session(case)
-    assert session is not None
     query = (
         select(CaseDecision.reason).where(CaseDecision.case_id == case.id).order_by(CaseDecision.id.desc())
     )
@@ -98,13 +96,18 @@ def _dismissed_as_false_positive(case: Case) -> bool:
 
 
 def _labelled(
-    store: UploadStore, case: Case, evidence: Evidence, corrections: list[DetectionFeedback], names: list[str]
+    session: Session,
+    store: UploadStore,
+    case: Case,
+    evidence: Evidence,
+    corrections: list[DetectionFeedback],
+    names: list[str],
 ) -> LabelledImage:
     path = store.path(evidence.original_sha256, ".jpg")
     height, width = cv2.imread(str(path)).shape[:2]
     boxes: dict[int, tuple[str, list[float]]] = (
         {}
-        if _dismissed_as_false_positive(case) and not corrections
+        if _dismissed_as_false_positive(session, case) and not corrections
         else {i: (d["class"], d["box"]) for i, d in enumerate(evidence.detections) if d["class"] in names}
     )
     added: list[tuple[str, list[float]]] = []

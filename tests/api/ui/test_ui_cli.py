@@ -98,3 +98,20 @@ def test_seragam_train_takes_the_exported_dataset(feedback_dataset: Path, tmp_pa
     ]
     assert main(args) == 0
     assert out.is_file()
+
+
+def test_a_case_dismissed_as_false_positive_exports_as_a_hard_negative(
+    client: TestClient, browser, kominfo_case: int, tmp_path: Path
+) -> None:
+    page = f"/ui/cases/{kominfo_case}"
+    dismissal = {"kind": "dismiss", "reason": "false_positive"}
+    assert browser("rev.kominfo").post(f"{page}/decisions", dismissal, page=page).status_code == 303
+    out = tmp_path / "negatives"
+    assert (
+        main(
+            ["data", "export-feedback", "--out", str(out), *_service_args(client.app.state.service.settings)]
+        )
+        == 0
+    )
+    (label,) = (out / "labels" / "train").glob("*.txt")
+    assert label.read_text().strip() == ""
