@@ -257,8 +257,7 @@ def evidence(
     """An evidence frame, annotated (default) or original; ``blur=1`` pixelates faces. Audited."""
     path = evidence_image(session, store, user.caller, case_id, n, original=original)
     session.commit()
-    image = cv2.imread(str(path))
-    data = blurred_jpeg(image) if blur else path.read_bytes()
+    data = blurred_jpeg(cv2.imread(str(path))) if blur else path.read_bytes()
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
 
