@@ -1,6 +1,6 @@
 """Review in the web UI: users, case decisions, per-user viewed status, detection feedback.
 
-Revision ID: 0003
+Revision ID: 0003_review_ui
 Revises: 0002
 Create Date: 2026-11-26 09:00:00.000000
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0003"
+revision: str = "0003_review_ui"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
