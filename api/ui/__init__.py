@@ -13,7 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from api.config import Settings
 from api.ui import case_pages, registry_pages, report_pages, sign_in, upload_pages
-from api.ui.web import API_DIR, SignInRequired, render, session_secret
+from api.ui.web import API_DIR, SignedIn, SignInRequired, render, session_secret, signed_in
 
 UI_PREFIX = "/ui"
 SESSION_MAX_AGE_S = 12 * 3600  # one working day
@@ -51,14 +51,20 @@ def _html_for_ui(json_handler: Handler) -> Handler:
         if not request.url.path.startswith(UI_PREFIX):
             return response
         detail = json.loads(bytes(response.body)).get("detail", "")
+        context = {"status": response.status_code, "detail": detail}
         return render(
-            request,
-            "error.html",
-            {"status": response.status_code, "detail": detail},
-            status_code=response.status_code,
+            request, "error.html", context, user=_user_or_none(request), status_code=response.status_code
         )
 
     return handler
+
+
+def _user_or_none(request: Request) -> SignedIn | None:
+    """The signed-in user, so an error page keeps the navigation; None when signed out."""
+    try:
+        return signed_in(request, request.app.state.service)
+    except SignInRequired:
+        return None
 
 
 async def _to_sign_in(request: Request, error: Exception) -> Response:
