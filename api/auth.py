@@ -21,17 +21,26 @@ KEY_PREFIX = "sw_"
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: the key's id, name and role, and the agencies it may see (None: all of them)."""
+    """Who is calling: an API key (``key_id``) or a user signed in to the web UI (``user_id``), with its
+    name, role and the agencies it may see (None: all of them)."""
 
-    key_id: int
+    key_id: int | None
     name: str
     role: ApiKeyRole
     agency_ids: frozenset[int] | None
+    user_id: int | None = None
 
     @property
     def actor(self) -> str:
         """How the audit log names this caller."""
+        if self.user_id is not None:
+            return f"user:{self.user_id}:{self.name}"
         return f"api-key:{self.key_id}:{self.name}"
+
+    @property
+    def registry_wide(self) -> bool:
+        """An administrator without an agency scope (BKPSDM): manages the registry, sees every agency."""
+        return self.role == ApiKeyRole.ADMINISTRATOR and self.agency_ids is None
 
     def require(self, roles: Collection[ApiKeyRole], doing: str) -> None:
         if self.role not in roles:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 
 import cv2
@@ -17,8 +18,9 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from api.audit import record
 from api.auth import Caller
-from api.db.models import ApiKeyRole, AuditEntry, Case, CaseRule, CaseState, Evidence
+from api.db.models import ApiKeyRole, Case, CaseRule, CaseState, Evidence, Platform, SocialAccount
 from api.errors import ResourceNotFoundError
 from api.policy import Finding, Judgement, Rule
 from api.registry import agency_subtree_ids
@@ -108,6 +110,19 @@ def _jpeg(image: np.ndarray) -> bytes:
     return encoded.tobytes()
 
 
+class CaseOrder(StrEnum):
+    NEWEST = "newest"  # by the start of the flagged span
+    OLDEST = "oldest"
+    SCORE = "score"  # highest detection score first; R1 cases (no score) last
+
+
+_ORDER_BY = {
+    CaseOrder.NEWEST: (Case.start_at.desc(), Case.id.desc()),
+    CaseOrder.OLDEST: (Case.start_at, Case.id),
+    CaseOrder.SCORE: (Case.score.desc().nulls_last(), Case.start_at.desc(), Case.id.desc()),
+}
+
+
 @dataclass(frozen=True)
 class CaseFilter:
     """Which cases to list; ``start_from``/``start_to`` bound the start of the flagged span (UTC)."""
@@ -115,22 +130,31 @@ class CaseFilter:
     rule: CaseRule | None = None
     state: CaseState | None = None
     agency_id: int | None = None
+    person_id: int | None = None
+    platform: Platform | None = None
     start_from: datetime | None = None
     start_to: datetime | None = None
+    order: CaseOrder = CaseOrder.NEWEST
     limit: int = 100
     offset: int = 0
 
 
 def list_cases(session: Session, caller: Caller, filters: CaseFilter) -> list[Case]:
-    """The cases ``caller`` may see that match ``filters``, newest span first."""
+    """The cases ``caller`` may see that match ``filters``, in ``filters.order`` (newest span first)."""
     caller.require(REVIEWING_ROLES, "listing cases")
-    query = select(Case).options(selectinload(Case.evidence)).order_by(Case.start_at.desc(), Case.id.desc())
+    query = select(Case).options(selectinload(Case.evidence)).order_by(*_ORDER_BY[filters.order])
     if caller.agency_ids is not None:
         query = query.where(Case.agency_id.in_(caller.agency_ids))
     if filters.agency_id is not None:
         query = query.where(Case.agency_id.in_(agency_subtree_ids(session, filters.agency_id)))
     if filters.rule is not None:
         query = query.where(Case.rule == filters.rule)
+    if filters.person_id is not None:
+        query = query.where(Case.person_id == filters.person_id)
+    if filters.platform is not None:
+        query = query.where(
+            Case.account_id.in_(select(SocialAccount.id).where(SocialAccount.platform == filters.platform))
+        )
     if filters.state is not None:
         query = query.where(Case.state == filters.state)
     if filters.start_from is not None:
@@ -142,8 +166,8 @@ def list_cases(session: Session, caller: Caller, filters: CaseFilter) -> list[Ca
 
 def view_case(session: Session, caller: Caller, case_id: int) -> Case:
     """A case with its evidence list; other agencies' cases are not found. Audited; the caller commits."""
-    case = _visible_case(session, caller, case_id)
-    _audit(session, caller, "view_case", f"case:{case.id}", {})
+    case = visible_case(session, caller, case_id)
+    record(session, caller, "view_case", f"case:{case.id}")
     return case
 
 
@@ -151,23 +175,20 @@ def evidence_image(
     session: Session, store: UploadStore, caller: Caller, case_id: int, n: int, *, original: bool
 ) -> Path:
     """The file of evidence frame ``n`` (annotated, or the original). Audited; the caller commits."""
-    case = _visible_case(session, caller, case_id)
+    case = visible_case(session, caller, case_id)
     evidence = next((e for e in case.evidence if e.n == n), None)
     if evidence is None:
         raise ResourceNotFoundError("evidence frame", f"{n} of case {case_id}")
     sha256 = evidence.original_sha256 if original else evidence.annotated_sha256
-    _audit(session, caller, "view_evidence", f"case:{case.id}/evidence/{n}", {"original": original})
+    record(session, caller, "view_evidence", f"case:{case.id}/evidence/{n}", {"original": original})
     return store.path(sha256, ".jpg")
 
 
-def _visible_case(session: Session, caller: Caller, case_id: int) -> Case:
+def visible_case(session: Session, caller: Caller, case_id: int) -> Case:
+    """The case if ``caller`` may review it; ``ResourceNotFoundError`` when it is missing or belongs to
+    another agency (never told apart). Not audited."""
     caller.require(REVIEWING_ROLES, "reading cases")
     case = session.get(Case, case_id)
     if case is None or not caller.sees_agency(case.agency_id):
         raise ResourceNotFoundError("case", case_id)
     return case
-
-
-def _audit(session: Session, caller: Caller, action: str, target: str, detail: dict[str, object]) -> None:
-    session.add(AuditEntry(actor=caller.actor, action=action, target=target, detail=detail))
-    session.flush()

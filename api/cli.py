@@ -348,6 +348,57 @@ def _registry_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _users_create(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from api.audit import record
+    from api.db import make_engine, migrate, session_factory
+    from api.registry import get_agency_by_code
+    from api.users import create_user
+
+    password = os.environ.get("SERAGAM_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
+    settings = _service_settings(args)
+    migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+    try:
+        with session_factory(engine)() as session:
+            agency_id = get_agency_by_code(session, args.agency).id if args.agency else None
+            user = create_user(
+                session,
+                username=args.username,
+                password=password,
+                role="administrator" if args.admin else args.role,
+                display_name=args.name,
+                agency_id=agency_id,
+            )
+            record(session, "cli", "create_user", f"user:{user.id}", {"role": user.role.value})
+            session.commit()
+            scope = args.agency or "every agency"
+            print(f"created {user.role} {user.username} ({scope}); sign in at /ui/")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _data_export_feedback(args: argparse.Namespace) -> int:
+    from api.db import make_engine, migrate, session_factory
+    from api.feedback import export_feedback
+    from api.storage import UploadStore
+
+    settings = _service_settings(args)
+    migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+    try:
+        with session_factory(engine)() as session:
+            export = export_feedback(session, UploadStore(settings.uploads_dir), args.out, seed=args.seed)
+            session.commit()
+    finally:
+        engine.dispose()
+    print(f"{export.data_yaml}: {export.images} reviewed frames, {export.boxes} boxes")
+    return 0
+
+
 def _account(text: str) -> tuple[str, str]:
     platform, colon, handle = text.partition(":")
     if not colon or not platform or not handle:
@@ -433,6 +484,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_data_import)
+    p = data.add_parser(
+        "export-feedback", help="reviewed evidence frames with reviewers' corrections as a dataset for train"
+    )
+    p.add_argument(
+        "--out", type=Path, required=True, help="new or empty folder for images, labels, data.yaml"
+    )
+    p.add_argument("--seed", type=int, default=0)
+    _add_service_options(p)
+    p.set_defaults(run=_data_export_feedback)
 
     p = verbs.add_parser("serve", help="run the HTTP API (one process: the model is loaded once)")
     p.add_argument("--host", default="127.0.0.1")
@@ -480,6 +540,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preview", action="store_true", help="validate every row, import nothing")
     _add_service_options(p)
     p.set_defaults(run=_registry_import)
+
+    users = verbs.add_parser("users", help="web UI users").add_subparsers(dest="users_verb", required=True)
+    p = users.add_parser("create", help="create a web UI user (password from SERAGAM_PASSWORD or a prompt)")
+    p.add_argument("--username", required=True)
+    p.add_argument("--name", help="display name (default: the username)")
+    p.add_argument("--admin", action="store_true", help="an administrator (the first one: without --agency)")
+    p.add_argument("--role", choices=["uploader", "reviewer", "administrator"], default="reviewer")
+    p.add_argument("--agency", help="agency code that scopes the user (with the agencies below it)")
+    _add_service_options(p)
+    p.set_defaults(run=_users_create)
     return parser
 
 
@@ -489,10 +559,12 @@ def _add_service_options(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from api.registry import RegistryError
+
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as exc:
+    except (ValueError, FileNotFoundError, FileExistsError, RegistryError) as exc:
         print(f"seragam: error: {exc}", file=sys.stderr)
         return 2
 

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     sample_interval_s: float = 1.0  # seconds between the clip frames that are scored
     clock_skew_s: float = 300.0  # how far in the future a capture time may lie (device clocks drift)
     seed_demo: bool = True  # seed a demo registry and an administrator key into an empty database
+    session_secret: str | None = None  # signs web UI session cookies; default: a random one in data_dir
+    secure_cookies: bool = True  # session cookies only over HTTPS (browsers allow http://localhost too)
+    sign_in_attempts: int = 5  # failed web UI sign-ins per username or address before a pause
+    sign_in_pause_s: float = 300.0
 
     @property
     def db_url(self) -> str:

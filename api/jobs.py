@@ -69,6 +69,7 @@ class ClipParams:
     duration_s: float
     notes: tuple[str, ...] = ()
     api_key_id: int | None = None
+    user_id: int | None = None  # a clip uploaded in the web UI
     source_path: str | None = None  # a recording scored in place (batch), not a stored upload
 
     def path(self, store: UploadStore) -> Path:
@@ -115,6 +116,7 @@ def accept_clip(
         info.duration_s or 0.0,
         tuple(clip_time_notes(info, started_at, now)),
         caller.key_id,
+        caller.user_id,
     )
     job = Job(
         kind=JobKind.CLIP,
@@ -168,8 +170,9 @@ def clip_time_notes(info: VideoInfo, started_at: datetime, now: datetime) -> lis
 def visible_job(session: Session, caller: Caller, job_id: int) -> Job:
     """A job its submitter (or an administrator) may read; any other is not found."""
     job = session.get(Job, job_id)
+    submitted_by = (job.params.get("api_key_id"), job.params.get("user_id")) if job else None
     if job is None or (
-        caller.role != ApiKeyRole.ADMINISTRATOR and job.params.get("api_key_id") != caller.key_id
+        caller.role != ApiKeyRole.ADMINISTRATOR and submitted_by != (caller.key_id, caller.user_id)
     ):
         raise ResourceNotFoundError("job", job_id)
     return job

@@ -19,6 +19,7 @@ from api.routes import api_keys, cases, clips, frames, health, jobs, registry
 from api.scoring import Scoring
 from api.seed import seed_demo
 from api.storage import UploadStore
+from api.ui import install_ui
 from api.uploads import FORM_SLACK_BYTES, MAX_CSV_BYTES, UploadSizeLimit
 from detector.model import Detector
 from detector.scan import ScanSettings
@@ -80,12 +81,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(registry.router)
     app.include_router(api_keys.router)
+    install_ui(app, settings)
     app.add_middleware(
         UploadSizeLimit,
         limits={
             "/v1/frames": settings.max_image_bytes + FORM_SLACK_BYTES,
             "/v1/clips": settings.max_clip_bytes + FORM_SLACK_BYTES,
             "/v1/registry/import": MAX_CSV_BYTES + FORM_SLACK_BYTES,
+            "/ui/upload": max(settings.max_clip_bytes, settings.max_image_bytes) + FORM_SLACK_BYTES,
+            "/ui/registry/import": MAX_CSV_BYTES + FORM_SLACK_BYTES,
         },
     )
     app.add_middleware(RequestIdMiddleware)

@@ -346,3 +346,98 @@ def _refuse_audit_change(mapper: Mapper[AuditEntry], connection: Any, target: Au
     raise AuditLogIsAppendOnlyError(
         f"audit entry {target.id} cannot be changed or deleted; add a new entry that records the correction"
     )
+
+
+# --- Review in the web UI: people who sign in, their decisions, what they looked at, feedback. ---
+
+
+class DecisionKind(StrEnum):
+    CONFIRM = "confirm"
+    DISMISS = "dismiss"
+    ESCALATE = "escalate"  # to the personnel agency (BKPSDM)
+    COMMENT = "comment"  # a note; leaves the case state as it is
+
+
+class DismissReason(StrEnum):
+    FALSE_POSITIVE = "false_positive"
+    NOT_ASN = "not_asn"
+    EXEMPT_DUTY = "exempt_duty"
+    WRONG_TIME = "wrong_time"
+    OTHER = "other"
+
+
+class FeedbackKind(StrEnum):
+    FALSE_POSITIVE = "false_positive"  # a detection where there is no such item
+    FALSE_NEGATIVE = "false_negative"  # an item the model missed (the reviewer draws its box)
+    WRONG_CLASS = "wrong_class"  # a detection of the right thing under the wrong class
+
+
+class User(Base):
+    """A person who signs in to the web UI: a role and an agency scope as API keys have (None: every
+    agency). Only an argon2 hash of the password is stored."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[ApiKeyRole] = mapped_column(_vocabulary(ApiKeyRole, "user_role"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    agency: Mapped[Agency | None] = relationship()
+
+
+class CaseDecision(Base):
+    """One entry of a case's decision history; a revision is a new entry, never an edit."""
+
+    __tablename__ = "case_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[DecisionKind] = mapped_column(_vocabulary(DecisionKind, "decision_kind"))
+    reason: Mapped[DismissReason | None] = mapped_column(_vocabulary(DismissReason, "dismiss_reason"))
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class CaseView(Base):
+    """When a user first marked or opened a case as viewed (per-user viewed status)."""
+
+    __tablename__ = "case_views"
+    __table_args__ = (UniqueConstraint("case_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    viewed_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class DetectionFeedback(Base):
+    """A reviewer's correction of the detections on one evidence frame, for training data.
+
+    ``detection_index`` points into ``Evidence.detections`` (false positive, wrong class); ``box`` is
+    ``[x0, y0, x1, y1]`` in pixels of the original frame (false negative); ``class_name`` is the right
+    class (false negative, wrong class)."""
+
+    __tablename__ = "detection_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    evidence_n: Mapped[int]
+    kind: Mapped[FeedbackKind] = mapped_column(_vocabulary(FeedbackKind, "feedback_kind"))
+    detection_index: Mapped[int | None]
+    class_name: Mapped[str | None] = mapped_column(String(50))
+    box: Mapped[list[Any] | None]
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+@event.listens_for(CaseDecision, "before_update")
+@event.listens_for(CaseDecision, "before_delete")
+def _refuse_decision_change(mapper: Mapper[CaseDecision], connection: Any, target: CaseDecision) -> None:
+    raise AuditLogIsAppendOnlyError(
+        f"decision {target.id} cannot be changed or deleted; record a new decision that revises it"
+    )

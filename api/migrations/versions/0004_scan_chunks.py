@@ -1,7 +1,7 @@
 """Recordings scored in place by ``seragam batch`` (job kind ``stream``); finished chunks of every scan.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003_review_ui
 Create Date: 2026-11-25 15:15:00.000000
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003_review_ui"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

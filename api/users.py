@@ -1,0 +1,75 @@
+"""People who sign in to the web UI: created with a role and an agency scope, passwords hashed with
+argon2, and the :class:`~api.auth.Caller` a signed-in user acts as (the same checks as API keys)."""
+
+from __future__ import annotations
+
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.auth import Caller
+from api.db.models import ApiKeyRole, User
+from api.registry import InvalidEntryError, agency_subtree_ids, get_agency
+from api.registry.errors import DuplicateEntryError
+from api.registry.values import parse_choice, required_text
+
+MIN_PASSWORD_LENGTH = 10
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
+_hasher = PasswordHasher()
+# Verifying against this when the username is unknown takes as long as a real check: no user probing.
+_DUMMY_HASH = _hasher.hash("not a password anyone has")
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str | None = None,
+    agency_id: int | None = None,
+) -> User:
+    """A new user; ``InvalidEntryError`` for a bad username or a short password,
+    ``DuplicateEntryError`` for a taken username. Flushed, the caller commits."""
+    username = username.strip().lower()
+    if not USERNAME.fullmatch(username):
+        raise InvalidEntryError(
+            "username", "use 3-64 of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
+        )
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidEntryError("password", f"use at least {MIN_PASSWORD_LENGTH} characters")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise DuplicateEntryError("user", "username", username)
+    user = User(
+        username=username,
+        display_name=required_text("display_name", display_name or username, 200),
+        password_hash=_hasher.hash(password),
+        role=parse_choice("role", role, ApiKeyRole),
+        agency=None if agency_id is None else get_agency(session, agency_id),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def check_password(session: Session, username: str, password: str) -> User | None:
+    """The user whose username and password these are, else None (same time either way)."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return user
+
+
+def caller_for(session: Session, user: User) -> Caller:
+    """What a signed-in user may do and see: the API's ``Caller`` with the user's role and scope."""
+    scope = None if user.agency_id is None else frozenset(agency_subtree_ids(session, user.agency_id))
+    return Caller(None, user.username, user.role, scope, user_id=user.id)

@@ -1,0 +1,177 @@
+"""Uploads, clip job progress, registry pages with the CSV import preview, monthly reports."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.users import create_user
+from tests.api.factories import CLIP_START, TUESDAY
+from tests.api.ui.conftest import PASSWORD
+
+
+def _upload(
+    user,
+    data: bytes,
+    kind: str,
+    content_type: str,
+    at: str,
+    tz: str = "Asia/Jakarta",
+    handle: str = "budi.lmj",
+):
+    form = {"kind": kind, "platform": "tiktok", "handle": handle, "started_at": at, "tz": tz}
+    files = {"file": ("upload", data, content_type)}
+    return user.client.post(
+        "/ui/upload",
+        data={"csrf_token": user.csrf("/ui/upload"), **form},
+        files=files,
+        follow_redirects=False,
+    )
+
+
+def test_a_frame_upload_shows_the_result_and_links_the_case(browser, uniform_frame: bytes) -> None:
+    response = _upload(browser("desk"), uniform_frame, "frame", "image/jpeg", f"{TUESDAY}T19:00:00")
+    assert response.status_code == 200
+    assert re.search(r'href="/ui/cases/\d+"', response.text) and "pdh_khaki" in response.text
+
+
+def test_a_clip_upload_goes_to_its_progress_page_until_done(browser, uniform_clip: bytes) -> None:
+    user = browser("desk")
+    naive_start = CLIP_START.removesuffix("+07:00")
+    response = _upload(user, uniform_clip, "clip", "video/mp4", naive_start)
+    assert response.status_code == 303 and response.headers["location"].startswith("/ui/jobs/")
+    job_url = response.headers["location"]
+    assert 'class="progress"' in user.get(job_url).text
+    deadline = time.monotonic() + 90
+    while (job := user.get(f"{job_url}/progress").json())["state"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert job["state"] == "done" and job["result"]["case_ids"]
+    assert f'href="/ui/cases/{job["result"]["case_ids"][0]}"' in user.get(job_url).text
+    assert browser("admin").get(f"{job_url}/progress").status_code == 200  # administrators see every job
+
+
+@pytest.mark.parametrize(
+    ("at", "tz", "message"),
+    [
+        ("yesterday", "Asia/Jakarta", "ISO 8601"),
+        (f"{TUESDAY}T19:00", "Mars/Base", "IANA"),
+        ("2099-01-01T10:00", "UTC", "future"),
+    ],
+)
+def test_bad_upload_times_are_clear_422_pages(
+    browser, uniform_frame: bytes, at: str, tz: str, message: str
+) -> None:
+    response = _upload(browser("desk"), uniform_frame, "frame", "image/jpeg", at, tz)
+    assert response.status_code == 422 and message in response.text
+
+
+def test_wrong_file_types_are_refused(browser) -> None:
+    response = _upload(browser("desk"), b"%PDF-1.4", "clip", "application/pdf", f"{TUESDAY}T19:00:00")
+    assert response.status_code == 415
+
+
+def test_another_uploaders_job_is_not_found(client: TestClient, browser, uniform_clip: bytes) -> None:
+    with client.app.state.service.sessions() as session:
+        create_user(session, username="desk2", password=PASSWORD, role="uploader")
+        session.commit()
+    job_url = _upload(browser("desk"), uniform_clip, "clip", "video/mp4", CLIP_START).headers["location"]
+    assert browser("desk2").get(job_url).status_code == 404
+    assert browser("desk2").get(f"{job_url}/progress").status_code == 404
+    assert browser("rev.kominfo").get(job_url).status_code == 403  # reviewers do not upload
+
+
+def test_registry_pages_add_and_delete_entries(browser) -> None:
+    admin = browser("admin")
+    page = "/ui/registry/agencies"
+    assert admin.post(page, {"code": "DISHUB", "name": "Dinas Perhubungan"}, page=page).status_code == 303
+    row = next(r for r in admin.get(page).text.split("<tr>") if "DISHUB" in r)
+    duplicate = admin.post(page, {"code": "DISHUB", "name": "Again"}, page=page)
+    assert duplicate.status_code == 409 and "already exists" in duplicate.text
+    assert admin.post("/ui/registry/agencies/1/delete", page=page).status_code == 409  # SETDA has DISKOMINFO
+    delete_url = re.search(r'action="(/ui/registry/agencies/\d+/delete)"', row).group(1)
+    assert admin.post(delete_url, page=page).status_code == 303
+    assert "DISHUB" not in admin.get(page).text
+    assert "delete" in admin.get("/ui/audit?action=delete").text
+
+
+@pytest.mark.parametrize("section", ["agencies", "people", "accounts", "schedules", "assignments", "users"])
+def test_every_registry_section_renders(browser, section: str) -> None:
+    response = browser("admin").get(f"/ui/registry/{section}")
+    assert response.status_code == 200 and 'name="csrf_token"' in response.text
+
+
+def test_assignments_and_users_can_be_added(browser) -> None:
+    admin = browser("admin")
+    page = "/ui/registry/assignments"
+    people = re.findall(r'<option value="(\d+)">Budi Santoso</option>', admin.get(page).text)
+    form = {
+        "person_id": people[0],
+        "kind": "assignment",
+        "starts_at": f"{TUESDAY}T18:00",
+        "ends_at": f"{TUESDAY}T21:00",
+        "tz": "Asia/Jakarta",
+        "reference": "800/1/2026",
+    }
+    assert admin.post(page, form, page=page).status_code == 303
+    assert "800/1/2026" in admin.get(page).text
+    users = "/ui/registry/users"
+    short = admin.post(users, {"username": "new.one", "password": "short", "role": "reviewer"}, page=users)
+    assert short.status_code == 422 and "10 characters" in short.text
+    assert (
+        admin.post(
+            users, {"username": "new.one", "password": "long enough pw", "role": "reviewer"}, page=users
+        ).status_code
+        == 303
+    )
+    assert browser(None).sign_in("new.one", "long enough pw").status_code == 303
+
+
+CSV_OK = (
+    "type,code,name,parent_code,nip,agency_code,platform,handle,owner_nip,is_official\n"
+    "agency,DISHUB,Dinas Perhubungan,,,,,,,\n"
+)
+CSV_BAD = CSV_OK + "person,,Nobody,,123,DISHUB,,,,\n"
+
+
+@pytest.mark.parametrize(
+    ("csv", "preview", "status", "text"),
+    [
+        (CSV_OK, "true", 200, "Pratinjau lolos"),
+        (CSV_BAD, "true", 422, "row 3"),
+        (CSV_BAD, "false", 422, "tidak ada yang diimpor"),
+        (CSV_OK, "false", 200, "Diimpor: 1"),
+    ],
+)
+def test_csv_import_previews_errors_by_row(browser, csv: str, preview: str, status: int, text: str) -> None:
+    admin = browser("admin")
+    response = admin.client.post(
+        "/ui/registry/import",
+        data={"csrf_token": admin.csrf("/ui/registry/import"), "preview": preview},
+        files={"file": ("registry.csv", csv.encode(), "text/csv")},
+    )
+    assert response.status_code == status
+    assert text in response.text or text.replace("row 3", "3") in response.text
+    imported = "DISHUB" in admin.get("/ui/registry/agencies").text
+    assert imported == (csv == CSV_OK and preview == "false")
+
+
+def test_monthly_report_counts_cases_and_exports_csv(client: TestClient, browser, kominfo_case: int) -> None:
+    reviewer = browser("rev.kominfo")
+    reviewer.post(
+        f"/ui/cases/{kominfo_case}/decisions", {"kind": "dismiss", "reason": "not_asn"}, page="/ui/cases"
+    )
+    page = reviewer.get("/ui/reports?agency=DISKOMINFO&month=2026-04")
+    assert page.status_code == 200 and "Median" in page.text
+    csv = reviewer.get("/ui/reports.csv?agency=DISKOMINFO&month=2026-04")
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "DISKOMINFO,2026-04,R2,dismissed,1" in csv.text and "DISKOMINFO,2026-04,all,decided,1" in csv.text
+    assert (
+        "DISKOMINFO,2026-05,R2,dismissed,0"
+        in reviewer.get("/ui/reports.csv?agency=DISKOMINFO&month=2026-05").text
+    )
+    assert reviewer.get("/ui/reports?agency=DISKOMINFO&month=April").status_code == 422
+    assert "export_report" in browser("admin").get("/ui/audit?action=export_report").text

@@ -1,0 +1,131 @@
+"""Reviewing in the web UI: queue, case page (evidence, timeline, provenance), decisions as an
+append-only history, per-user viewed status, detection feedback, escaping of registry text."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.db import AuditEntry, AuditLogIsAppendOnlyError, Case, CaseDecision, DetectionFeedback, Person
+
+
+def _case(client: TestClient, case_id: int) -> Case:
+    with client.app.state.service.sessions() as session:
+        return session.get_one(Case, case_id)
+
+
+def test_case_page_shows_evidence_timeline_reasons_and_provenance(
+    client: TestClient, browser, kominfo_case: int
+) -> None:
+    page = browser("rev.kominfo").get(f"/ui/cases/{kominfo_case}").text
+    case = _case(client, kominfo_case)
+    assert f"/ui/cases/{kominfo_case}/evidence/1.jpg?blur=1" in page
+    assert '<svg class="timeline"' in page and "seg seg-off_duty" in page and "score-dot" in page
+    assert case.upload_sha256 in page and case.model_version in page and case.policy_version in page
+    assert all(reason in page for reason in case.reasons)
+    assert "Budi Santoso" in page and "budi.lmj" in page
+
+
+@pytest.mark.parametrize("query", ["original=1", "blur=1", ""])
+def test_evidence_images_are_jpeg_and_every_look_is_audited(
+    client: TestClient, browser, kominfo_case: int, query: str
+) -> None:
+    response = browser("rev.kominfo").get(f"/ui/cases/{kominfo_case}/evidence/1.jpg?{query}")
+    assert response.status_code == 200 and response.content[:2] == b"\xff\xd8"
+    with client.app.state.service.sessions() as session:
+        entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert entry.action == "view_evidence" and entry.actor.startswith("user:")
+    assert entry.detail == {"original": query == "original=1"}
+
+
+def test_opening_a_case_marks_it_viewed_for_that_user_only(
+    client: TestClient, browser, kominfo_case: int
+) -> None:
+    kominfo, setda_admin = browser("rev.kominfo"), browser("admin")
+    assert 'class="unviewed"' in kominfo.get("/ui/cases").text
+    kominfo.get(f"/ui/cases/{kominfo_case}")
+    assert 'class="unviewed"' not in kominfo.get("/ui/cases").text
+    assert 'class="unviewed"' in setda_admin.get("/ui/cases").text
+    assert _case(client, kominfo_case).state == "viewed"
+
+
+def test_bulk_mark_as_viewed(browser, kominfo_case: int) -> None:
+    user = browser("rev.kominfo")
+    assert user.post("/ui/cases/viewed", {"case_id": str(kominfo_case)}, page="/ui/cases").status_code == 303
+    assert 'class="unviewed"' not in user.get("/ui/cases?unviewed=1").text
+    assert f"/ui/cases/{kominfo_case}" not in user.get("/ui/cases?unviewed=1").text
+
+
+@pytest.mark.parametrize(
+    ("query", "listed"),
+    [
+        ("rule=R2", True),
+        ("rule=R1", False),
+        ("platform=tiktok", True),
+        ("platform=youtube", False),
+        ("from=2026-04-14&to=2026-04-14", True),
+        ("from=2026-04-15", False),
+        ("order=score", True),
+        ("agency=DISKOMINFO", True),
+        ("agency=DINKES", False),
+    ],
+)
+def test_queue_filters(browser, kominfo_case: int, query: str, listed: bool) -> None:
+    page = browser("admin").get(f"/ui/cases?{query}")
+    assert page.status_code == 200
+    assert (f'href="/ui/cases/{kominfo_case}"' in page.text) == listed
+
+
+@pytest.mark.parametrize("query", ["rule=R9", "from=yesterday", "order=random", "person=abc", "agency=NOPE"])
+def test_bad_filters_are_clear_4xx_pages(browser, query: str) -> None:
+    response = browser("admin").get(f"/ui/cases?{query}")
+    assert response.status_code in (404, 422) and "<html" in response.text
+
+
+def test_decisions_are_appended_and_revise_the_state(client: TestClient, browser, kominfo_case: int) -> None:
+    user = browser("rev.kominfo")
+    url, page = f"/ui/cases/{kominfo_case}/decisions", f"/ui/cases/{kominfo_case}"
+    assert user.post(url, {"kind": "dismiss"}, page=page).status_code == 422  # no reason
+    assert (
+        user.post(
+            url, {"kind": "dismiss", "reason": "exempt_duty", "note": "surat tugas"}, page=page
+        ).status_code
+        == 303
+    )
+    assert _case(client, kominfo_case).state == "dismissed"
+    assert (
+        user.post(url, {"kind": "confirm", "note": "no surat tugas after all"}, page=page).status_code == 303
+    )
+    assert _case(client, kominfo_case).state == "confirmed"
+    with client.app.state.service.sessions() as session:
+        history = session.scalars(select(CaseDecision).order_by(CaseDecision.id)).all()
+        assert [(d.kind, d.reason) for d in history] == [("dismiss", "exempt_duty"), ("confirm", None)]
+        history[0].note = "rewritten"
+        with pytest.raises(AuditLogIsAppendOnlyError):
+            session.flush()
+    history = user.get(page).text.split('id="history"')[1].split("</section>")[0]
+    assert history.index("Sedang tugas dinas") < history.index("no surat tugas after all")
+
+
+def test_detection_feedback_is_recorded(client: TestClient, browser, kominfo_case: int) -> None:
+    user = browser("rev.kominfo")
+    url, page = f"/ui/cases/{kominfo_case}/feedback", f"/ui/cases/{kominfo_case}"
+    wrong = {"evidence_n": "1", "kind": "wrong_class", "detection_index": "0", "class_name": "korpri_batik"}
+    missed = {"evidence_n": "1", "kind": "false_negative", "class_name": "name_plate", "box": "10,20,60,45"}
+    assert user.post(url, wrong, page=page).status_code == 303
+    assert user.post(url, missed, page=page).status_code == 303
+    assert user.post(url, {**missed, "box": "1,2"}, page=page).status_code == 422
+    assert user.post(url, {**wrong, "class_name": "tuxedo"}, page=page).status_code == 422
+    assert user.post(url, {**wrong, "detection_index": "99"}, page=page).status_code == 422
+    with client.app.state.service.sessions() as session:
+        kinds = session.scalars(select(DetectionFeedback.kind).order_by(DetectionFeedback.id)).all()
+    assert kinds == ["wrong_class", "false_negative"]
+
+
+def test_registry_text_is_escaped(client: TestClient, browser, kominfo_case: int) -> None:
+    with client.app.state.service.sessions() as session:
+        session.scalars(select(Person)).first().name = "<script>alert(1)</script>"
+        session.commit()
+    page = browser("rev.kominfo").get(f"/ui/cases/{kominfo_case}").text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
