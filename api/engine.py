@@ -198,6 +198,11 @@ def job_frames(session: Session, job: Job, model_version: str) -> list[FrameReco
     return [(t, detections[t]) for t in times]
 
 
+def attire_score(detections: Sequence[dict[str, Any]], official: frozenset[str]) -> float:
+    """A stored frame's best official-attire score (0.0 when it shows none)."""
+    return max((d["score"] for d in detections if d["class"] in official), default=0.0)
+
+
 def frame_episodes(
     frames: Sequence[FrameRecord], official: frozenset[str], config: EpisodeConfig, interval_s: float
 ) -> list[AttireEpisode]:
@@ -210,8 +215,8 @@ def frame_episodes(
     """
     samples: list[tuple[float, float, set[str]]] = []
     for time_s, detections in frames:
-        attire = [d for d in detections if d["class"] in official]
-        sample = (time_s, max((d["score"] for d in attire), default=0.0), {d["class"] for d in attire})
+        classes = {d["class"] for d in detections if d["class"] in official}
+        sample = (time_s, attire_score(detections, official), classes)
         if samples:
             samples += _held(samples[-1], time_s, interval_s)
         samples.append(sample)

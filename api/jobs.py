@@ -31,6 +31,7 @@ from api.engine import (
     FrameRecord,
     InProcessRunner,
     ScanInterruptedError,
+    attire_score,
     frame_episodes,
     job_chunks,
     job_frames,
@@ -204,15 +205,19 @@ def scan_of(frames: Sequence[FrameRecord], scoring: Scoring) -> ClipScan:
 def peak_evidence(
     path: Path, scoring: Scoring, clip: ClipJudgement, frames: Sequence[FrameRecord]
 ) -> Callable[[Finding], list[EvidenceFrame]]:
-    """Evidence per finding: the peak frame of an R2 finding's attire episode (R1 needs none), decoded
-    again as it was scored, with the detections stored for it."""
+    """Evidence per finding: for an R2 finding (R1 needs none) the highest-scoring frame inside the
+    flagged span (an episode may start before it, in working hours), decoded again as it was scored,
+    with the detections stored for it."""
     detections_at = dict(frames)
     start = clip.judgement.stream.start
 
     def evidence_for(finding: Finding) -> list[EvidenceFrame]:
         if finding.episode is None:
             return []
-        peak = finding.episode.peak_time_s
+        first, last = ((t - start).total_seconds() - 1e-6 for t in (finding.start, finding.end))
+        inside = [t for t, _ in frames if first <= t <= last + 2e-6]
+        peak = max(inside, key=lambda t: attire_score(detections_at[t], scoring.official), default=None)
+        peak = finding.episode.peak_time_s if peak is None else peak
         image = decode_frame_at(path, peak, scoring.scan.max_side)
         height, width = image.shape[:2]
         detections = Detections.from_records(

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.config import Settings
 from api.db import Case, FrameScore, Job, JobKind, JobState
-from api.engine import InProcessRunner
+from api.engine import InProcessRunner, attire_score
 from api.jobs import ClipParams, clip_time_notes, run_jobs
 from api.main import create_app
 from detector.video import VideoInfo
@@ -50,11 +50,16 @@ def test_a_clip_across_16_00_opens_an_r1_and_an_r2_case(
     assert [c["rule"] for c in cases] == ["R1", "R2"]
     assert cases[0]["evidence"] == []  # R1 needs no vision: the clip itself (upload_sha256) is the evidence
     (peak,) = cases[1]["evidence"]
-    assert peak["time_offset_s"] == findings[1]["episode"]["peak_time_s"]
     assert client.get(peak["url"], headers=world.headers("admin")).status_code == 200
     assert cases[1]["thresholds"]["min_r1_segment_s"] == 0 and cases[1]["policy_version"] == "test-short-r1"
+    official = client.app.state.service.scoring.official
     with client.app.state.service.sessions() as session:
-        assert session.query(FrameScore).count() == 20
+        scores = {f.time_s: attire_score(f.detections, official) for f in session.query(FrameScore)}
+    assert len(scores) == 20
+    # The evidence is the best frame of the flagged span (16:00:00 onwards: offset 10 s), not of the whole
+    # episode, which began in working hours.
+    in_span = {t: score for t, score in scores.items() if t >= 10.0}
+    assert peak["time_offset_s"] in in_span and in_span[peak["time_offset_s"]] == max(in_span.values())
 
 
 def test_jobs_are_visible_to_their_submitter_and_administrators(
