@@ -325,6 +325,39 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
+def _retention(args: argparse.Namespace) -> int:
+    """Purge what has outlived its retention period, or delete one upload on request."""
+    from dataclasses import asdict
+    from datetime import UTC, datetime
+
+    from api.db import make_engine, migrate, session_factory
+    from api.retention import delete_upload, purge_expired
+    from api.storage import UploadStore
+
+    settings = _service_settings(args)
+    migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+    store = UploadStore(settings.uploads_dir)
+    try:
+        with session_factory(engine)() as session:
+            if args.retention_verb == "delete":
+                deleted = delete_upload(session, store, args.sha256, "cli")
+            else:
+                deleted = purge_expired(
+                    session,
+                    store,
+                    now=datetime.now(UTC),
+                    unflagged_days=settings.retention_unflagged_days,
+                    dismissed_days=settings.retention_dismissed_days,
+                    actor="cli",
+                )
+            session.commit()
+    finally:
+        engine.dispose()
+    print(json.dumps(asdict(deleted)))
+    return 0
+
+
 def _registry_import(args: argparse.Namespace) -> int:
     from api.db import make_engine, migrate, session_factory
     from api.registry import import_registry_csv
@@ -532,6 +565,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_service_options(p)
     p.set_defaults(run=_batch)
 
+    retention = verbs.add_parser("retention", help="delete what is no longer needed").add_subparsers(
+        dest="retention_verb", required=True
+    )
+    p = retention.add_parser(
+        "purge",
+        help="delete uploads without cases after SERAGAM_RETENTION_UNFLAGGED_DAYS and the evidence of "
+        "dismissed cases after SERAGAM_RETENTION_DISMISSED_DAYS (the service does this daily)",
+    )
+    _add_service_options(p)
+    p.set_defaults(run=_retention)
+    p = retention.add_parser(
+        "delete", help="a deletion request: one upload, its cases and evidence, its scores"
+    )
+    p.add_argument("sha256", help="the upload's sha256 (as cases and jobs show it)")
+    _add_service_options(p)
+    p.set_defaults(run=_retention)
+
     registry = verbs.add_parser("registry", help="manage the registry").add_subparsers(
         dest="registry_verb", required=True
     )
@@ -564,7 +614,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError, FileExistsError, RegistryError) as exc:
+    except (ValueError, LookupError, FileNotFoundError, FileExistsError, RegistryError) as exc:
         print(f"seragam: error: {exc}", file=sys.stderr)
         return 2
 

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     calendar_file: Path | None = None  # default: api/policy/default_calendar.yaml
     sample_interval_s: float = 1.0  # seconds between the clip frames that are scored
     clock_skew_s: float = 300.0  # how far in the future a capture time may lie (device clocks drift)
+    retention_unflagged_days: int = 30  # uploads that opened no case are deleted after this many days
+    retention_dismissed_days: int = 90  # evidence images of dismissed cases are deleted after this many days
     seed_demo: bool = True  # seed a demo registry and an administrator key into an empty database
     session_secret: str | None = None  # signs web UI session cookies; default: a random one in data_dir
     secure_cookies: bool = True  # session cookies only over HTTPS (browsers allow http://localhost too)

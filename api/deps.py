@@ -16,13 +16,15 @@ from api.config import Settings
 from api.db.models import ApiKeyRole
 from api.errors import ForbiddenError
 from api.jobs import JobWorker
+from api.retention import RetentionSchedule
 from api.scoring import Scoring
 from api.storage import UploadStore
 
 
 @dataclass
 class ServiceState:
-    """What the lifespan builds once: configuration, database, the loaded model, storage, job worker."""
+    """What the lifespan builds once: configuration, database, the loaded model, storage, and the
+    background threads (clip jobs, retention)."""
 
     settings: Settings
     engine: Engine
@@ -30,6 +32,7 @@ class ServiceState:
     scoring: Scoring
     store: UploadStore
     worker: JobWorker
+    retention: RetentionSchedule
 
 
 def get_state(request: Request) -> ServiceState:

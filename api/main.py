@@ -15,7 +15,8 @@ from api.errors import install_error_handlers
 from api.jobs import JobWorker
 from api.policy import CalendarConfig, PolicyConfig, WorkingCalendar
 from api.request_ids import RequestIdMiddleware, setup_logging
-from api.routes import api_keys, cases, clips, frames, health, jobs, registry
+from api.retention import RetentionSchedule
+from api.routes import api_keys, cases, clips, frames, health, jobs, registry, uploads
 from api.scoring import Scoring
 from api.seed import seed_demo
 from api.storage import UploadStore
@@ -41,13 +42,18 @@ def load_scoring(
 
 
 def build_state(settings: Settings) -> ServiceState:
-    """Everything the service holds for its lifetime (migrated database, loaded model); worker not started."""
+    """What the service holds for its lifetime (migrated database, loaded model); threads not started."""
     migrate(settings.db_url)
     engine = make_engine(settings.db_url)
     sessions = session_factory(engine)
     scoring = load_scoring(settings)
     store = UploadStore(settings.uploads_dir)
-    return ServiceState(settings, engine, sessions, scoring, store, JobWorker(sessions, store, scoring))
+    retention = RetentionSchedule(
+        sessions, store, settings.retention_unflagged_days, settings.retention_dismissed_days
+    )
+    return ServiceState(
+        settings, engine, sessions, scoring, store, JobWorker(sessions, store, scoring), retention
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -64,9 +70,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 print(f"seragam: demo registry seeded; administrator API key (shown once): {key}", flush=True)
         app.state.service = state
         state.worker.start()
+        state.retention.start()
         try:
             yield
         finally:
+            state.retention.stop()
             state.worker.stop()
             state.engine.dispose()
 
@@ -81,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(registry.router)
     app.include_router(api_keys.router)
+    app.include_router(uploads.router)
     install_ui(app, settings)
     app.add_middleware(
         UploadSizeLimit,

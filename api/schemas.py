@@ -361,6 +361,16 @@ class ScheduleOut(BaseModel):
         return cls.model_validate(schedule)
 
 
+class DeletedOut(BaseModel):
+    """What a deletion removed."""
+
+    uploads: int
+    cases: int
+    evidence_frames: int
+    frame_scores: int
+    files: int
+
+
 class ApiKeyIn(BaseModel):
     name: str = Field(examples=["complaint desk DINKES"])
     role: str = Field(examples=["reviewer"], description="uploader, reviewer or administrator")

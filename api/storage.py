@@ -57,3 +57,12 @@ class UploadStore:
         if not path.exists():
             raise FileNotFoundError(f"no stored file {sha256}{suffix}")
         return path
+
+    def remove(self, sha256: str, suffix: str) -> int:
+        """Delete a stored file (retention, deletion requests); returns how many files went (0 or 1)."""
+        path = self._path(sha256, suffix)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        return 1

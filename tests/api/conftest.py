@@ -115,3 +115,16 @@ def audio_only_clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
         container.mux(stream.encode(frame))
         container.mux(stream.encode())
     return path.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def plain_frame(bundled_people: list[PhotoPeople]) -> bytes:
+    """The uniform frame's person in their own clothes."""
+    image, _ = render_frame(
+        bundled_people[UNIFORM_PHOTO],
+        np.random.default_rng(UNIFORM_SEED),
+        SynthConfig(),
+        outfit="original",
+        size=(360, 640),
+    )
+    return jpeg(image)

@@ -1,0 +1,174 @@
+"""Retention and deletion: images of people are kept only while a review needs them (UU 27/2022).
+
+- An upload that opened no case (a frame or clip without findings) is deleted ``unflagged_days`` after
+  it came: the stored file, its frame scores and its row. A recording ``seragam batch`` scored in place
+  is the agency's own file and stays; what the service derived from it goes.
+- A dismissed case loses its evidence images ``dismissed_days`` after its dismissal; the case, its
+  decisions and its audit trail stay, so who decided what, and when, remains on record.
+- A deletion request removes one upload and everything about it: its cases with their evidence and
+  decisions, its frame scores, the stored file.
+
+Every deletion adds an audit entry saying what went.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.audit import record
+from api.auth import Caller
+from api.db.models import (
+    Case,
+    CaseDecision,
+    CaseState,
+    DecisionKind,
+    Evidence,
+    FrameScore,
+    Job,
+    JobState,
+    ScanChunk,
+    Upload,
+)
+from api.errors import ResourceNotFoundError
+from api.storage import UploadStore
+
+EVIDENCE_SUFFIX = ".jpg"
+PURGE_EVERY_S = 24 * 3600
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Deleted:
+    """What a purge or a deletion removed."""
+
+    uploads: int = 0
+    cases: int = 0
+    evidence_frames: int = 0
+    frame_scores: int = 0
+    files: int = 0
+
+
+def purge_expired(
+    session: Session,
+    store: UploadStore,
+    *,
+    now: datetime,
+    unflagged_days: int,
+    dismissed_days: int,
+    actor: Caller | str = "retention",
+) -> Deleted:
+    """Delete what has outlived its retention period; flushed and audited, the caller commits."""
+    deleted = Deleted()
+    busy = _uploads_of_unfinished_jobs(session)
+    flagged = select(Case.upload_sha256).where(Case.upload_sha256.is_not(None))
+    expired = session.scalars(
+        select(Upload).where(
+            Upload.created_at < now - timedelta(days=unflagged_days), Upload.sha256.not_in(flagged)
+        )
+    )
+    for upload in [u for u in expired if u.sha256 not in busy]:
+        _delete_upload_data(session, store, upload, deleted)
+    dismissed_at = (
+        select(CaseDecision.case_id, func.max(CaseDecision.at).label("at"))
+        .where(CaseDecision.kind == DecisionKind.DISMISS)
+        .group_by(CaseDecision.case_id)
+        .subquery()
+    )
+    stale = session.scalars(
+        select(Case)
+        .join(dismissed_at, dismissed_at.c.case_id == Case.id)
+        .where(Case.state == CaseState.DISMISSED, dismissed_at.c.at < now - timedelta(days=dismissed_days))
+    )
+    for case in stale:
+        _delete_evidence(session, store, case, deleted)
+    if deleted != Deleted():
+        detail = asdict(deleted) | {"unflagged_days": unflagged_days, "dismissed_days": dismissed_days}
+        record(session, actor, "retention_purge", "uploads", detail)
+    return deleted
+
+
+def delete_upload(session: Session, store: UploadStore, sha256: str, actor: Caller | str) -> Deleted:
+    """A deletion request: the upload ``sha256`` and everything about it; audited, the caller commits.
+    Raises ``ResourceNotFoundError`` for an unknown upload."""
+    upload = session.get(Upload, sha256)
+    if upload is None:
+        raise ResourceNotFoundError("upload", sha256)
+    deleted = Deleted()
+    for case in session.scalars(select(Case).where(Case.upload_sha256 == sha256)):
+        _delete_evidence(session, store, case, deleted)
+        session.execute(delete(CaseDecision).where(CaseDecision.case_id == case.id))
+        session.delete(case)
+        deleted.cases += 1
+    session.flush()
+    _delete_upload_data(session, store, upload, deleted)
+    record(session, actor, "deletion_request", f"upload:{sha256}", asdict(deleted))
+    return deleted
+
+
+def _uploads_of_unfinished_jobs(session: Session) -> set[str]:
+    jobs = session.scalars(select(Job).where(Job.state.in_([JobState.QUEUED, JobState.RUNNING])))
+    return {job.params.get("upload_sha256", "") for job in jobs}
+
+
+def _delete_upload_data(session: Session, store: UploadStore, upload: Upload, deleted: Deleted) -> None:
+    scores = session.execute(delete(FrameScore).where(FrameScore.upload_sha256 == upload.sha256))
+    deleted.frame_scores += scores.rowcount
+    jobs = [j.id for j in session.scalars(select(Job)) if j.params.get("upload_sha256") == upload.sha256]
+    session.execute(delete(ScanChunk).where(ScanChunk.job_id.in_(jobs)))
+    if not Path(upload.path).is_absolute():  # a stored upload, not a recording scored in place
+        deleted.files += store.remove(upload.sha256, Path(upload.path).suffix)
+    session.delete(upload)
+    deleted.uploads += 1
+    session.flush()
+
+
+def _delete_evidence(session: Session, store: UploadStore, case: Case, deleted: Deleted) -> None:
+    images = {sha for e in case.evidence for sha in (e.original_sha256, e.annotated_sha256)}
+    deleted.evidence_frames += len(case.evidence)
+    case.evidence.clear()
+    session.flush()
+    for sha256 in images:
+        others = select(Evidence.id).where(
+            or_(Evidence.original_sha256 == sha256, Evidence.annotated_sha256 == sha256)
+        )
+        if session.scalar(others.limit(1)) is None:
+            deleted.files += store.remove(sha256, EVIDENCE_SUFFIX)
+
+
+class RetentionSchedule:
+    """Runs ``purge_expired`` when the service starts and once a day after, in a background thread."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], store: UploadStore, unflagged_days: int, dismissed_days: int
+    ) -> None:
+        self._sessions, self._store = sessions, store
+        self._days = {"unflagged_days": unflagged_days, "dismissed_days": dismissed_days}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="seragam-retention", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout_s)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with self._sessions() as session:
+                    deleted = purge_expired(session, self._store, now=datetime.now(UTC), **self._days)
+                    session.commit()
+                if deleted != Deleted():
+                    log.info("retention purge: %s", asdict(deleted))
+            except Exception:
+                log.exception("retention purge failed; it runs again in a day")
+            self._stop.wait(PURGE_EVERY_S)

@@ -1,0 +1,99 @@
+"""Retention and deletion: expired uploads without cases and the evidence of long-dismissed cases are
+purged, a deletion request removes an upload and everything about it, and each deletion is audited."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from api.db import AuditEntry, Case, CaseDecision, CaseState, Evidence, FrameScore, Upload
+from api.db.models import DecisionKind, DismissReason
+from api.retention import Deleted, purge_expired
+from tests.api.factories import World, post_frame
+
+NOW = datetime.now(UTC)
+
+
+def _age(client: TestClient, sha256: str, days: int) -> None:
+    with client.app.state.service.sessions() as session:
+        session.execute(
+            update(Upload).where(Upload.sha256 == sha256).values(created_at=NOW - timedelta(days=days))
+        )
+        session.commit()
+
+
+def _purge(client: TestClient) -> Deleted:
+    state = client.app.state.service
+    with state.sessions() as session:
+        deleted = purge_expired(session, state.store, now=NOW, unflagged_days=30, dismissed_days=90)
+        session.commit()
+    return deleted
+
+
+def test_uploads_without_cases_are_deleted_after_their_retention_period(
+    client: TestClient, world: World, uniform_frame: bytes, plain_frame: bytes
+) -> None:
+    store = client.app.state.service.store
+    unflagged = post_frame(client, world, plain_frame, handle="nobody.registered", at="19:00").json()
+    flagged = post_frame(client, world, uniform_frame, handle="budi.lmj", at="19:00").json()
+    assert unflagged["cases"] == [] and [c["rule"] for c in flagged["cases"]] == ["R2"]
+    assert _purge(client) == Deleted()  # nothing is old enough yet
+
+    for sha256 in (unflagged["upload_sha256"], flagged["upload_sha256"]):
+        _age(client, sha256, days=31)
+    assert _purge(client) == Deleted(uploads=1, frame_scores=1, files=1)
+    with client.app.state.service.sessions() as session:
+        assert [u.sha256 for u in session.query(Upload)] == [flagged["upload_sha256"]]
+        assert session.query(FrameScore).filter_by(upload_sha256=unflagged["upload_sha256"]).count() == 0
+        (entry,) = session.query(AuditEntry).filter_by(action="retention_purge")
+        assert entry.detail["uploads"] == 1 and entry.detail["unflagged_days"] == 30
+    assert not list(store.root.rglob(f"{unflagged['upload_sha256']}*"))
+    assert list(store.root.rglob(f"{flagged['upload_sha256']}*"))
+
+
+def test_evidence_of_a_case_dismissed_long_ago_is_deleted_and_the_decision_kept(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    (case,) = post_frame(client, world, uniform_frame, handle="budi.lmj", at="19:00").json()["cases"]
+    with client.app.state.service.sessions() as session:
+        session.add(
+            CaseDecision(
+                case_id=case["id"],
+                kind=DecisionKind.DISMISS,
+                reason=DismissReason.FALSE_POSITIVE,
+                actor="reviewer",
+                at=NOW - timedelta(days=91),
+            )
+        )
+        session.execute(update(Case).where(Case.id == case["id"]).values(state=CaseState.DISMISSED))
+        images = {sha for e in session.query(Evidence) for sha in (e.original_sha256, e.annotated_sha256)}
+        session.commit()
+    assert _purge(client) == Deleted(evidence_frames=1, files=2)
+    with client.app.state.service.sessions() as session:
+        assert session.get(Case, case["id"]).state == CaseState.DISMISSED
+        assert session.query(CaseDecision).filter_by(case_id=case["id"]).count() == 1
+        assert session.query(Evidence).count() == 0
+    store = client.app.state.service.store
+    assert not [p for sha in images for p in store.root.rglob(f"{sha}*")]
+
+
+def test_a_deletion_request_removes_the_upload_its_cases_and_their_evidence(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    answer = post_frame(client, world, uniform_frame, handle="budi.lmj", at="19:00").json()
+    sha256, (case,) = answer["upload_sha256"], answer["cases"]
+    assert (
+        client.delete(f"/v1/uploads/{sha256}", headers=world.headers("reviewer_kominfo")).status_code == 403
+    )
+    response = client.delete(f"/v1/uploads/{sha256}", headers=world.headers("admin"))
+    assert response.status_code == 200, response.text
+    assert response.json() == {"uploads": 1, "cases": 1, "evidence_frames": 1, "frame_scores": 1, "files": 3}
+    assert client.get(f"/v1/cases/{case['id']}", headers=world.headers("admin")).status_code == 404
+    assert not list(client.app.state.service.store.root.rglob("*.*"))
+    with client.app.state.service.sessions() as session:
+        (entry,) = session.query(AuditEntry).filter_by(action="deletion_request")
+        assert entry.target == f"upload:{sha256}" and entry.detail["cases"] == 1
+    again = client.delete(f"/v1/uploads/{sha256}", headers=world.headers("admin"))
+    assert again.status_code == 404 and "upload" in again.text
