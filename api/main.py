@@ -65,9 +65,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state = build_state(settings)
         if settings.seed_demo:
             with state.sessions() as session:
-                key = seed_demo(session)
-            if key:
-                print(f"seragam: demo registry seeded; administrator API key (shown once): {key}", flush=True)
+                access = seed_demo(session)
+            if access:
+                print(
+                    f"seragam: demo registry seeded; administrator API key (shown once): {access.api_key}\n"
+                    f"seragam: web UI at /ui/, administrator sign-in (shown once): "
+                    f"{access.username} / {access.password}",
+                    flush=True,
+                )
         app.state.service = state
         state.worker.start()
         state.retention.start()

@@ -8,14 +8,22 @@ from fastapi.testclient import TestClient
 
 from api.config import Settings
 from api.main import create_app
+from tests.api.ui.conftest import WebUser
 
 
-def test_an_empty_database_is_seeded_once_with_a_working_admin_key(settings: Settings, capsys) -> None:
+def test_an_empty_database_is_seeded_once_with_a_working_admin_key_and_sign_in(
+    settings: Settings, capsys
+) -> None:
     seeded = settings.model_copy(update={"seed_demo": True})
     with TestClient(create_app(seeded)) as client:
-        key = re.search(r"API key \(shown once\): (\S+)", capsys.readouterr().out).group(1)
+        printed = capsys.readouterr().out
+        key = re.search(r"API key \(shown once\): (\S+)", printed).group(1)
+        username, password = re.search(r"sign-in \(shown once\): (\S+) / (\S+)", printed).groups()
         agencies = client.get("/v1/agencies", headers={"X-API-Key": key}).json()
         accounts = client.get("/v1/accounts", headers={"X-API-Key": key}).json()
+        web = WebUser(TestClient(client.app, base_url="https://testserver"))
+        assert web.sign_in(username, password).status_code == 303
+        assert web.get("/ui/registry/agencies").status_code == 200
     assert {a["code"] for a in agencies} == {"SETDA", "DISKOMINFO", "BKPSDM"}
     assert sorted(a["is_official"] for a in accounts) == [False, True]
     with TestClient(create_app(seeded)):
