@@ -174,8 +174,10 @@ def _stream_job(
     assert entry.started_at is not None
     sha256 = file_sha256(entry.path)
     key = (sha256, entry.platform, entry.handle, entry.started_at.isoformat())
-    if key in existing:
-        return existing[key], None
+    if key in existing:  # the same bytes, perhaps moved since: read them where they are now
+        job = session.get_one(Job, existing[key])
+        job.params = {**job.params, "source_path": str(entry.path.resolve())}
+        return job.id, None
     try:
         info = probe(entry.path)
     except VideoError as error:
