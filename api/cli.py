@@ -284,6 +284,7 @@ def _batch(args: argparse.Namespace) -> int:
         max_side=args.max_side,
         batch=args.batch_size,
         chunk_s=args.chunk_s,
+        keyframe_stride=args.keyframe_stride,
     )
     entries = read_source(args.source)
     workers = args.workers or os.cpu_count() or 1
@@ -554,6 +555,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ray", metavar="ADDRESS", help="run on a Ray cluster: its address, 'auto', or 'local'")
     p.add_argument("--sampling", choices=["keyframes", "interval"], default="keyframes")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between frames (interval, dense)")
+    p.add_argument(
+        "--keyframe-stride", type=int, default=3, help="score every N-th keyframe, finer on change"
+    )
     p.add_argument("--dense-score", type=float, default=0.5, help="attire score that densifies keyframes")
     p.add_argument(
         "--still-diff", type=float, default=1.0, help="skip frames this close to the last (0: off)"

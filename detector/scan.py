@@ -9,9 +9,12 @@ crash), so scanning can resume after the last finished chunk and spread one long
 Sampling (``ScanSettings``):
 
 - ``keyframes``: the decoder skips every frame but keyframes (phone apps put one every ~2 s), the
-  cheapest decode. Where the official-attire score crosses ``dense_score`` between two keyframes, the
-  GOP between them is decoded in full and sampled every ``interval_s``, so episode edges are placed
-  as precisely as dense sampling would place them.
+  cheapest decode. Coarse to fine: every ``keyframe_stride``-th keyframe is scored; where two of
+  them disagree about attire (score at least ``dense_score``), the keyframes between them are scored
+  too, and where two neighbouring keyframes disagree, the GOP between them is decoded in full and
+  sampled every ``interval_s``. Attire shown for at least ``keyframe_stride`` keyframe intervals (6 s
+  by default) always reaches an anchor, and episode edges are placed as precisely as dense sampling
+  would place them.
 - ``interval``: the first frame at or after each multiple of ``interval_s`` (every frame decoded).
 
 Frames nearly identical to the last scored one (mean absolute difference of small grey thumbnails below
@@ -47,12 +50,15 @@ class ScanSettings:
     max_side: int | None = None
     batch: int = 8
     chunk_s: float = 120.0
+    keyframe_stride: int = 3
 
     def __post_init__(self) -> None:
         if self.mode == SamplingMode.ALL:
             raise ValueError("scan every frame with mode 'interval' and a small interval_s instead of 'all'")
-        if self.chunk_s <= 0 or self.batch < 1 or self.still_diff < 0:
-            raise ValueError("chunk_s must be positive, batch at least 1 and still_diff 0 or more")
+        if self.chunk_s <= 0 or self.batch < 1 or self.keyframe_stride < 1 or self.still_diff < 0:
+            raise ValueError(
+                "chunk_s must be positive, batch and keyframe_stride at least 1, still_diff 0 or more"
+            )
 
     @property
     def sampling(self) -> SamplingPolicy:
@@ -111,9 +117,8 @@ def _scan_keyframes(
     path: str | Path, scorer: _BatchScorer, settings: ScanSettings, chunk: Chunk
 ) -> list[ScoredFrame]:
     end_s = math.inf if chunk.end_s is None else chunk.end_s
-    keyframes = scorer.score(_keyframes_with_next(path, settings, chunk), may_skip=lambda f: f.time_s < end_s)
-    official = scorer.detector.taxonomy.official_names
-    above = [f.detections.best_score(official) >= settings.dense_score for f in keyframes]
+    keyframes = _coarse_to_fine(_keyframes_with_next(path, settings, chunk), scorer, settings, end_s)
+    above = [scorer.is_attire(f, settings.dense_score) for f in keyframes]
     dense_policy = SamplingPolicy(SamplingMode.EVERY_N_SECONDS, settings.interval_s, settings.max_side)
     frames: list[ScoredFrame] = []
     for k, key in enumerate(keyframes):
@@ -124,6 +129,39 @@ def _scan_keyframes(
             gop = iter_frames(path, dense_policy, start_s=key.time_s + 1e-3, end_s=keyframes[k + 1].time_s)
             frames.extend(scorer.score(gop, may_skip=lambda _f: False))
     return frames
+
+
+def _coarse_to_fine(
+    keyframes: Iterator[VideoFrame], scorer: _BatchScorer, settings: ScanSettings, end_s: float
+) -> list[ScoredFrame]:
+    """Score every ``keyframe_stride``-th keyframe (an anchor), the chunk's last one and the look-ahead;
+    the keyframes between two anchors are scored only when the anchors disagree about attire. Those
+    in between are held in memory meanwhile (``keyframe_stride - 1`` frames at most). Anchors are
+    counted from the chunk's start, so the frames scored depend on ``chunk_s`` (part of a scan's
+    settings) but not on how or when the chunks run."""
+    scored: list[ScoredFrame] = []
+    between: list[VideoFrame] = []
+    last_above: bool | None = None
+
+    def anchor(frame: VideoFrame) -> None:
+        nonlocal last_above
+        found = scorer.score(iter([frame]), may_skip=lambda f: f.time_s < end_s)
+        if found:  # else a near-duplicate of the last scored frame: nothing changed
+            above = scorer.is_attire(found[0], settings.dense_score)
+            if last_above is not None and above != last_above:
+                scored.extend(scorer.score(iter(between), may_skip=lambda _f: False))
+            scored.extend(found)
+            last_above = above
+        between.clear()
+
+    for n, frame in enumerate(keyframes):
+        if n % settings.keyframe_stride == 0 or frame.time_s >= end_s:
+            anchor(frame)
+        else:
+            between.append(frame)
+    if between:
+        anchor(between.pop())
+    return scored
 
 
 def _keyframes_with_next(path: str | Path, settings: ScanSettings, chunk: Chunk) -> Iterator[VideoFrame]:
@@ -160,6 +198,9 @@ class _BatchScorer:
                 self._flush(pending)
         self._flush(pending)
         return self.done[first:]
+
+    def is_attire(self, frame: ScoredFrame, score: float) -> bool:
+        return frame.detections.best_score(self.detector.taxonomy.official_names) >= score
 
     def _is_still(self, image: np.ndarray) -> bool:
         thumb = cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), _THUMB, interpolation=cv2.INTER_AREA)

@@ -42,8 +42,11 @@ def test_plan_chunks_covers_the_recording_and_leaves_the_last_open(duration_s, c
 def test_chunks_give_the_frames_and_detections_of_one_whole_scan(
     attire_clip: Path, shipped_detector: Detector, mode: SamplingMode
 ) -> None:
-    whole = _frames(_scan(attire_clip, shipped_detector, ScanSettings(mode, chunk_s=1000)))
-    chunked = _frames(_scan(attire_clip, shipped_detector, ScanSettings(mode, chunk_s=5, batch=3)))
+    # Anchors of keyframe_stride > 1 are counted from each chunk's start: stride 1 compares the frames.
+    whole = _frames(_scan(attire_clip, shipped_detector, ScanSettings(mode, chunk_s=1000, keyframe_stride=1)))
+    chunked = _frames(
+        _scan(attire_clip, shipped_detector, ScanSettings(mode, chunk_s=5, batch=3, keyframe_stride=1))
+    )
     assert chunked == whole
     assert [t for t, _ in whole] == sorted({t for t, _ in whole})
 
@@ -52,7 +55,7 @@ def test_keyframe_sampling_goes_dense_only_where_the_attire_score_changes(
     attire_clip: Path, shipped_detector: Detector
 ) -> None:
     official = shipped_detector.taxonomy.official_names
-    scans = _scan(attire_clip, shipped_detector, ScanSettings(chunk_s=5))
+    scans = _scan(attire_clip, shipped_detector, ScanSettings(chunk_s=5, keyframe_stride=1))
     times = [f.time_s for scan in scans for f in scan.frames]
     keyframes = [t for t in times if t % 2 == 0]
     assert keyframes == [0, 2, 4, 6, 8, 10, 12, 14]
@@ -62,15 +65,47 @@ def test_keyframe_sampling_goes_dense_only_where_the_attire_score_changes(
     assert sorted(set(times) - set(keyframes)) == [5.0, 11.0]
 
 
+@pytest.mark.parametrize(
+    ("outfit", "stride", "expected"),
+    [
+        ("original", 3, [0, 6, 8]),  # anchors agree: the keyframes between them are not scored
+        ("original", 1, [0, 2, 4, 6, 8]),
+        ("pdh_khaki", 3, [0, 6, 8]),
+    ],
+)
+def test_keyframes_between_agreeing_anchors_are_not_scored(
+    bundled_people: list[PhotoPeople],
+    shipped_detector: Detector,
+    tmp_path: Path,
+    outfit: str,
+    stride: int,
+    expected,
+) -> None:
+    path = tmp_path / "steady.mp4"
+    write_livestream_clip(path, [Segment(bundled_people[1], outfit, 10)], size=(360, 640), fps=10, seed=1)
+    scans = _scan(path, shipped_detector, ScanSettings(still_diff=0.0, keyframe_stride=stride))
+    assert [f.time_s for scan in scans for f in scan.frames] == expected
+
+
+def test_anchors_that_disagree_have_the_keyframes_between_them_scored(
+    attire_clip: Path, shipped_detector: Detector
+) -> None:
+    """Plain 0-6 s, uniform 6-12 s, plain 12-16 s; anchors at 0, 6, 12 and the last keyframe, 14."""
+    scans = _scan(attire_clip, shipped_detector, ScanSettings(keyframe_stride=3))
+    times = [f.time_s for scan in scans for f in scan.frames]
+    assert [t for t in times if t % 2 == 0] == [0, 2, 4, 6, 8, 10, 12, 14]
+    assert sorted(t for t in times if t % 2) == [5.0, 11.0]
+
+
 def test_still_frames_are_counted_but_not_scored(
     bundled_people: list[PhotoPeople], shipped_detector: Detector, tmp_path: Path
 ) -> None:
     path = tmp_path / "still.mp4"
     write_livestream_clip(path, [Segment(bundled_people[0], "original", 10)], size=(360, 640), fps=10)
-    moving = _scan(path, shipped_detector, ScanSettings(still_diff=0.0))
+    moving = _scan(path, shipped_detector, ScanSettings(still_diff=0.0, keyframe_stride=1))
     assert [scan.skipped for scan in moving] == [0] and len(moving[0].frames) == 5
     # Talking-head motion moves the picture by well under 20 grey levels on average: all look "still".
-    still = _scan(path, shipped_detector, ScanSettings(still_diff=20.0))
+    still = _scan(path, shipped_detector, ScanSettings(still_diff=20.0, keyframe_stride=1))
     assert [(len(scan.frames), scan.skipped) for scan in still] == [(1, 4)]
 
 
