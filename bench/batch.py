@@ -167,7 +167,7 @@ def main() -> None:
     runs = [
         ("baseline `predict(vid_stride=30, stream=True)`", base_s, base_frames, None),
         (
-            "`seragam batch` (defaults: keyframes, dense where the score changes, 2 workers)",
+            "`seragam batch` (defaults: keyframes coarse to fine, 2 workers)",
             ours_s,
             ours,
             ours_rss,
