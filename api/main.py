@@ -26,6 +26,8 @@ from detector.model import Detector
 from detector.scan import ScanSettings
 from detector.video import SamplingMode
 
+CLIP_CHUNK_S = 10.0  # a clip job commits its frames, and shows progress, every 10 s of video
+
 
 def load_scoring(
     settings: Settings, scan: ScanSettings | None = None, *, lazy_model: bool = False
@@ -37,7 +39,7 @@ def load_scoring(
         Detector(settings.model, lazy=lazy_model),
         PolicyConfig.load(settings.policy_file),
         WorkingCalendar(CalendarConfig.load(settings.calendar_file)),
-        scan or ScanSettings(SamplingMode.EVERY_N_SECONDS, interval_s=settings.sample_interval_s),
+        scan or ScanSettings(SamplingMode.EVERY_N_SECONDS, settings.sample_interval_s, chunk_s=CLIP_CHUNK_S),
     )
 
 
