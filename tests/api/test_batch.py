@@ -27,13 +27,15 @@ EVENING, MORNING = f"{TUESDAY}T19:00:00+07:00", f"{TUESDAY}T10:00:00+07:00"
 
 @pytest.fixture
 def recordings(attire_clip: Path, bundled_people: list[PhotoPeople], tmp_path: Path) -> Path:
-    """A manifest of three streams of Budi's personal account (one recording twice) and one missing."""
+    """A manifest of three streams of Budi's and Sari's accounts (one recording twice), one missing
+    recording and one that is not a video."""
     folder = tmp_path / "recordings"
     folder.mkdir()
     shutil.copy(attire_clip, folder / "evening.mp4")
     write_livestream_clip(
         folder / "plain.mp4", [Segment(bundled_people[0], "original", 12)], size=(360, 640), fps=10, seed=5
     )
+    (folder / "broken.mp4").write_bytes(b"not a video at all")
     manifest = folder / "manifest.csv"
     manifest.write_text(
         "path,platform,handle,started_at\n"
@@ -41,6 +43,7 @@ def recordings(attire_clip: Path, bundled_people: list[PhotoPeople], tmp_path: P
         f"plain.mp4,tiktok,budi.lmj,{MORNING}\n"
         f"evening.mp4,tiktok,sari.sehat,{MORNING}\n"
         f"gone.mp4,tiktok,budi.lmj,{EVENING}\n"
+        f"broken.mp4,tiktok,budi.lmj,{EVENING}\n"
     )
     return manifest
 
@@ -73,6 +76,7 @@ def test_a_batch_scores_every_stream_and_reports_the_ones_it_could_not(
     code, output = _finished(_batch(recordings, database_url, out, "--workers", "2"))
     assert code == 1, output  # one recording is missing: not everything was scored
     assert "gone.mp4" in output and "no recording at" in output
+    assert "broken.mp4" in output and "cannot be read as a video" in output
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     streams = [line for line in lines if line["type"] == "stream"]
     assert [(s["path"], s["state"]) for s in streams] == [
@@ -80,8 +84,9 @@ def test_a_batch_scores_every_stream_and_reports_the_ones_it_could_not(
         ("plain.mp4", "done"),
         ("evening.mp4", "done"),
         ("gone.mp4", "failed"),
+        ("broken.mp4", "failed"),
     ]
-    evening, plain, sari_morning, _ = streams
+    evening, plain, sari_morning, _, _ = streams
     # Budi in PDH khaki at 19:00: one attire episode, one R2 case with its peak frame as evidence.
     assert [e["classes"] for e in evening["episodes"]] and "pdh_khaki" in evening["episodes"][0]["classes"]
     assert [c["rule"] for c in evening["cases"]] == ["R2"] and len(evening["cases"][0]["evidence"]) == 1
