@@ -60,8 +60,9 @@ class StreamEntry:
     problem: str | None = None
 
 
-def read_source(source: Path) -> list[StreamEntry]:
-    """The recordings SOURCE names, each checked (file present, platform, handle, aware start time)."""
+def read_source(source: Path, *, skew_s: float) -> list[StreamEntry]:
+    """The recordings SOURCE names, each checked (file present, platform, handle, an aware start time
+    no more than ``skew_s`` in the future)."""
     if source.is_dir():
         rows = [
             _sidecar_row(source, p)
@@ -76,7 +77,7 @@ def read_source(source: Path) -> list[StreamEntry]:
             f"{source} is not a folder of recordings or a .csv/.jsonl manifest with columns "
             f"{', '.join(MANIFEST_FIELDS)}"
         )
-    return [_entry(base, row) for row in rows]
+    return [_entry(base, row, skew_s) for row in rows]
 
 
 def _sidecar_row(folder: Path, recording: Path) -> dict[str, Any]:
@@ -119,7 +120,7 @@ def _manifest_rows(manifest: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _entry(base: Path, row: dict[str, Any]) -> StreamEntry:
+def _entry(base: Path, row: dict[str, Any], skew_s: float) -> StreamEntry:
     name = str(row.get("path") or "")
     path = base / name
     if problem := row.get("problem"):
@@ -130,7 +131,7 @@ def _entry(base: Path, row: dict[str, Any]) -> StreamEntry:
         platform = parse_platform(str(row.get("platform") or "")).value
         handle = normalise_handle(str(row.get("handle") or ""))
         started = parse_timestamp(
-            "started_at", str(row.get("started_at") or ""), None, now=datetime.now(UTC), skew_s=300
+            "started_at", str(row.get("started_at") or ""), None, now=datetime.now(UTC), skew_s=skew_s
         )
     except ValueError as error:
         return StreamEntry(name, path, problem=str(error))
@@ -149,7 +150,8 @@ class StreamRun:
 def register_streams(session: Session, entries: Sequence[StreamEntry]) -> list[StreamRun]:
     """Find or create the job of every entry (committed). A recording is hashed, recorded as an upload
     kept in place (``Upload.path`` is its absolute path) and probed once."""
-    existing = {_identity(ClipParams.from_dict(j.params)): j.id for j in session.scalars(_stream_jobs())}
+    jobs = session.scalars(select(Job).where(Job.kind == JobKind.STREAM).order_by(Job.id))
+    existing = {_identity(ClipParams.from_dict(j.params)): j.id for j in jobs}
     runs = []
     for entry in entries:
         run = StreamRun(entry, problem=entry.problem)
@@ -158,10 +160,6 @@ def register_streams(session: Session, entries: Sequence[StreamEntry]) -> list[S
             session.commit()
         runs.append(run)
     return runs
-
-
-def _stream_jobs() -> Any:
-    return select(Job).where(Job.kind == JobKind.STREAM).order_by(Job.id)
 
 
 def _identity(params: ClipParams) -> tuple[str, str, str, str]:

@@ -286,7 +286,7 @@ def _batch(args: argparse.Namespace) -> int:
         chunk_s=args.chunk_s,
         keyframe_stride=args.keyframe_stride,
     )
-    entries = read_source(args.source)
+    entries = read_source(args.source, skew_s=settings.clock_skew_s)
     workers = args.workers or os.cpu_count() or 1
     scoring = load_scoring(settings, scan, lazy_model=bool(args.ray) or workers > 1)
     if args.ray:

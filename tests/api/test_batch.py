@@ -195,7 +195,7 @@ def test_a_folder_source_reads_each_recordings_sidecar(
 ) -> None:
     for name, content in files.items():
         (tmp_path / name).write_bytes(content if isinstance(content, bytes) else content.encode())
-    (entry,) = read_source(tmp_path)
+    (entry,) = read_source(tmp_path, skew_s=300)
     assert entry.name == "a.mp4"
     assert entry.problem is None if problem is None else problem in entry.problem
 
@@ -205,7 +205,7 @@ def test_a_jsonl_manifest_reports_bad_lines_and_keeps_the_rest(tmp_path: Path) -
     manifest = tmp_path / "m.jsonl"
     good = {"path": "a.mp4", "platform": "tiktok", "handle": "@Budi.LMJ", "started_at": EVENING}
     manifest.write_text(json.dumps(good) + "\n\nnot json\n" + json.dumps(good | {"path": "b.mp4"}) + "\n")
-    entries = read_source(manifest)
+    entries = read_source(manifest, skew_s=300)
     assert [(e.name, e.problem is None) for e in entries] == [
         ("a.mp4", True),
         ("m.jsonl:3", False),
@@ -226,4 +226,4 @@ def test_an_unusable_source_is_refused_with_what_it_needs(
 ) -> None:
     (tmp_path / name).write_text(content)
     with pytest.raises(BatchSourceError, match=message):
-        read_source(tmp_path / name)
+        read_source(tmp_path / name, skew_s=300)
