@@ -290,12 +290,14 @@ def _finish(session: Session, store: UploadStore, scoring: Scoring, job: Job) ->
         session.commit()
         return
     params = ClipParams.from_dict(job.params)
-    path = params.path(store)
+    path = Path(params.source_path or "the clip")
     try:
+        path = params.path(store)
         if errors := [c.error for c in job_chunks(session, job.id) if c.error]:
             raise VideoError(errors[0])
         frames = job_frames(session, job, scoring.detector.version)
-        clip = judge_clip(session, scoring, params, scan_of(frames, scoring))
+        scan = scan_of(frames, scoring)
+        clip = judge_clip(session, scoring, params, scan)
         session.commit()  # decoding the evidence frames takes a while: hold no transaction meanwhile
         provenance = Provenance(params.upload_sha256, scoring.detector.version, job.id)
         evidence = peak_evidence(path, scoring, clip, frames)
@@ -304,10 +306,10 @@ def _finish(session: Session, store: UploadStore, scoring: Scoring, job: Job) ->
             "outcome": Outcome.of(clip.judgement, params.notes).model_dump(mode="json"),
             "case_ids": [c.id for c in cases],
             "frames": len(frames),
-            "episodes": [e.__dict__ for e in scan_of(frames, scoring).episodes],
+            "episodes": [e.__dict__ for e in scan.episodes],
         }
         job.state, job.progress_total = JobState.DONE, len(frames)
-    except VideoError as error:
+    except (VideoError, FileNotFoundError) as error:  # FileNotFoundError: deleted on request meanwhile
         named = str(error).replace(str(path), "the clip") if params.source_path is None else str(error)
         _fail(session, job, named)
     except Exception:
