@@ -217,10 +217,13 @@ def run_batch(
     runner: ChunkRunner,
     runs: Sequence[StreamRun],
     on_chunk: Callable[[ChunkTask, ChunkScan], None] = lambda task, scan: None,
+    *,
+    retry_failed: bool = False,
 ) -> None:
-    """Score every stream not finished yet (``done`` or ``failed``) through ``runner``."""
+    """Score every stream not finished yet through ``runner``: not ``done``, and not ``failed`` unless
+    ``retry_failed`` (the parts that failed are then scanned again)."""
     with sessions() as session:
-        finished = {JobState.DONE, JobState.FAILED}
+        finished = {JobState.DONE} if retry_failed else {JobState.DONE, JobState.FAILED}
         todo = [
             r.job_id
             for r in runs

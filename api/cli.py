@@ -303,7 +303,10 @@ def _batch(args: argparse.Namespace) -> int:
         with sessions() as session:
             runs = register_streams(session, entries)
         with BatchProgress(sessions, runs, scan.chunk_s, enabled=not args.quiet) as progress:
-            run_batch(sessions, UploadStore(settings.uploads_dir), scoring, runner, runs, progress.chunk_done)
+            store = UploadStore(settings.uploads_dir)
+            run_batch(
+                sessions, store, scoring, runner, runs, progress.chunk_done, retry_failed=args.retry_failed
+            )
         with sessions() as session:
             write_results(result_lines(session, runs, scoring.detector.version), out)
             rows = batch_summary(session, runs)
@@ -565,6 +568,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-side", type=int, help="downscale decoded frames to this longer side")
     p.add_argument("--batch-size", type=int, default=8, help="frames per model call")
     p.add_argument("--chunk-s", type=float, default=120.0, help="seconds of video per unit of work")
+    p.add_argument("--retry-failed", action="store_true", help="score streams that failed before again")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_service_options(p)
     p.set_defaults(run=_batch)

@@ -269,11 +269,15 @@ def run_jobs(
 
 def _start(session: Session, store: UploadStore, scoring: Scoring, job: Job) -> list[ChunkTask]:
     """Mark ``job`` running and return its chunks still to scan. Chunks scanned with another model or
-    other settings are dropped; cases of a finish that was cut short are deleted."""
+    other settings, and chunks cut short by an error, are scanned again; cases of a finish that was cut
+    short are deleted."""
     signature = scan_signature(scoring.detector, scoring.scan)
+    stale = ScanChunk.error.is_not(None)
     if job.params.get("scanned_with") != signature:
-        session.execute(delete(ScanChunk).where(ScanChunk.job_id == job.id))
-        job.params, job.progress_done = {**job.params, "scanned_with": signature}, 0
+        stale = ScanChunk.id.is_not(None)
+        job.params = {**job.params, "scanned_with": signature}
+    session.execute(delete(ScanChunk).where(ScanChunk.job_id == job.id, stale))
+    job.progress_done = sum(len(c.times) for c in job_chunks(session, job.id))
     session.execute(delete(Case).where(Case.job_id == job.id))
     job.state, job.attempts, job.result, job.error = JobState.RUNNING, job.attempts + 1, None, None
     try:

@@ -55,3 +55,30 @@ def test_a_job_stopped_after_two_chunks_scans_only_the_rest_and_gets_the_same_re
         for key in ("outcome", "frames", "episodes"):
             assert done.result[key] == reference.result[key]
         assert len(done.result["case_ids"]) == len(reference.result["case_ids"]) == 1  # R2 from 16:00
+
+
+def test_a_chunk_cut_short_by_an_error_is_scanned_again_on_the_next_run(
+    client: TestClient, world: World, uniform_clip: bytes
+) -> None:
+    state = client.app.state.service
+    state.worker.stop()
+    scoring = replace(state.scoring, scan=replace(state.scoring.scan, chunk_s=4.0))
+    job_id = post_clip(client, world, uniform_clip).json()["id"]
+    answers = iter([False, True])
+    run_jobs(
+        state.sessions,
+        state.store,
+        scoring,
+        InProcessRunner(scoring.detector, scoring.scan, lambda: next(answers)),
+        [job_id],
+    )
+    with state.sessions() as session:  # what a read error on a network share would have left
+        (chunk,) = session.query(ScanChunk).filter_by(job_id=job_id)
+        chunk.error = "the share went away"
+        session.commit()
+    resuming = _RecordingRunner(scoring.detector, scoring.scan)
+    run_jobs(state.sessions, state.store, scoring, resuming, [job_id])
+    assert resuming.chunks == [0, 1, 2, 3, 4]
+    with state.sessions() as session:
+        job = session.get_one(Job, job_id)
+        assert (job.state, job.error, job.progress_done) == (JobState.DONE, None, 20)
