@@ -9,7 +9,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.cases import CASE_RULES
-from api.db.models import Agency, ApiKey, Assignment, Case, Evidence, Job, Person, Schedule, SocialAccount
+from api.db.models import (
+    Agency,
+    ApiKey,
+    Assignment,
+    Case,
+    CaseDecision,
+    Evidence,
+    Job,
+    Person,
+    Schedule,
+    SocialAccount,
+)
 from api.policy import Finding, Judgement, format_wib
 from api.registry import ImportReport
 from detector.detections import Detections
@@ -359,6 +370,32 @@ class ScheduleOut(BaseModel):
     @classmethod
     def of(cls, schedule: Schedule) -> ScheduleOut:
         return cls.model_validate(schedule)
+
+
+class DecisionIn(BaseModel):
+    kind: str = Field(examples=["dismiss"], description="confirm, dismiss, escalate or comment")
+    reason: str | None = Field(
+        None,
+        examples=["false_positive"],
+        description="dismissals only: false_positive, not_asn, exempt_duty, wrong_time or other",
+    )
+    note: str = Field("", examples=["batik sehari-hari, bukan KORPRI"])
+
+
+class DecisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    case_id: int
+    kind: str
+    reason: str | None
+    note: str | None
+    actor: str
+    at: datetime
+
+    @classmethod
+    def of(cls, decision: CaseDecision) -> DecisionOut:
+        return cls.model_validate(decision)
 
 
 class DeletedOut(BaseModel):

@@ -1,4 +1,5 @@
-"""Cases for review: list, show with evidence, and the evidence images (each look is audited)."""
+"""Cases for review: list, show with evidence, the evidence images (each look is audited), and the
+decision history (append-only: a revision is a new decision)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
-from api.cases import CaseFilter, evidence_image, list_cases, view_case
+from api.cases import CaseFilter, evidence_image, list_cases, view_case, visible_case
 from api.db.models import CaseRule, CaseState
 from api.deps import Reviewer, SessionDep, StoreDep
 from api.policy import require_aware
 from api.registry import get_agency_by_code
-from api.schemas import CaseDetail, CaseSummary
+from api.review import decide, decisions_of
+from api.schemas import CaseDetail, CaseSummary, DecisionIn, DecisionOut
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 
@@ -59,3 +61,19 @@ def get_evidence(
     path = evidence_image(session, store, caller, case_id, n, original=original)
     session.commit()
     return FileResponse(path, media_type="image/jpeg")
+
+
+@router.get("/cases/{case_id}/decisions", response_model=list[DecisionOut])
+def get_decisions(case_id: int, session: SessionDep, caller: Reviewer) -> list[DecisionOut]:
+    """The case's decisions and comments, oldest first."""
+    visible_case(session, caller, case_id)
+    return [DecisionOut.of(d) for d in decisions_of(session, case_id)]
+
+
+@router.post("/cases/{case_id}/decisions", status_code=201, response_model=DecisionOut)
+def post_decision(case_id: int, body: DecisionIn, session: SessionDep, caller: Reviewer) -> DecisionOut:
+    """Confirm, dismiss (with a reason), escalate to BKPSDM, or comment; the case moves to the state of
+    its latest decision. Audited."""
+    decision = decide(session, caller, case_id, body.kind, reason=body.reason, note=body.note)
+    session.commit()
+    return DecisionOut.of(decision)

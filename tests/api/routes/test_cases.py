@@ -94,3 +94,26 @@ def test_every_look_at_evidence_is_audited(client: TestClient, world: World, cas
         ("view_evidence", f"case:{case_id}/evidence/1", {"original": False}),
         ("view_evidence", f"case:{case_id}/evidence/1", {"original": True}),
     ]
+
+
+def test_decisions_over_the_api_are_appended_scoped_and_audited(
+    client: TestClient, world: World, cases: dict[str, int]
+) -> None:
+    case_id = cases["DISKOMINFO"]
+    url = f"/v1/cases/{case_id}/decisions"
+    reviewer = world.headers("reviewer_kominfo")
+    refused = client.post(url, json={"kind": "dismiss"}, headers=reviewer)
+    assert refused.status_code == 422 and "reason" in refused.text
+    dismissed = client.post(url, json={"kind": "dismiss", "reason": "false_positive"}, headers=reviewer)
+    assert dismissed.status_code == 201, dismissed.text
+    revised = client.post(url, json={"kind": "confirm", "note": "name plate is readable"}, headers=reviewer)
+    assert revised.status_code == 201
+    history = client.get(url, headers=reviewer).json()
+    assert [(d["kind"], d["reason"]) for d in history] == [("dismiss", "false_positive"), ("confirm", None)]
+    assert client.get(f"/v1/cases/{case_id}", headers=reviewer).json()["state"] == "confirmed"
+    other = world.headers("reviewer_dinkes")
+    assert client.get(url, headers=other).status_code == 404
+    assert client.post(url, json={"kind": "escalate"}, headers=other).status_code == 404
+    assert client.post(url, json={"kind": "escalate"}, headers=world.headers("uploader")).status_code == 403
+    with client.app.state.service.sessions() as session:
+        assert session.query(AuditEntry).filter_by(action="decide").count() == 2
