@@ -39,6 +39,10 @@ class ChunkTask:
     chunk: Chunk
 
 
+class RayUnavailableError(ValueError):
+    """Ray is not installed, or no cluster answers at the address given."""
+
+
 class ScanInterruptedError(Exception):
     """The caller asked the runner to stop; finished chunks are kept, the rest run next time."""
 
@@ -128,18 +132,24 @@ class RayRunner:
             import ray
             from ray.util import ActorPool
         except ImportError:
-            raise RuntimeError("Ray is not installed: pip install 'seragam-watch[ray]'") from None
+            raise RayUnavailableError("Ray is not installed: pip install 'seragam-watch[ray]'") from None
         if not tasks:
             return
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # nothing leaves the machine
         local = self._address == "local"
-        ray.init(
-            address=None if local else self._address,
-            num_cpus=self._workers if local else None,
-            include_dashboard=False,
-            log_to_driver=False,
-            configure_logging=False,
-        )
+        try:
+            ray.init(
+                address=None if local else self._address,
+                num_cpus=self._workers if local else None,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
+        except ConnectionError as error:
+            raise RayUnavailableError(
+                f"no Ray cluster answers at {self._address!r} ({error}); start one (ray start --head), "
+                "give its address, or use --ray local"
+            ) from None
         try:
             workers = self._workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
             scanner = ray.remote(num_cpus=1)(_RayScanner)
