@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -67,15 +68,16 @@ def purge_expired(
 ) -> Deleted:
     """Delete what has outlived its retention period; flushed and audited, the caller commits."""
     deleted = Deleted()
-    busy = _uploads_of_unfinished_jobs(session)
+    jobs = _jobs_by_upload(session)
     flagged = select(Case.upload_sha256).where(Case.upload_sha256.is_not(None))
     expired = session.scalars(
         select(Upload).where(
             Upload.created_at < now - timedelta(days=unflagged_days), Upload.sha256.not_in(flagged)
         )
     )
-    for upload in [u for u in expired if u.sha256 not in busy]:
-        _delete_upload_data(session, store, upload, deleted)
+    for upload in list(expired):
+        if not any(job.state in (JobState.QUEUED, JobState.RUNNING) for job in jobs[upload.sha256]):
+            _delete_upload_data(session, store, upload, jobs[upload.sha256], deleted)
     dismissed_at = (
         select(CaseDecision.case_id, func.max(CaseDecision.at).label("at"))
         .where(CaseDecision.kind == DecisionKind.DISMISS)
@@ -108,21 +110,25 @@ def delete_upload(session: Session, store: UploadStore, sha256: str, actor: Call
         session.delete(case)
         deleted.cases += 1
     session.flush()
-    _delete_upload_data(session, store, upload, deleted)
+    _delete_upload_data(session, store, upload, _jobs_by_upload(session)[sha256], deleted)
     record(session, actor, "deletion_request", f"upload:{sha256}", asdict(deleted))
     return deleted
 
 
-def _uploads_of_unfinished_jobs(session: Session) -> set[str]:
-    jobs = session.scalars(select(Job).where(Job.state.in_([JobState.QUEUED, JobState.RUNNING])))
-    return {job.params.get("upload_sha256", "") for job in jobs}
+def _jobs_by_upload(session: Session) -> defaultdict[str, list[Job]]:
+    """Every job by the upload it scores (the upload's hash is in the job's JSON parameters), read once."""
+    jobs: defaultdict[str, list[Job]] = defaultdict(list)
+    for job in session.scalars(select(Job)):
+        jobs[job.params.get("upload_sha256", "")].append(job)
+    return jobs
 
 
-def _delete_upload_data(session: Session, store: UploadStore, upload: Upload, deleted: Deleted) -> None:
+def _delete_upload_data(
+    session: Session, store: UploadStore, upload: Upload, jobs: list[Job], deleted: Deleted
+) -> None:
     scores = session.execute(delete(FrameScore).where(FrameScore.upload_sha256 == upload.sha256))
     deleted.frame_scores += scores.rowcount
-    jobs = [j.id for j in session.scalars(select(Job)) if j.params.get("upload_sha256") == upload.sha256]
-    session.execute(delete(ScanChunk).where(ScanChunk.job_id.in_(jobs)))
+    session.execute(delete(ScanChunk).where(ScanChunk.job_id.in_([job.id for job in jobs])))
     if not Path(upload.path).is_absolute():  # a stored upload, not a recording scored in place
         deleted.files += store.remove(upload.sha256, Path(upload.path).suffix)
     session.delete(upload)
