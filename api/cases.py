@@ -1,8 +1,9 @@
 """Cases: opened from a judgement with their evidence, listed and shown within the caller's agencies.
 
-One case per finding (stream, rule, continuous span). Evidence frames are stored content-addressed as
-JPEG, the original and one annotated with the detections; every look at a case or its evidence is
-written to the audit log.
+One case per finding (stream, rule, continuous span). An evidence frame is stored once, content-addressed
+as JPEG: an uploaded JPEG frame as it came (the very file of the upload), a frame of a clip encoded from
+the decoded video. The annotated view (boxes and scores drawn) is rendered from it and the stored
+detections when a reviewer looks; every look at a case or its evidence is written to the audit log.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -28,20 +28,25 @@ from api.scoring import StreamSubject
 from api.storage import UploadStore
 from detector.annotate import annotate
 from detector.detections import Detections
+from detector.images import decode_image
+from detector.taxonomy import load_taxonomy
 
 CASE_RULES = {Rule.LIVE_DURING_WORKING_HOURS: CaseRule.R1, Rule.ATTIRE_OFF_DUTY: CaseRule.R2}
 REVIEWING_ROLES = (ApiKeyRole.REVIEWER, ApiKeyRole.ADMINISTRATOR)
 JPEG_QUALITY = 92
+EVIDENCE_SUFFIX = ".jpg"
 
 
 @dataclass(frozen=True)
 class EvidenceFrame:
-    """A frame that shows a finding: ``time_offset_s`` from the stream start, ``captured_at`` (UTC)."""
+    """A frame that shows a finding: ``time_offset_s`` from the stream start, ``captured_at`` (UTC);
+    ``jpeg``: the frame's own JPEG file when it was uploaded as one (kept as is, not re-encoded)."""
 
     time_offset_s: float
     captured_at: datetime
     image: np.ndarray
     detections: Detections
+    jpeg: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -91,19 +96,17 @@ def open_cases(
 
 
 def _store_evidence(store: UploadStore, n: int, frame: EvidenceFrame) -> Evidence:
-    original = store.put(_jpeg(frame.image), ".jpg")
-    annotated = store.put(_jpeg(annotate(frame.image, frame.detections)), ".jpg")
+    original = store.put(frame.jpeg or jpeg_bytes(frame.image), EVIDENCE_SUFFIX)
     return Evidence(
         n=n,
         time_offset_s=frame.time_offset_s,
         captured_at=frame.captured_at,
         original_sha256=original.sha256,
-        annotated_sha256=annotated.sha256,
         detections=frame.detections.to_dict()["detections"],
     )
 
 
-def _jpeg(image: np.ndarray) -> bytes:
+def jpeg_bytes(image: np.ndarray) -> bytes:
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise ValueError(f"could not encode a {image.shape} frame as JPEG")
@@ -172,16 +175,33 @@ def view_case(session: Session, caller: Caller, case_id: int) -> Case:
 
 
 def evidence_image(
-    session: Session, store: UploadStore, caller: Caller, case_id: int, n: int, *, original: bool
-) -> Path:
-    """The file of evidence frame ``n`` (annotated, or the original). Audited; the caller commits."""
+    session: Session,
+    store: UploadStore,
+    caller: Caller,
+    case_id: int,
+    n: int,
+    *,
+    original: bool,
+    blur: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> bytes:
+    """Evidence frame ``n`` as JPEG: the stored original, or (default) the original with its detections
+    drawn, after ``blur`` (faces pixelated) when given. Audited; the caller commits."""
     case = visible_case(session, caller, case_id)
     evidence = next((e for e in case.evidence if e.n == n), None)
     if evidence is None:
         raise ResourceNotFoundError("evidence frame", f"{n} of case {case_id}")
-    sha256 = evidence.original_sha256 if original else evidence.annotated_sha256
     record(session, caller, "view_evidence", f"case:{case.id}/evidence/{n}", {"original": original})
-    return store.path(sha256, ".jpg")
+    data = store.path(evidence.original_sha256, EVIDENCE_SUFFIX).read_bytes()
+    if original and blur is None:
+        return data
+    image = decode_image(data)
+    if blur is not None:
+        image = blur(image)
+    if not original:
+        height, width = image.shape[:2]
+        drawn = Detections.from_records(evidence.detections, load_taxonomy().names, (width, height))
+        image = annotate(image, drawn)
+    return jpeg_bytes(image)
 
 
 def visible_case(session: Session, caller: Caller, case_id: int) -> Case:

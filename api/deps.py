@@ -1,5 +1,6 @@
 """Typed dependencies of the routes: the service state built at startup, a database session per request,
-the caller behind the ``X-API-Key`` header and role guards."""
+the caller behind the ``X-API-Key`` header and role guards. Those that never block are ``async`` so that
+they run on the event loop, not in the thread pool (a hop each)."""
 
 from __future__ import annotations
 
@@ -35,14 +36,14 @@ class ServiceState:
     retention: RetentionSchedule
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
     return request.app.state.service
 
 
 StateDep = Annotated[ServiceState, Depends(get_state)]
 
 
-def get_settings(state: StateDep) -> Settings:
+async def get_settings(state: StateDep) -> Settings:
     return state.settings
 
 
@@ -51,11 +52,11 @@ def get_db(state: StateDep) -> Iterator[Session]:
         yield session
 
 
-def get_scoring(state: StateDep) -> Scoring:
+async def get_scoring(state: StateDep) -> Scoring:
     return state.scoring
 
 
-def get_store(state: StateDep) -> UploadStore:
+async def get_store(state: StateDep) -> UploadStore:
     return state.store
 
 
@@ -76,7 +77,7 @@ CurrentKey = Annotated[Caller, Depends(get_caller)]
 
 
 def _role_guard(*roles: ApiKeyRole, registry_wide: bool = False) -> object:
-    def guard(caller: CurrentKey) -> Caller:
+    async def guard(caller: CurrentKey) -> Caller:
         caller.require(roles, "this request")
         if registry_wide and caller.agency_ids is not None:
             raise ForbiddenError("managing the registry needs an administrator key without an agency scope")

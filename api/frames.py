@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from api.cases import EvidenceFrame, Provenance, open_cases
+from api.cases import EVIDENCE_SUFFIX, EvidenceFrame, Provenance, open_cases
 from api.db import insert_if_absent
 from api.db.models import Case, FrameScore
 from api.policy import Judgement, judge_frame
@@ -16,7 +16,7 @@ from api.scoring import Scoring, stream_subject
 from api.storage import UploadStore
 from api.uploads import record_upload
 from detector.detections import Detections
-from detector.images import decode_image
+from detector.images import decode_image, is_jpeg
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,8 @@ def score_frame(
             "detections": detected,
         },
     )
-    evidence = [EvidenceFrame(0.0, subject.stream.start, image, detections)]
+    jpeg = frame.data if frame.suffix == EVIDENCE_SUFFIX and is_jpeg(frame.data) else None
+    evidence = [EvidenceFrame(0.0, subject.stream.start, image, detections, jpeg)]
     cases = open_cases(
         session,
         store,

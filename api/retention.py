@@ -20,11 +20,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.audit import record
 from api.auth import Caller
+from api.cases import EVIDENCE_SUFFIX
 from api.db.models import (
     Case,
     CaseDecision,
@@ -40,7 +41,6 @@ from api.db.models import (
 from api.errors import ResourceNotFoundError
 from api.storage import UploadStore
 
-EVIDENCE_SUFFIX = ".jpg"
 PURGE_EVERY_S = 24 * 3600
 
 log = logging.getLogger(__name__)
@@ -137,14 +137,14 @@ def _delete_upload_data(
 
 
 def _delete_evidence(session: Session, store: UploadStore, case: Case, deleted: Deleted) -> None:
-    images = {sha for e in case.evidence for sha in (e.original_sha256, e.annotated_sha256)}
+    """An evidence file goes with the last evidence frame that shows it; a JPEG frame's evidence is the
+    uploaded file itself, which goes with it (the upload's row stays while its case does)."""
+    images = {e.original_sha256 for e in case.evidence}
     deleted.evidence_frames += len(case.evidence)
     case.evidence.clear()
     session.flush()
     for sha256 in images:
-        others = select(Evidence.id).where(
-            or_(Evidence.original_sha256 == sha256, Evidence.annotated_sha256 == sha256)
-        )
+        others = select(Evidence.id).where(Evidence.original_sha256 == sha256)
         if session.scalar(others.limit(1)) is None:
             deleted.files += store.remove(sha256, EVIDENCE_SUFFIX)
 

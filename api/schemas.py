@@ -138,7 +138,6 @@ class EvidenceOut(BaseModel):
     captured_at: datetime
     captured_at_wib: str
     original_sha256: str
-    annotated_sha256: str
     detections: list[Detection]
     url: str = Field(examples=["/v1/cases/7/evidence/1.jpg"])
     original_url: str
@@ -152,7 +151,6 @@ class EvidenceOut(BaseModel):
             captured_at=evidence.captured_at,
             captured_at_wib=format_wib(evidence.captured_at),
             original_sha256=evidence.original_sha256,
-            annotated_sha256=evidence.annotated_sha256,
             detections=[Detection.model_validate(d) for d in evidence.detections],
             url=url,
             original_url=f"{url}?original=1",

@@ -44,9 +44,14 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     return image
 
 
+def is_jpeg(data: bytes) -> bool:
+    """Whether ``data`` starts like a JPEG file (whatever name or content type it came with)."""
+    return data[:2] == b"\xff\xd8"
+
+
 def _complete(data: bytes) -> bool:
     """JPEG and PNG carry an end marker; OpenCV fills a cut-off image with grey instead of failing."""
-    if data[:2] == b"\xff\xd8":
+    if is_jpeg(data):
         return data.rstrip(b"\x00").endswith(b"\xff\xd9")
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         return b"IEND" in data[-16:]

@@ -274,7 +274,8 @@ class Case(Base):
 
 
 class Evidence(Base):
-    """The ``n``-th evidence frame of a case; images are content-addressed files (original and annotated)."""
+    """The ``n``-th evidence frame of a case: a content-addressed JPEG and the detections drawn on it for
+    review (the annotated view is rendered when it is looked at, never stored)."""
 
     __tablename__ = "evidence"
     __table_args__ = (UniqueConstraint("case_id", "n"),)
@@ -285,7 +286,6 @@ class Evidence(Base):
     time_offset_s: Mapped[float]
     captured_at: Mapped[datetime]
     original_sha256: Mapped[str] = mapped_column(String(64))
-    annotated_sha256: Mapped[str] = mapped_column(String(64))
     detections: Mapped[list[Any]] = mapped_column(default=list)
 
     case: Mapped[Case] = relationship(back_populates="evidence")

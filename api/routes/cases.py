@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 
 from api.cases import CaseFilter, evidence_image, list_cases, view_case, visible_case
 from api.db.models import CaseRule, CaseState
@@ -53,14 +53,14 @@ def get_case(case_id: int, session: SessionDep, caller: Reviewer) -> CaseDetail:
     return CaseDetail.of(case)
 
 
-@router.get("/cases/{case_id}/evidence/{n}.jpg", response_class=FileResponse)
+@router.get("/cases/{case_id}/evidence/{n}.jpg", response_class=Response)
 def get_evidence(
     case_id: int, n: int, session: SessionDep, store: StoreDep, caller: Reviewer, original: bool = False
-) -> FileResponse:
+) -> Response:
     """Evidence frame ``n`` with the detections drawn on it; ``?original=1`` for the frame as scored."""
-    path = evidence_image(session, store, caller, case_id, n, original=original)
+    data = evidence_image(session, store, caller, case_id, n, original=original)
     session.commit()
-    return FileResponse(path, media_type="image/jpeg")
+    return Response(data, media_type="image/jpeg")
 
 
 @router.get("/cases/{case_id}/decisions", response_model=list[DecisionOut])

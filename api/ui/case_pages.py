@@ -11,7 +11,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, TypeVar
 from urllib.parse import urlencode
 
-import cv2
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
@@ -36,7 +35,7 @@ from api.policy import WIB
 from api.registry import InvalidEntryError, get_agency_by_code, list_agencies
 from api.review import add_feedback, decide, decisions_of, feedback_of, mark_viewed, next_case, viewed_by
 from api.timeline import case_timeline
-from api.ui.faces import blurred_jpeg
+from api.ui.faces import blur_faces
 from api.ui.plots import timeline_plot
 from api.ui.web import CsrfChecked, ReviewingUser, SignedIn, render
 
@@ -255,9 +254,10 @@ def evidence(
     blur: bool = False,
 ) -> Response:
     """An evidence frame, annotated (default) or original; ``blur=1`` pixelates faces. Audited."""
-    path = evidence_image(session, store, user.caller, case_id, n, original=original)
+    data = evidence_image(
+        session, store, user.caller, case_id, n, original=original, blur=blur_faces if blur else None
+    )
     session.commit()
-    data = blurred_jpeg(cv2.imread(str(path))) if blur else path.read_bytes()
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
 

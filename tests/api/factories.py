@@ -68,11 +68,19 @@ UNIFORM_PHOTO, UNIFORM_SEED = 1, 2
 
 
 def post_frame(
-    client: TestClient, world: World, image: bytes, *, handle: str, at: str, platform: str = "tiktok", **extra
+    client: TestClient,
+    world: World,
+    image: bytes,
+    *,
+    handle: str,
+    at: str,
+    platform: str = "tiktok",
+    content_type: str = "image/jpeg",
+    **extra: str,
 ) -> Response:
     """POST /v1/frames as the uploader; ``at`` is WIB wall time on the test Tuesday, e.g. ``"19:00"``."""
     data = {"platform": platform, "handle": handle, "captured_at": f"{TUESDAY}T{at}:00+07:00", **extra}
-    files = {"file": ("frame.jpg", image, "image/jpeg")}
+    files = {"file": ("frame", image, content_type)}
     return client.post("/v1/frames", data=data, files=files, headers=world.headers("uploader"))
 
 

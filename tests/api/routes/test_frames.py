@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import cv2
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from api.db import FrameScore, Upload
 from datasets.people import PhotoPeople
 from datasets.synth import SynthConfig, render_frame
+from detector.images import decode_image
 from detector.taxonomy import load_taxonomy
 from tests.api.factories import World, jpeg, post_frame
 
@@ -63,6 +65,28 @@ def test_the_case_carries_its_evidence_and_provenance(
     original = client.get(evidence["original_url"], headers=headers)
     assert annotated.headers["content-type"] == original.headers["content-type"] == "image/jpeg"
     assert annotated.content != original.content and annotated.content[:2] == b"\xff\xd8"
+    # A JPEG frame is its own evidence, byte for byte; the annotated view draws the stored detections.
+    assert original.content == uniform_frame and evidence["original_sha256"] == answer["upload_sha256"]
+    drawn = decode_image(annotated.content)
+    assert drawn.shape == decode_image(uniform_frame).shape
+    x1, y1, _, y2 = (int(v) for v in evidence["detections"][0]["box"])
+    edge = np.s_[y1 + (y2 - y1) // 4 : y2 - (y2 - y1) // 4, x1]  # the box's left side, clear of its label
+    assert np.abs(drawn[edge].astype(int) - decode_image(uniform_frame)[edge]).mean() > 40
+
+
+def test_a_png_frame_gets_a_jpeg_evidence_frame(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    png = cv2.imencode(".png", decode_image(uniform_frame))[1].tobytes()
+    response = post_frame(client, world, png, handle="budi.lmj", at="19:00", content_type="image/png")
+    (summary,) = response.json()["cases"]
+    case = client.get(f"/v1/cases/{summary['id']}", headers=world.headers("reviewer_kominfo")).json()
+    original = client.get(case["evidence"][0]["original_url"], headers=world.headers("reviewer_kominfo"))
+    assert (
+        original.content[:2] == b"\xff\xd8"
+        and case["evidence"][0]["original_sha256"] != case["upload_sha256"]
+    )
+    assert decode_image(original.content).shape == decode_image(uniform_frame).shape
 
 
 def test_an_unregistered_account_is_scored_but_no_rule_applies(
