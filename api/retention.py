@@ -3,8 +3,9 @@
 - An upload that opened no case (a frame or clip without findings) is deleted ``unflagged_days`` after
   it came: the stored file, its frame scores and its row. A recording ``seragam batch`` scored in place
   is the agency's own file and stays; what the service derived from it goes.
-- A dismissed case loses its evidence images ``dismissed_days`` after its dismissal; the case, its
-  decisions and its audit trail stay, so who decided what, and when, remains on record.
+- A dismissed case loses its evidence images ``dismissed_days`` after its dismissal, and its upload's
+  file and frame scores go too once every case on that upload has; the cases, their decisions, the
+  upload's hash and the audit trail stay, so who decided what, and when, remains on record.
 - A deletion request removes one upload and everything about it: its cases with their evidence and
   decisions, its frame scores, the stored file.
 
@@ -76,7 +77,7 @@ def purge_expired(
         )
     )
     for upload in list(expired):
-        if not any(job.state in (JobState.QUEUED, JobState.RUNNING) for job in jobs[upload.sha256]):
+        if not _busy(jobs[upload.sha256]):
             _delete_upload_data(session, store, upload, jobs[upload.sha256], deleted)
     dismissed_at = (
         select(CaseDecision.case_id, func.max(CaseDecision.at).label("at"))
@@ -84,13 +85,25 @@ def purge_expired(
         .group_by(CaseDecision.case_id)
         .subquery()
     )
-    stale = session.scalars(
-        select(Case)
-        .join(dismissed_at, dismissed_at.c.case_id == Case.id)
-        .where(Case.state == CaseState.DISMISSED, dismissed_at.c.at < now - timedelta(days=dismissed_days))
+    stale = list(
+        session.scalars(
+            select(Case)
+            .join(dismissed_at, dismissed_at.c.case_id == Case.id)
+            .where(
+                Case.state == CaseState.DISMISSED, dismissed_at.c.at < now - timedelta(days=dismissed_days)
+            )
+        )
     )
     for case in stale:
         _delete_evidence(session, store, case, deleted)
+    # An upload whose every case was dismissed long ago goes too (file and frame scores); its row stays,
+    # as the hash the kept cases name.
+    stale_ids = [case.id for case in stale]
+    for sha256 in sorted({case.upload_sha256 for case in stale if case.upload_sha256}):
+        live = select(Case.id).where(Case.upload_sha256 == sha256, Case.id.not_in(stale_ids))
+        upload = session.get(Upload, sha256)
+        if upload is not None and session.scalar(live.limit(1)) is None and not _busy(jobs[sha256]):
+            _delete_upload_files(session, store, upload, jobs[sha256], deleted)
     if deleted != Deleted():
         detail = asdict(deleted) | {"unflagged_days": unflagged_days, "dismissed_days": dismissed_days}
         record(session, actor, "retention_purge", "uploads", detail)
@@ -123,17 +136,28 @@ def _jobs_by_upload(session: Session) -> defaultdict[str, list[Job]]:
     return jobs
 
 
+def _busy(jobs: list[Job]) -> bool:
+    return any(job.state in (JobState.QUEUED, JobState.RUNNING) for job in jobs)
+
+
 def _delete_upload_data(
     session: Session, store: UploadStore, upload: Upload, jobs: list[Job], deleted: Deleted
 ) -> None:
+    _delete_upload_files(session, store, upload, jobs, deleted)
+    session.delete(upload)
+    deleted.uploads += 1
+    session.flush()
+
+
+def _delete_upload_files(
+    session: Session, store: UploadStore, upload: Upload, jobs: list[Job], deleted: Deleted
+) -> None:
+    """The upload's stored file and what was derived from it (frame scores, scan progress)."""
     scores = session.execute(delete(FrameScore).where(FrameScore.upload_sha256 == upload.sha256))
     deleted.frame_scores += scores.rowcount
     session.execute(delete(ScanChunk).where(ScanChunk.job_id.in_([job.id for job in jobs])))
     if not Path(upload.path).is_absolute():  # a stored upload, not a recording scored in place
         deleted.files += store.remove(upload.sha256, Path(upload.path).suffix)
-    session.delete(upload)
-    deleted.uploads += 1
-    session.flush()
 
 
 def _delete_evidence(session: Session, store: UploadStore, case: Case, deleted: Deleted) -> None:

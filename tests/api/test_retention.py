@@ -11,7 +11,7 @@ from sqlalchemy import update
 from api.db import AuditEntry, Case, CaseDecision, CaseState, Evidence, FrameScore, Upload
 from api.db.models import DecisionKind, DismissReason
 from api.retention import Deleted, purge_expired
-from tests.api.factories import World, post_frame
+from tests.api.factories import World, post_clip, post_frame, wait_for_job
 
 NOW = datetime.now(UTC)
 
@@ -53,30 +53,67 @@ def test_uploads_without_cases_are_deleted_after_their_retention_period(
     assert list(store.root.rglob(f"{flagged['upload_sha256']}*"))
 
 
-def test_evidence_of_a_case_dismissed_long_ago_is_deleted_and_the_decision_kept(
-    client: TestClient, world: World, uniform_frame: bytes
-) -> None:
-    (case,) = post_frame(client, world, uniform_frame, handle="budi.lmj", at="19:00").json()["cases"]
+def _dismiss_long_ago(client: TestClient, case_id: int) -> None:
     with client.app.state.service.sessions() as session:
         session.add(
             CaseDecision(
-                case_id=case["id"],
+                case_id=case_id,
                 kind=DecisionKind.DISMISS,
                 reason=DismissReason.FALSE_POSITIVE,
                 actor="reviewer",
                 at=NOW - timedelta(days=91),
             )
         )
-        session.execute(update(Case).where(Case.id == case["id"]).values(state=CaseState.DISMISSED))
-        images = {e.original_sha256 for e in session.query(Evidence)}
+        session.execute(update(Case).where(Case.id == case_id).values(state=CaseState.DISMISSED))
         session.commit()
-    assert _purge(client) == Deleted(evidence_frames=1, files=1)  # the uploaded JPEG is the evidence
+
+
+def test_evidence_of_a_case_dismissed_long_ago_is_deleted_and_the_decision_kept(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    answer = post_frame(client, world, uniform_frame, handle="budi.lmj", at="19:00").json()
+    sha256, (case,) = answer["upload_sha256"], answer["cases"]
+    _dismiss_long_ago(client, case["id"])
+    # The uploaded JPEG is the evidence: one file; the frame's scores go with it.
+    assert _purge(client) == Deleted(evidence_frames=1, frame_scores=1, files=1)
     with client.app.state.service.sessions() as session:
         assert session.get(Case, case["id"]).state == CaseState.DISMISSED
         assert session.query(CaseDecision).filter_by(case_id=case["id"]).count() == 1
-        assert session.query(Evidence).count() == 0
+        assert session.query(Evidence).count() == 0 and session.query(FrameScore).count() == 0
+        assert session.get(Upload, sha256) is not None  # the hash the case names
+    assert not list(client.app.state.service.store.root.rglob("*.*"))
+    assert _purge(client) == Deleted()  # nothing left to do, and no new audit entry
+    with client.app.state.service.sessions() as session:
+        assert session.query(AuditEntry).filter_by(action="retention_purge").count() == 1
+
+
+def test_a_clip_goes_once_every_case_on_it_was_dismissed_long_ago(
+    client: TestClient, world: World, uniform_clip: bytes
+) -> None:
+    # The same clip sent twice, as two evenings' streams: two R2 cases on one upload.
+    first, second = (
+        wait_for_job(
+            client,
+            post_clip(client, world, uniform_clip, started_at=f"{day}T19:00:00+07:00").json()["id"],
+            world.headers("uploader"),
+        )
+        for day in ("2026-04-14", "2026-04-15")
+    )
+    (first_case,), (second_case,) = first["result"]["case_ids"], second["result"]["case_ids"]
     store = client.app.state.service.store
-    assert not [p for sha in images for p in store.root.rglob(f"{sha}*")]
+    with client.app.state.service.sessions() as session:
+        sha256 = session.get(Case, first_case).upload_sha256
+        assert session.get(Case, second_case).upload_sha256 == sha256
+    _dismiss_long_ago(client, first_case)
+    # The other case is still open: the clip stays, and so does the evidence frame both cases show.
+    assert _purge(client) == Deleted(evidence_frames=1)
+    assert list(store.root.rglob(f"{sha256}.mp4"))
+    _dismiss_long_ago(client, second_case)
+    assert _purge(client) == Deleted(evidence_frames=1, frame_scores=20, files=2)
+    assert not [p for p in store.root.rglob("*") if p.is_file()]
+    with client.app.state.service.sessions() as session:
+        assert session.query(Case).filter_by(upload_sha256=sha256).count() == 2
+        assert session.get(Upload, sha256) is not None
 
 
 def test_a_deletion_request_removes_the_upload_its_cases_and_their_evidence(
