@@ -15,6 +15,7 @@ from api.db.models import (
     Assignment,
     Case,
     CaseDecision,
+    DetectionFeedback,
     Evidence,
     Job,
     Person,
@@ -394,6 +395,42 @@ class DecisionOut(BaseModel):
     @classmethod
     def of(cls, decision: CaseDecision) -> DecisionOut:
         return cls.model_validate(decision)
+
+
+class FeedbackIn(BaseModel):
+    evidence_n: int = Field(examples=[1], description="which evidence frame of the case")
+    kind: str = Field(
+        examples=["false_positive"], description="false_positive, wrong_class or false_negative"
+    )
+    detection_index: int | None = Field(
+        None, examples=[0], description="false_positive, wrong_class: index into the frame's detections"
+    )
+    class_name: str | None = Field(
+        None, examples=["korpri_batik"], description="wrong_class, false_negative: the right class"
+    )
+    box: list[float] | None = Field(
+        None,
+        examples=[[120.0, 340.0, 410.0, 720.0]],
+        description="false_negative: the missed item's [x0, y0, x1, y1] in pixels of the original frame",
+    )
+
+
+class FeedbackOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    case_id: int
+    evidence_n: int
+    kind: str
+    detection_index: int | None
+    class_name: str | None
+    box: list[float] | None
+    actor: str
+    at: datetime
+
+    @classmethod
+    def of(cls, feedback: DetectionFeedback) -> FeedbackOut:
+        return cls.model_validate(feedback)
 
 
 class DeletedOut(BaseModel):

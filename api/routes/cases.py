@@ -11,11 +11,11 @@ from fastapi.responses import Response
 
 from api.cases import CaseFilter, evidence_image, list_cases, view_case, visible_case
 from api.db.models import CaseRule, CaseState
-from api.deps import Reviewer, SessionDep, StoreDep
+from api.deps import Reviewer, ScoringDep, SessionDep, StoreDep
 from api.policy import require_aware
 from api.registry import get_agency_by_code
-from api.review import decide, decisions_of
-from api.schemas import CaseDetail, CaseSummary, DecisionIn, DecisionOut
+from api.review import add_feedback, decide, decisions_of, feedback_of
+from api.schemas import CaseDetail, CaseSummary, DecisionIn, DecisionOut, FeedbackIn, FeedbackOut
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 
@@ -77,3 +77,31 @@ def post_decision(case_id: int, body: DecisionIn, session: SessionDep, caller: R
     decision = decide(session, caller, case_id, body.kind, reason=body.reason, note=body.note)
     session.commit()
     return DecisionOut.of(decision)
+
+
+@router.get("/cases/{case_id}/feedback", response_model=list[FeedbackOut])
+def get_feedback(case_id: int, session: SessionDep, caller: Reviewer) -> list[FeedbackOut]:
+    """Reviewers' corrections of the case's detections, oldest first."""
+    visible_case(session, caller, case_id)
+    return [FeedbackOut.of(f) for f in feedback_of(session, case_id)]
+
+
+@router.post("/cases/{case_id}/feedback", status_code=201, response_model=FeedbackOut)
+def post_feedback(
+    case_id: int, body: FeedbackIn, session: SessionDep, scoring: ScoringDep, caller: Reviewer
+) -> FeedbackOut:
+    """Mark a detection on an evidence frame wrong (false positive, wrong class) or add a missed item
+    (false negative, with its box): training data for ``seragam data export-feedback``. Audited."""
+    feedback = add_feedback(
+        session,
+        caller,
+        case_id,
+        body.evidence_n,
+        body.kind,
+        detection_index=body.detection_index,
+        class_name=body.class_name,
+        box=body.box,
+        class_names=scoring.detector.taxonomy.names,
+    )
+    session.commit()
+    return FeedbackOut.of(feedback)

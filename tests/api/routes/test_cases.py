@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from api.db import AuditEntry
+from api.feedback import export_feedback
+from datasets.importers import open_yolo_dataset, read_yolo_labels, yolo_label_path
+from detector.images import decode_image
 from tests.api.factories import World, post_frame
 
 
@@ -117,3 +123,51 @@ def test_decisions_over_the_api_are_appended_scoped_and_audited(
     assert client.post(url, json={"kind": "escalate"}, headers=world.headers("uploader")).status_code == 403
     with client.app.state.service.sessions() as session:
         assert session.query(AuditEntry).filter_by(action="decide").count() == 2
+
+
+def test_detection_feedback_over_the_api_is_validated_scoped_audited_and_exported(
+    client: TestClient, world: World, cases: dict[str, int], tmp_path: Path
+) -> None:
+    case_id = cases["DISKOMINFO"]
+    url = f"/v1/cases/{case_id}/feedback"
+    reviewer = world.headers("reviewer_kominfo")
+    (evidence,) = client.get(f"/v1/cases/{case_id}", headers=reviewer).json()["evidence"]
+    detections = evidence["detections"]
+    height, width = decode_image(client.get(evidence["original_url"], headers=reviewer).content).shape[:2]
+    missed = {"evidence_n": 1, "kind": "false_negative", "class_name": "name_plate", "box": [10, 20, 90, 60]}
+    refused = {
+        "no detection named": {"evidence_n": 1, "kind": "false_positive"},
+        "unknown class": missed | {"class_name": "cape"},
+        "box of two numbers": missed | {"box": [1, 2]},
+        "unknown kind": {"evidence_n": 1, "kind": "looks_odd", "detection_index": 0},
+    }
+    for why, body in refused.items():
+        response = client.post(url, json=body, headers=reviewer)
+        assert response.status_code == 422, (why, response.text)
+    absent = client.post(url, json=missed | {"evidence_n": 9}, headers=reviewer)
+    assert absent.status_code == 404 and "evidence frame" in absent.text
+    wrong = {"evidence_n": 1, "kind": "false_positive", "detection_index": len(detections) - 1}
+    for body in (wrong, missed):
+        assert client.post(url, json=body, headers=reviewer).status_code == 201
+    assert [(f["kind"], f["box"]) for f in client.get(url, headers=reviewer).json()] == [
+        ("false_positive", None),
+        ("false_negative", [10.0, 20.0, 90.0, 60.0]),
+    ]
+    other = world.headers("reviewer_dinkes")
+    assert client.get(url, headers=other).status_code == 404
+    assert client.post(url, json=missed, headers=other).status_code == 404
+    assert client.post(url, json=missed, headers=world.headers("uploader")).status_code == 403
+    state = client.app.state.service
+    with state.sessions() as session:
+        assert session.query(AuditEntry).filter_by(action="feedback").count() == 2
+        exported = export_feedback(session, state.store, tmp_path / "feedback")
+    # The frame's labels: its detections less the one marked wrong, plus the reviewer's box.
+    dataset = open_yolo_dataset(exported.data_yaml)
+    (image,) = dataset.splits["train"]
+    lines = read_yolo_labels(yolo_label_path(image), len(dataset.names))
+    assert exported.images == 1 and len(lines) == len(detections)
+    drawn = [50 / width, 40 / height, 80 / width, 40 / height]
+    assert any(
+        dataset.names[line.class_id] == "name_plate" and np.allclose(line[1:], drawn, atol=1e-4)
+        for line in lines
+    )
