@@ -15,12 +15,21 @@ from enum import StrEnum
 
 import cv2
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from api.audit import record
 from api.auth import Caller
-from api.db.models import ApiKeyRole, Case, CaseRule, CaseState, Evidence, Platform, SocialAccount
+from api.db.models import (
+    ApiKeyRole,
+    Case,
+    CaseRule,
+    CaseState,
+    CaseView,
+    Evidence,
+    Platform,
+    SocialAccount,
+)
 from api.errors import ResourceNotFoundError
 from api.policy import Finding, Judgement, Rule
 from api.registry import agency_subtree_ids
@@ -138,14 +147,27 @@ class CaseFilter:
     start_from: datetime | None = None
     start_to: datetime | None = None
     order: CaseOrder = CaseOrder.NEWEST
+    unviewed_by: int | None = None  # a web user's id: only the cases that user has not viewed yet
     limit: int = 100
     offset: int = 0
 
 
 def list_cases(session: Session, caller: Caller, filters: CaseFilter) -> list[Case]:
     """The cases ``caller`` may see that match ``filters``, in ``filters.order`` (newest span first)."""
+    query = _matching(session, caller, filters).options(selectinload(Case.evidence))
+    query = query.order_by(*_ORDER_BY[filters.order]).limit(filters.limit).offset(filters.offset)
+    return list(session.scalars(query))
+
+
+def count_cases(session: Session, caller: Caller, filters: CaseFilter) -> int:
+    """How many cases ``list_cases`` would page through (``limit`` and ``offset`` ignored)."""
+    matching = _matching(session, caller, filters).with_only_columns(Case.id).subquery()
+    return session.scalar(select(func.count()).select_from(matching)) or 0
+
+
+def _matching(session: Session, caller: Caller, filters: CaseFilter) -> Select[tuple[Case]]:
     caller.require(REVIEWING_ROLES, "listing cases")
-    query = select(Case).options(selectinload(Case.evidence)).order_by(*_ORDER_BY[filters.order])
+    query = select(Case)
     if caller.agency_ids is not None:
         query = query.where(Case.agency_id.in_(caller.agency_ids))
     if filters.agency_id is not None:
@@ -164,7 +186,10 @@ def list_cases(session: Session, caller: Caller, filters: CaseFilter) -> list[Ca
         query = query.where(Case.start_at >= filters.start_from)
     if filters.start_to is not None:
         query = query.where(Case.start_at < filters.start_to)
-    return list(session.scalars(query.limit(filters.limit).offset(filters.offset)))
+    if filters.unviewed_by is not None:
+        viewed = select(CaseView.case_id).where(CaseView.user_id == filters.unviewed_by)
+        query = query.where(Case.id.not_in(viewed))
+    return query
 
 
 def view_case(session: Session, caller: Caller, case_id: int) -> Case:

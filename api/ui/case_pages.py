@@ -17,7 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.audit import case_trail
-from api.cases import CaseFilter, CaseOrder, evidence_image, list_cases, view_case, visible_case
+from api.cases import (
+    CaseFilter,
+    CaseOrder,
+    count_cases,
+    evidence_image,
+    list_cases,
+    view_case,
+    visible_case,
+)
 from api.db.models import (
     Agency,
     Case,
@@ -40,7 +48,7 @@ from api.ui.plots import timeline_plot
 from api.ui.web import CsrfChecked, ReviewingUser, SignedIn, render
 
 router = APIRouter(include_in_schema=False)
-QUEUE_PAGE = 200
+QUEUE_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -56,9 +64,15 @@ class QueueQuery:
     date_to: str = ""
     order: str = CaseOrder.NEWEST.value
     unviewed: str = ""
+    page: str = ""
 
-    def case_filter(self, session: Session) -> CaseFilter:
-        """The service's filter; ``InvalidEntryError`` for a value that cannot be one."""
+    @property
+    def page_number(self) -> int:
+        return _number(self.page, "page") or 1
+
+    def case_filter(self, session: Session, user: SignedIn) -> CaseFilter:
+        """The service's filter for this page of the queue; ``InvalidEntryError`` for a value that cannot
+        be one."""
         return CaseFilter(
             rule=_choice(CaseRule, self.rule, "rule"),
             state=_choice(CaseState, self.state, "state"),
@@ -68,11 +82,15 @@ class QueueQuery:
             start_from=_day_start(self.date_from, "from"),
             start_to=_day_start(self.date_to, "to", next_day=True),
             order=_choice(CaseOrder, self.order, "order") or CaseOrder.NEWEST,
+            unviewed_by=user.user_id if self.unviewed else None,
             limit=QUEUE_PAGE,
+            offset=(self.page_number - 1) * QUEUE_PAGE,
         )
 
-    def query_string(self) -> str:
-        return urlencode({k: v for k, v in self.__dict__.items() if v})
+    def query_string(self, **changes: str | int) -> str:
+        """The query as a URL query string; ``page`` is left out (the first page) unless changed."""
+        values = {k: v for k, v in self.__dict__.items() if k != "page"} | changes
+        return urlencode({k: v for k, v in values.items() if v})
 
 
 def _queue_query(
@@ -85,8 +103,9 @@ def _queue_query(
     date_to: Annotated[str, Query(alias="to")] = "",
     order: str = CaseOrder.NEWEST.value,
     unviewed: str = "",
+    page: str = "",
 ) -> QueueQuery:
-    return QueueQuery(rule, state, agency, person, platform, date_from, date_to, order, unviewed)
+    return QueueQuery(rule, state, agency, person, platform, date_from, date_to, order, unviewed, page)
 
 
 QueueDep = Annotated[QueueQuery, Depends(_queue_query)]
@@ -170,12 +189,15 @@ def _visible_people(session: Session, user: SignedIn) -> list[Person]:
 @router.get("/")
 @router.get("/cases")
 def queue(request: Request, session: SessionDep, user: ReviewingUser, query: QueueDep) -> Response:
-    """The case queue of the user's agencies."""
-    rows = case_rows(session, user, list_cases(session, user.caller, query.case_filter(session)))
-    if query.unviewed:
-        rows = [r for r in rows if not r.viewed]
+    """The case queue of the user's agencies, a page at a time."""
+    filters = query.case_filter(session, user)
+    rows = case_rows(session, user, list_cases(session, user.caller, filters))
+    total = count_cases(session, user.caller, filters)
     context = {
         "rows": rows,
+        "total": total,
+        "page": query.page_number,
+        "pages": max(1, -(-total // QUEUE_PAGE)),
         "query": query,
         "agencies": _visible_agencies(session, user),
         "people": _visible_people(session, user),
@@ -190,7 +212,7 @@ def queue(request: Request, session: SessionDep, user: ReviewingUser, query: Que
 @router.get("/cases/next")
 def go_to_next_case(request: Request, session: SessionDep, user: ReviewingUser, query: QueueDep) -> Response:
     """The next case to review in the current queue, or back to the queue when none waits."""
-    case = next_case(session, user.caller, query.case_filter(session))
+    case = next_case(session, user.caller, query.case_filter(session, user))
     suffix = f"?{query.query_string()}" if query.query_string() else ""
     if case is None:
         return RedirectResponse(f"/ui/cases{suffix}{'&' if suffix else '?'}done=1", status_code=303)

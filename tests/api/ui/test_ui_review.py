@@ -8,6 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.db import AuditEntry, AuditLogIsAppendOnlyError, Case, CaseDecision, DetectionFeedback, Person
+from api.ui import case_pages
+from tests.api.factories import World, post_frame
 
 
 def _case(client: TestClient, case_id: int) -> Case:
@@ -77,7 +79,36 @@ def test_queue_filters(browser, kominfo_case: int, query: str, listed: bool) -> 
     assert (f'href="/ui/cases/{kominfo_case}"' in page.text) == listed
 
 
-@pytest.mark.parametrize("query", ["rule=R9", "from=yesterday", "order=random", "person=abc", "agency=NOPE"])
+def test_the_queue_pages_through_every_case_and_counts_them(
+    client: TestClient, world: World, browser, uniform_frame: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(case_pages, "QUEUE_PAGE", 2)
+    made = [
+        case["id"]
+        for at in ("19:00", "19:30", "20:00", "20:30", "21:00")
+        for case in post_frame(client, world, uniform_frame, handle="budi.lmj", at=at).json()["cases"]
+    ]
+    user = browser("rev.kominfo")
+    pages = [user.get(f"/ui/cases?rule=R2&page={number}").text for number in (1, 2, 3)]
+    listed = [{case for case in made if f'href="/ui/cases/{case}"' in page} for page in pages]
+    newest_first = made[::-1]
+    assert listed == [set(newest_first[:2]), set(newest_first[2:4]), set(newest_first[4:])]
+    assert '<span class="count">5</span>' in pages[0] and "Halaman 1 dari 3" in pages[0]
+    assert (
+        'rel="next" href="/ui/cases?rule=R2&amp;order=newest&amp;page=2"' in pages[0]
+        and 'rel="prev"' not in pages[0]
+    )
+    assert 'rel="prev"' in pages[2] and 'rel="next"' not in pages[2]
+    # Unviewed is filtered before paging: the cases viewed drop out and the count follows.
+    user.post("/ui/cases/viewed", {"case_id": [str(c) for c in made[2:]]}, page="/ui/cases")
+    first = user.get("/ui/cases?rule=R2&unviewed=1").text
+    assert '<span class="count">2</span>' in first and "Halaman" not in first
+    assert all(f'href="/ui/cases/{case}"' in first for case in made[:2])
+
+
+@pytest.mark.parametrize(
+    "query", ["rule=R9", "from=yesterday", "order=random", "person=abc", "agency=NOPE", "page=two"]
+)
 def test_bad_filters_are_clear_4xx_pages(browser, query: str) -> None:
     response = browser("admin").get(f"/ui/cases?{query}")
     assert response.status_code in (404, 422) and "<html" in response.text
