@@ -22,6 +22,7 @@ from api.db.models import ApiKeyRole, User
 from api.deps import StateDep
 from api.errors import ForbiddenError
 from api.policy import to_wib
+from api.ui.reasons import localise
 from api.users import caller_for
 
 API_DIR = Path(__file__).resolve().parent.parent
@@ -173,6 +174,7 @@ def render(
                 "request": request,
                 "lang": language,
                 "t": t,
+                "say": lambda text: localise(text, language),
                 "csrf_token": csrf_token(request),
                 "user": user,
                 **(context or {}),

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from sqlalchemy import select
 
 from api.db import AuditEntry, AuditLogIsAppendOnlyError, Case, CaseDecision, DetectionFeedback, Person
 from api.ui import case_pages
+from api.ui.reasons import localise
 from tests.api.factories import World, post_frame
 
 
@@ -25,7 +27,8 @@ def test_case_page_shows_evidence_timeline_reasons_and_provenance(
     assert f"/ui/cases/{kominfo_case}/evidence/1.jpg?blur=1" in page
     assert '<svg class="timeline"' in page and "seg seg-off_duty" in page and "score-dot" in page
     assert case.upload_sha256 in page and case.model_version in page and case.policy_version in page
-    assert all(reason in page for reason in case.reasons)
+    assert all(str(escape(localise(reason, "id"))) in page for reason in case.reasons)
+    assert case.reasons[0].startswith("Official attire") and "Official attire" not in page  # in Indonesian
     assert "Budi Santoso" in page and "budi.lmj" in page
 
 
