@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import cv2
 import numpy as np
@@ -12,9 +13,22 @@ from httpx import Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import create_api_key
+from api.policy import WIB, PersonSpan
 from api.registry import create_account, create_agency, create_person
 
 TUESDAY = "2026-04-14"  # an ordinary working Tuesday (no holiday)
+
+
+def wib(text: str) -> datetime:
+    """``"2026-04-14 19:00"`` as an aware WIB time."""
+    return datetime.fromisoformat(text).replace(tzinfo=WIB)
+
+
+def span(start: str, end: str, note: str) -> PersonSpan:
+    """A person's shift, assignment or leave between two WIB times."""
+    return PersonSpan(wib(start), wib(end), note)
+
+
 BUDI_NIP, SARI_NIP = "198507142010011002", "199001012015032001"
 
 

@@ -18,6 +18,7 @@ from api.policy import (
     Window,
     WorkingCalendar,
 )
+from tests.api.factories import span, wib
 
 W, B, OFF, ASSIGN, LEAVE = (
     SegmentKind.WORKING,
@@ -29,14 +30,6 @@ W, B, OFF, ASSIGN, LEAVE = (
 STAFF = PersonContext("198501012010011001", agency_code="DISKOMINFO")
 SIX_DAY = {"mon-fri": {"work": ["07:30-14:30"]}, "sat": {"work": ["07:30-12:30"]}}
 NIGHT_DESK = {"mon": {"work": ["22:00-06:00"], "breaks": ["02:00-02:30"]}}
-
-
-def wib(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=WIB)
-
-
-def span(start: str, end: str, note: str) -> PersonSpan:
-    return PersonSpan(wib(start), wib(end), note)
 
 
 @pytest.fixture(scope="module")

@@ -21,13 +21,10 @@ from api.policy import (
 from detector.detections import Detections
 from detector.episodes import AttireEpisode
 from detector.taxonomy import load_taxonomy
+from tests.api.factories import wib
 
 R1, R2 = Rule.LIVE_DURING_WORKING_HOURS, Rule.ATTIRE_OFF_DUTY
 STAFF = PersonContext("198501012010011001", agency_code="DISKOMINFO")
-
-
-def wib(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=WIB)
 
 
 def uniform(start_s: float, end_s: float) -> AttireEpisode:

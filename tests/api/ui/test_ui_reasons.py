@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pytest
 
 from api.policy import (
-    WIB,
     CalendarConfig,
     PersonContext,
-    PersonSpan,
     PolicyConfig,
     StreamContext,
     WeeklySchedule,
@@ -27,6 +25,7 @@ from api.ui.reasons import localise
 from detector.detections import Detections
 from detector.episodes import AttireEpisode
 from detector.taxonomy import load_taxonomy
+from tests.api.factories import span, wib
 
 ENGLISH = re.compile(
     r"\b(working|hours|break|holiday|outside|weekend|agency|account|live|for|time|seen|frames|score|"
@@ -35,14 +34,6 @@ ENGLISH = re.compile(
     re.IGNORECASE,
 )
 STAFF = PersonContext("198501012010011001", agency_code="DISKOMINFO")
-
-
-def wib(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=WIB)
-
-
-def span(start: str, end: str, note: str) -> PersonSpan:
-    return PersonSpan(wib(start), wib(end), note)
 
 
 @pytest.fixture(scope="module")
