@@ -10,9 +10,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, StatementError
 from starlette.exceptions import HTTPException
 
-from api.db.types import NaiveDatetimeError
+from api.db.types import NaiveDatetimeError, UnstorableTextError
 from api.policy import NaiveTimestampError
 from api.registry.errors import DuplicateEntryError, InUseError, NotFoundError, RegistryError
 from detector.images import ImageError
@@ -57,6 +58,22 @@ class InvalidTimestampError(ValueError):
     """A timestamp that cannot be parsed, names an unknown zone, or lies in the future."""
 
 
+OUT_OF_RANGE = (
+    "a number or date in the request is out of range (ids are whole numbers below 2**31, times lie "
+    "between the years 2000 and 9999); check the values you sent"
+)
+
+
+def out_of_range(error: Exception) -> str | None:
+    """The message for an error the database or ``datetime`` raised on a value too large to hold (an id
+    of 2**63, a date past the year 9999), whether raised as it is or wrapped by SQLAlchemy; None for
+    any other error."""
+    cause = error.orig if isinstance(error, StatementError) else error
+    if isinstance(cause, OverflowError) or isinstance(error, DataError):
+        return OUT_OF_RANGE if isinstance(cause, OverflowError) else f"a value cannot be stored: {cause}"
+    return None
+
+
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (UnauthenticatedError, 401),
     (ForbiddenError, 403),
@@ -74,6 +91,7 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (ImageError, 422),
     (InvalidImageError, 422),
     (VideoError, 422),
+    (UnstorableTextError, 422),
 )
 
 
@@ -101,7 +119,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
 
+    async def unusable_value(request: Request, error: Exception) -> JSONResponse:
+        detail = out_of_range(error)
+        if detail is None:
+            raise error
+        log.info("refused with 422: %s (%s)", detail, error)
+        return JSONResponse({"detail": detail}, status_code=422)
+
     for kind, _ in _STATUS:
         app.add_exception_handler(kind, known_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(HTTPException, http_error)
+    for kind in (OverflowError, StatementError):
+        app.add_exception_handler(kind, unusable_value)

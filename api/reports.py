@@ -21,6 +21,7 @@ from api.db.models import Agency, Case, CaseDecision, CaseRule, CaseState, Decis
 from api.errors import ResourceNotFoundError
 from api.policy import WIB
 from api.registry import InvalidEntryError, agency_subtree_ids, get_agency
+from api.timestamps import FIRST_YEAR
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,14 @@ class MonthlyReport:
 
 
 def parse_month(text: str) -> date:
-    """``YYYY-MM`` as the first day of that month; ``InvalidEntryError`` otherwise."""
+    """``YYYY-MM`` as the first day of that month (years 2000-9998); ``InvalidEntryError`` otherwise."""
     try:
-        return datetime.strptime(text.strip(), "%Y-%m").date()
+        month = datetime.strptime(text.strip(), "%Y-%m").date()
     except ValueError:
         raise InvalidEntryError("month", f"write the month as YYYY-MM, e.g. 2026-04 (got {text!r})") from None
+    if not FIRST_YEAR <= month.year < date.max.year:
+        raise InvalidEntryError("month", f"choose a month of the years {FIRST_YEAR}-{date.max.year - 1}")
+    return month
 
 
 def monthly_report(session: Session, caller: Caller, agency_id: int, month: date) -> MonthlyReport:

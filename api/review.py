@@ -7,15 +7,18 @@ audits, and leaves the commit to the caller.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.audit import record
 from api.auth import Caller
-from api.cases import CaseFilter, list_cases, visible_case
+from api.cases import EVIDENCE_SUFFIX, CaseFilter, list_cases, visible_case
 from api.db import insert_if_absent
 from api.db.models import (
     Case,
@@ -30,6 +33,7 @@ from api.db.models import (
 from api.errors import ResourceNotFoundError
 from api.registry import InvalidEntryError
 from api.registry.values import parse_choice
+from api.storage import UploadStore
 
 NEW_STATE = {
     DecisionKind.CONFIRM: CaseState.CONFIRMED,
@@ -47,7 +51,9 @@ def decide(
     moves the case to its state, a later one revises it. ``InvalidEntryError`` says what is missing."""
     case = visible_case(session, caller, case_id)
     decision_kind = parse_choice("decision", kind, DecisionKind)
-    note = note.strip()[:MAX_NOTE]
+    note = note.strip()
+    if len(note) > MAX_NOTE:
+        raise InvalidEntryError("note", f"write at most {MAX_NOTE} characters (got {len(note)})")
     dismiss_reason = parse_choice("reason", reason, DismissReason) if reason else None
     if decision_kind == DecisionKind.DISMISS and dismiss_reason is None:
         raise InvalidEntryError("reason", "dismissing a case needs a reason")
@@ -115,6 +121,7 @@ def next_case(session: Session, caller: Caller, filters: CaseFilter) -> Case | N
 
 def add_feedback(
     session: Session,
+    store: UploadStore,
     caller: Caller,
     case_id: int,
     evidence_n: int,
@@ -136,7 +143,7 @@ def add_feedback(
     if feedback_kind != FeedbackKind.FALSE_POSITIVE and class_name not in class_names:
         raise InvalidEntryError("class_name", f"choose one of: {', '.join(class_names)}")
     if feedback_kind == FeedbackKind.FALSE_NEGATIVE:
-        clean_box = _box(box)
+        clean_box = _box(box, store.path(evidence.original_sha256, EVIDENCE_SUFFIX))
         detection_index = None
     else:
         clean_box = None
@@ -164,10 +171,15 @@ def feedback_of(session: Session, case_id: int) -> list[DetectionFeedback]:
     return list(session.scalars(query.order_by(DetectionFeedback.id)))
 
 
-def _box(box: Sequence[float] | None) -> list[float]:
-    if box is None or len(box) != 4:
+def _box(box: Sequence[float] | None, frame: Path) -> list[float]:
+    """``box`` checked against the evidence ``frame`` it is drawn on (its size read from the header)."""
+    if box is None or len(box) != 4 or not all(math.isfinite(v) for v in box):
         raise InvalidEntryError("box", "draw the missed item's box on the frame")
+    with Image.open(frame) as image:
+        width, height = image.size
     x0, y0, x1, y1 = (round(float(v), 1) for v in box)
-    if x1 - x0 < 2 or y1 - y0 < 2 or min(x0, y0) < 0:
-        raise InvalidEntryError("box", "draw a box at least a few pixels wide and high inside the frame")
+    if x1 - x0 < 2 or y1 - y0 < 2 or min(x0, y0) < 0 or x1 > width or y1 > height:
+        raise InvalidEntryError(
+            "box", f"draw a box at least a few pixels wide and high inside the {width}x{height} frame"
+        )
     return [x0, y0, x1, y1]

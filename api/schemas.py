@@ -4,9 +4,9 @@ same instant in WIB beside them where a person reads it."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.cases import CASE_RULES
 from api.db.models import (
@@ -232,7 +232,24 @@ class AgencyIn(BaseModel):
     parent_id: int | None = None
 
 
-class AgencyUpdate(BaseModel):
+class Update(BaseModel):
+    """A PATCH body: the fields given change, the others stay. ``null`` is accepted only where a field
+    may be empty (``nullable``); elsewhere it is refused instead of clearing a required value."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> Self:
+        cleared = sorted(
+            k for k in self.model_fields_set if getattr(self, k) is None and k not in self.nullable
+        )
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be null; leave a field out to keep its value")
+        return self
+
+
+class AgencyUpdate(Update):
+    nullable = frozenset({"parent_id"})
     code: str | None = None
     name: str | None = None
     parent_id: int | None = None
@@ -257,7 +274,7 @@ class PersonIn(BaseModel):
     agency_id: int
 
 
-class PersonUpdate(BaseModel):
+class PersonUpdate(Update):
     nip: str | None = None
     name: str | None = None
     agency_id: int | None = None
@@ -284,7 +301,9 @@ class AccountIn(BaseModel):
     agency_id: int | None = Field(None, description="the agency an official account speaks for")
 
 
-class AccountUpdate(BaseModel):
+class AccountUpdate(Update):
+    nullable = frozenset({"agency_id"})
+
     platform: str | None = None
     handle: str | None = None
     person_id: int | None = None
@@ -315,7 +334,9 @@ class AssignmentIn(BaseModel):
     reference: str | None = Field(None, examples=["800/123/427.72/2026"])
 
 
-class AssignmentUpdate(BaseModel):
+class AssignmentUpdate(Update):
+    nullable = frozenset({"reference"})
+
     kind: str | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None
@@ -349,7 +370,9 @@ class ScheduleIn(BaseModel):
     valid_to: date | None = Field(None, description="last day it applies (inclusive); none: open-ended")
 
 
-class ScheduleUpdate(BaseModel):
+class ScheduleUpdate(Update):
+    nullable = frozenset({"valid_to"})
+
     name: str | None = None
     definition: str | None = None
     valid_from: date | None = None

@@ -8,10 +8,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from api.errors import InvalidTimestampError
 from api.policy import require_aware
 
+FIRST_YEAR = 2000  # nothing the service judges (livestreams, surat tugas) is older
 
-def parse_timestamp(field: str, text: str, tz: str | None, *, now: datetime, skew_s: float) -> datetime:
+
+def parse_timestamp(
+    field: str, text: str, tz: str | None, *, now: datetime | None = None, skew_s: float = 0.0
+) -> datetime:
     """``text`` as an aware UTC datetime. A naive ``text`` needs ``tz`` (e.g. ``Asia/Jakarta``), else
-    ``NaiveTimestampError``; a time more than ``skew_s`` after ``now`` is refused as a future time."""
+    ``NaiveTimestampError``. Times before the year 2000 are refused; with ``now`` given, so is a time
+    more than ``skew_s`` after it (a capture or stream start cannot lie in the future)."""
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -19,16 +24,25 @@ def parse_timestamp(field: str, text: str, tz: str | None, *, now: datetime, ske
             f"{field} {text!r} is not an ISO 8601 timestamp; write e.g. 2026-04-14T19:00:00+07:00"
         ) from None
     if value.tzinfo is None and tz:
-        try:
-            value = value.replace(tzinfo=ZoneInfo(tz.strip()))
-        except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidTimestampError(
-                f"tz {tz!r} is not an IANA time zone; use e.g. Asia/Jakarta (WIB), Asia/Makassar (WITA)"
-            ) from None
+        value = value.replace(tzinfo=zone(tz))
+    if not FIRST_YEAR <= value.year < datetime.max.year:
+        raise InvalidTimestampError(
+            f"{field} {text!r} lies outside the years {FIRST_YEAR}-{datetime.max.year - 1}; check the date"
+        )
     value = require_aware(value, field)
-    if value > now.astimezone(UTC) + timedelta(seconds=skew_s):
+    if now is not None and value > now.astimezone(UTC) + timedelta(seconds=skew_s):
         raise InvalidTimestampError(
             f"{field} {value.isoformat()} is in the future (now is {now.astimezone(UTC).isoformat()}); "
             "check the capture time and its UTC offset"
         )
     return value
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name``; ``InvalidTimestampError`` for anything else."""
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise InvalidTimestampError(
+            f"tz {name!r} is not an IANA time zone; use e.g. Asia/Jakarta (WIB), Asia/Makassar (WITA)"
+        ) from None

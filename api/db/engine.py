@@ -14,11 +14,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from api.db.types import check_storable
 
 DEFAULT_DATABASE_URL = "sqlite:///data/seragam.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -41,8 +43,19 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, *, sqlite_foreign_keys: bool = 
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions bound to ``engine``; objects stay readable after commit (no expiry)."""
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions bound to ``engine``; objects stay readable after commit (no expiry). Text that no database
+    can store is refused before it is flushed (``UnstorableTextError``), the same on SQLite and PostgreSQL."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    event.listen(factory, "before_flush", _refuse_unstorable_text)
+    return factory
+
+
+def _refuse_unstorable_text(session: Session, flush_context: Any, instances: Any) -> None:
+    for instance in (*session.new, *session.dirty):
+        state = inspect(instance)
+        for attribute in state.mapper.column_attrs:
+            value = state.attrs[attribute.key].loaded_value
+            check_storable(f"{state.mapper.class_.__tablename__}.{attribute.key}", value)
 
 
 def alembic_config(url: str) -> Config:

@@ -23,6 +23,39 @@ class NaiveDatetimeError(ValueError):
         )
 
 
+class UnstorableTextError(ValueError):
+    """Text a database cannot hold: a NUL character, or an unpaired surrogate (not Unicode text)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            f"{field} contains a NUL character or an unpaired surrogate, which cannot be stored; "
+            "send plain UTF-8 text"
+        )
+
+
+def check_storable(field: str, value: Any) -> None:
+    """Raise ``UnstorableTextError`` when ``value`` (text, or a JSON document holding text) has a NUL
+    character or an unpaired surrogate; PostgreSQL refuses both, SQLite the surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value or (not value.isascii() and not _encodable(value)):
+            raise UnstorableTextError(field)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_storable(field, key)
+            check_storable(field, item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            check_storable(field, item)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def ensure_utc(value: datetime) -> datetime:
     """Return ``value`` converted to UTC; raise :class:`NaiveDatetimeError` when it has no time zone."""
     if value.tzinfo is None or value.utcoffset() is None:

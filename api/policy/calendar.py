@@ -82,8 +82,10 @@ class Window:
     end: time
 
     @classmethod
-    def parse(cls, text: str) -> Window:
+    def parse(cls, text: object) -> Window:
         try:
+            if not isinstance(text, str):
+                raise ValueError
             start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
         except ValueError:
             raise ValueError(f"time window {text!r} must look like '07:30-16:00'") from None
@@ -132,7 +134,7 @@ class WeeklySchedule:
         days = [DaySchedule()] * 7
         for key, given in raw.items():
             hours = {"work": given} if isinstance(given, list) else given
-            if not isinstance(hours, Mapping):
+            if not isinstance(hours, Mapping) or not all(isinstance(v, list) for v in hours.values()):
                 raise ValueError(
                     f"schedule of {key!r} must be a list of windows or {{work: [...], breaks: [...]}}"
                 )
@@ -145,11 +147,14 @@ class WeeklySchedule:
         return cls(tuple(days))
 
 
-def _weekdays(key: str) -> range:
-    parts = [part.strip().lower() for part in key.split("-")]
-    if len(parts) > 2 or any(part not in _DAY_KEYS for part in parts):
+def _weekdays(key: object) -> range:
+    parts = [part.strip().lower() for part in key.split("-")] if isinstance(key, str) else []
+    if not 1 <= len(parts) <= 2 or any(part not in _DAY_KEYS for part in parts):
         raise ValueError(f"weekday key {key!r} must be a day ('fri') or a range ('mon-thu')")
-    return range(_DAY_KEYS.index(parts[0]), _DAY_KEYS.index(parts[-1]) + 1)
+    first, last = _DAY_KEYS.index(parts[0]), _DAY_KEYS.index(parts[-1])
+    if last < first:
+        raise ValueError(f"weekday range {key!r} must run forward within a week ('mon-thu', not 'fri-mon')")
+    return range(first, last + 1)
 
 
 @dataclass(frozen=True)

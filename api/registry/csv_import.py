@@ -108,6 +108,15 @@ def import_registry_csv(session: Session, path: str | Path, *, preview: bool = F
 
 
 def _read_rows(path: Path, report: ImportReport) -> list[tuple[int, dict[str, str]]]:
+    try:
+        return _rows(path, report)
+    except UnicodeDecodeError:
+        raise InvalidEntryError("file", "the file is not UTF-8 text; save it as 'CSV UTF-8'") from None
+    except csv.Error as exc:
+        raise InvalidEntryError("file", f"the file is not a readable CSV table ({exc})") from None
+
+
+def _rows(path: Path, report: ImportReport) -> list[tuple[int, dict[str, str]]]:
     with path.open(encoding="utf-8-sig", newline="") as file:
         header_line = file.readline()
         file.seek(0)

@@ -92,6 +92,8 @@ def weekly_schedule(definition: str) -> WeeklySchedule:
         parsed = yaml.safe_load(definition)
     except yaml.YAMLError as error:
         raise InvalidEntryError("definition", f"is not valid YAML or JSON: {error}") from None
+    except RecursionError:
+        raise InvalidEntryError("definition", "is nested too deeply; write one mapping of days") from None
     if not isinstance(parsed, dict):
         raise InvalidEntryError("definition", f"must be a YAML/JSON mapping, e.g. {_EXAMPLE!r}")
     try:

@@ -88,12 +88,18 @@ def get_feedback(case_id: int, session: SessionDep, caller: Reviewer) -> list[Fe
 
 @router.post("/cases/{case_id}/feedback", status_code=201, response_model=FeedbackOut)
 def post_feedback(
-    case_id: int, body: FeedbackIn, session: SessionDep, scoring: ScoringDep, caller: Reviewer
+    case_id: int,
+    body: FeedbackIn,
+    session: SessionDep,
+    store: StoreDep,
+    scoring: ScoringDep,
+    caller: Reviewer,
 ) -> FeedbackOut:
     """Mark a detection on an evidence frame wrong (false positive, wrong class) or add a missed item
     (false negative, with its box): training data for ``seragam data export-feedback``. Audited."""
     feedback = add_feedback(
         session,
+        store,
         caller,
         case_id,
         body.evidence_n,

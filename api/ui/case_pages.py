@@ -126,7 +126,7 @@ def _choice(kind: type[E], value: str, field: str) -> E | None:
 def _number(value: str, field: str) -> int | None:
     if not value:
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise InvalidEntryError(field, "choose one from the list")
     return int(value)
 
@@ -302,6 +302,7 @@ def post_decision(
 def post_feedback(
     case_id: int,
     session: SessionDep,
+    store: StoreDep,
     scoring: ScoringDep,
     user: ReviewingUser,
     evidence_n: Annotated[int, Form()],
@@ -313,6 +314,7 @@ def post_feedback(
     """Mark a detection wrong (false positive, wrong class) or draw a missed item (false negative)."""
     add_feedback(
         session,
+        store,
         user.caller,
         case_id,
         evidence_n,

@@ -5,10 +5,9 @@ with a preview of its errors. Every change goes through ``api.registry`` (or ``a
 from __future__ import annotations
 
 import tempfile
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -20,6 +19,7 @@ from api.db.models import ApiKeyRole, AssignmentKind, Platform
 from api.deps import SessionDep
 from api.errors import ResourceNotFoundError
 from api.registry import InvalidEntryError
+from api.timestamps import parse_timestamp
 from api.ui.upload_pages import ZONES
 from api.ui.web import AdminUser, CsrfChecked, render
 from api.uploads import MAX_CSV_BYTES, read_limited
@@ -113,19 +113,9 @@ def delete_entry(section: str, entry_id: int, session: SessionDep, user: AdminUs
 def _optional_id(value: str) -> int | None:
     if not value:
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise InvalidEntryError("id", "choose one from the list")
     return int(value)
-
-
-def _aware(field: str, text: str, zone: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text.strip())
-        return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(zone))
-    except ValueError:
-        raise InvalidEntryError(field, "write a date and time, e.g. 2026-04-14T08:00") from None
-    except ZoneInfoNotFoundError:
-        raise InvalidEntryError("tz", f"choose one of: {', '.join(ZONES)}") from None
 
 
 def _done(section: str) -> Response:
@@ -217,8 +207,8 @@ def add_assignment(
         session,
         person_id=person_id,
         kind=kind,
-        starts_at=_aware("starts_at", starts_at, tz),
-        ends_at=_aware("ends_at", ends_at, tz),
+        starts_at=parse_timestamp("starts_at", starts_at, tz),
+        ends_at=parse_timestamp("ends_at", ends_at, tz),
         reference=reference or None,
     )
     session.commit()

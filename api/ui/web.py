@@ -82,7 +82,7 @@ def csrf_token(request: Request) -> str:
 def check_csrf(request: Request, csrf_token_field: Annotated[str, Form(alias="csrf_token")] = "") -> None:
     """Refuses a form whose CSRF token is missing or not this session's (a forged cross-site post)."""
     expected = request.session.get("csrf", "")
-    if not expected or not secrets.compare_digest(expected, csrf_token_field):
+    if not expected or not secrets.compare_digest(expected.encode(), csrf_token_field.encode()):
         raise ForbiddenError("the form expired or did not come from this site; reload the page and try again")
 
 

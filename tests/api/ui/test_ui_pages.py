@@ -173,5 +173,6 @@ def test_monthly_report_counts_cases_and_exports_csv(client: TestClient, browser
         "DISKOMINFO,2026-05,R2,dismissed,0"
         in reviewer.get("/ui/reports.csv?agency=DISKOMINFO&month=2026-05").text
     )
-    assert reviewer.get("/ui/reports?agency=DISKOMINFO&month=April").status_code == 422
+    for month in ("April", "0001-01", "9999-12"):
+        assert reviewer.get(f"/ui/reports?agency=DISKOMINFO&month={month}").status_code == 422
     assert "export_report" in browser("admin").get("/ui/audit?action=export_report").text

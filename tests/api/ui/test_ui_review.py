@@ -110,7 +110,20 @@ def test_the_queue_pages_through_every_case_and_counts_them(
 
 
 @pytest.mark.parametrize(
-    "query", ["rule=R9", "from=yesterday", "order=random", "person=abc", "agency=NOPE", "page=two"]
+    "query",
+    [
+        "rule=R9",
+        "from=yesterday",
+        "order=random",
+        "person=abc",
+        "agency=NOPE",
+        "page=two",
+        "page=²",
+        "person=²",
+        "page=99999999999999999999",
+        "from=0001-01-01",
+        "to=9999-12-31",
+    ],
 )
 def test_bad_filters_are_clear_4xx_pages(browser, query: str) -> None:
     response = browser("admin").get(f"/ui/cases?{query}")

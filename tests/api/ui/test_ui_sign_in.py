@@ -58,6 +58,13 @@ def test_a_form_without_this_sessions_csrf_token_is_refused(browser) -> None:
         follow_redirects=False,
     )
     assert forged.status_code == 403 and "reload" in forged.text
+    garbled = user.client.post(
+        "/ui/sign-in",
+        content=b"username=admin&password=x&csrf_token=%ff%fe\xc3\xbf",
+        follow_redirects=False,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert garbled.status_code == 403 and "reload" in garbled.text
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/ui/", "/v1/cases"])
