@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import cv2
@@ -49,10 +50,33 @@ def is_jpeg(data: bytes) -> bool:
     return data[:2] == b"\xff\xd8"
 
 
+# A JPEG marker: 0xFF then a code that is not stuffing (0x00), fill (0xFF) or a restart (0xD0-0xD7).
+_JPEG_MARKER = re.compile(rb"\xff[^\x00\xff\xd0-\xd7]")
+_JPEG_EOI, _JPEG_TEM = 0xD9, 0x01
+
+
+def _jpeg_ends(data: bytes) -> bool:
+    """Whether the JPEG's end-of-image marker is there: segments are skipped by their length (an EXIF
+    thumbnail's own end marker does not count), scan data up to the next marker. Bytes after the end
+    (trailers some phones append) are fine."""
+    at = 2  # after SOI
+    while match := _JPEG_MARKER.search(data, at):
+        code = data[match.start() + 1]
+        if code == _JPEG_EOI:
+            return True
+        if code == _JPEG_TEM:
+            at = match.end()
+            continue
+        if match.end() + 2 > len(data):
+            return False
+        at = match.end() + int.from_bytes(data[match.end() : match.end() + 2], "big")
+    return False
+
+
 def _complete(data: bytes) -> bool:
     """JPEG and PNG carry an end marker; OpenCV fills a cut-off image with grey instead of failing."""
     if is_jpeg(data):
-        return data.rstrip(b"\x00").endswith(b"\xff\xd9")
+        return _jpeg_ends(data)
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         return b"IEND" in data[-16:]
     return True

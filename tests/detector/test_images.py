@@ -40,6 +40,26 @@ def test_bad_images_are_refused_with_advice(data: bytes, max_pixels: int, messag
         decode_image(data, max_pixels)
 
 
+def _with_exif_thumbnail(jpeg: bytes) -> bytes:
+    """``jpeg`` with an APP1 segment that holds a whole small JPEG (start and end marker), as cameras do."""
+    thumbnail = _jpeg(8, 8)
+    segment = b"Exif\x00\x00" + thumbnail
+    return jpeg[:2] + b"\xff\xe1" + (len(segment) + 2).to_bytes(2, "big") + segment + jpeg[2:]
+
+
+def test_a_jpeg_with_bytes_after_its_end_decodes() -> None:
+    """Some phones append a trailer after the end-of-image marker; the image itself is whole."""
+    for data in (_jpeg() + b"SEFHtrailer\x00\x01" * 40, _with_exif_thumbnail(_jpeg()) + b"\x00" * 64):
+        assert decode_image(data).shape == (40, 30, 3)
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9, 0.99])
+def test_a_cut_jpeg_is_truncated_even_with_a_thumbnail_end_marker_inside(keep: float) -> None:
+    whole = _with_exif_thumbnail(_jpeg(120, 90))
+    with pytest.raises(ImageError, match=r"truncated|could not be decoded|not a readable"):
+        decode_image(whole[: int(len(whole) * keep)])
+
+
 def test_decompression_bomb_is_refused_before_decoding() -> None:
     """A tiny PNG declaring 50000x50000 pixels must be refused from its header alone."""
     small = bytearray(_png(1, 1))
