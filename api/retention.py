@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, not_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.audit import record
@@ -85,24 +85,20 @@ def purge_expired(
         .group_by(CaseDecision.case_id)
         .subquery()
     )
-    stale = list(
-        session.scalars(
-            select(Case)
-            .join(dismissed_at, dismissed_at.c.case_id == Case.id)
-            .where(
-                Case.state == CaseState.DISMISSED, dismissed_at.c.at < now - timedelta(days=dismissed_days)
-            )
-        )
+    long_dismissed = and_(
+        Case.state == CaseState.DISMISSED, dismissed_at.c.at < now - timedelta(days=dismissed_days)
     )
+    with_dismissal = select(Case).outerjoin(dismissed_at, dismissed_at.c.case_id == Case.id)
+    stale = list(session.scalars(with_dismissal.where(long_dismissed)))
     for case in stale:
         _delete_evidence(session, store, case, deleted)
     # An upload whose every case was dismissed long ago goes too (file and frame scores); its row stays,
     # as the hash the kept cases name.
-    stale_ids = [case.id for case in stale]
-    for sha256 in sorted({case.upload_sha256 for case in stale if case.upload_sha256}):
-        live = select(Case.id).where(Case.upload_sha256 == sha256, Case.id.not_in(stale_ids))
+    live = with_dismissal.where(or_(not_(long_dismissed), dismissed_at.c.at.is_(None)))
+    in_review = set(session.scalars(live.with_only_columns(Case.upload_sha256).distinct()))
+    for sha256 in sorted({case.upload_sha256 for case in stale if case.upload_sha256} - in_review):
         upload = session.get(Upload, sha256)
-        if upload is not None and session.scalar(live.limit(1)) is None and not _busy(jobs[sha256]):
+        if upload is not None and not _busy(jobs[sha256]):
             _delete_upload_files(session, store, upload, jobs[sha256], deleted)
     if deleted != Deleted():
         detail = asdict(deleted) | {"unflagged_days": unflagged_days, "dismissed_days": dismissed_days}
