@@ -105,7 +105,7 @@ def open_cases(
 
 
 def _store_evidence(store: UploadStore, n: int, frame: EvidenceFrame) -> Evidence:
-    original = store.put(frame.jpeg or jpeg_bytes(frame.image), EVIDENCE_SUFFIX)
+    original = store.put(frame.jpeg or _jpeg_bytes(frame.image), EVIDENCE_SUFFIX)
     return Evidence(
         n=n,
         time_offset_s=frame.time_offset_s,
@@ -115,7 +115,7 @@ def _store_evidence(store: UploadStore, n: int, frame: EvidenceFrame) -> Evidenc
     )
 
 
-def jpeg_bytes(image: np.ndarray) -> bytes:
+def _jpeg_bytes(image: np.ndarray) -> bytes:
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise ValueError(f"could not encode a {image.shape} frame as JPEG")
@@ -226,7 +226,7 @@ def evidence_image(
         height, width = image.shape[:2]
         drawn = Detections.from_records(evidence.detections, load_taxonomy().names, (width, height))
         image = annotate(image, drawn)
-    return jpeg_bytes(image)
+    return _jpeg_bytes(image)
 
 
 def visible_case(session: Session, caller: Caller, case_id: int) -> Case:

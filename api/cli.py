@@ -372,7 +372,7 @@ def _registry_import(args: argparse.Namespace) -> int:
     engine = make_engine(settings.db_url)
     try:
         with session_factory(engine)() as session:
-            report = import_registry_csv(session, args.file, preview=args.preview)
+            report = import_registry_csv(session, args.file.read_bytes(), preview=args.preview)
             session.commit()
     finally:
         engine.dispose()

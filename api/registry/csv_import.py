@@ -28,8 +28,8 @@ registry function.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -87,10 +87,11 @@ class ImportReport:
         return self.ok and not self.preview
 
 
-def import_registry_csv(session: Session, path: str | Path, *, preview: bool = False) -> ImportReport:
-    """Validate every row of ``path`` and, unless ``preview`` or any row failed, register them all."""
+def import_registry_csv(session: Session, data: bytes, *, preview: bool = False) -> ImportReport:
+    """Validate every row of the CSV file ``data`` and, unless ``preview`` or any row failed, register
+    them all."""
     report = ImportReport(preview=preview)
-    rows = _read_rows(Path(path), report)
+    rows = _read_rows(data, report)
     if report.errors:
         return report
     savepoint = session.begin_nested()
@@ -107,17 +108,17 @@ def import_registry_csv(session: Session, path: str | Path, *, preview: bool = F
     return report
 
 
-def _read_rows(path: Path, report: ImportReport) -> list[tuple[int, dict[str, str]]]:
+def _read_rows(data: bytes, report: ImportReport) -> list[tuple[int, dict[str, str]]]:
     try:
-        return _rows(path, report)
+        return _rows(data.decode("utf-8-sig"), report)
     except UnicodeDecodeError:
         raise InvalidEntryError("file", "the file is not UTF-8 text; save it as 'CSV UTF-8'") from None
     except csv.Error as exc:
         raise InvalidEntryError("file", f"the file is not a readable CSV table ({exc})") from None
 
 
-def _rows(path: Path, report: ImportReport) -> list[tuple[int, dict[str, str]]]:
-    with path.open(encoding="utf-8-sig", newline="") as file:
+def _rows(text: str, report: ImportReport) -> list[tuple[int, dict[str, str]]]:
+    with io.StringIO(text, newline="") as file:
         header_line = file.readline()
         file.seek(0)
         delimiter = ";" if header_line.count(";") > header_line.count(",") else ","

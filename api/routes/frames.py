@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from api.deps import ScoringDep, SessionDep, SettingsDep, StoreDep, Uploader
-from api.frames import FrameUpload, score_frame
+from api.deps import SessionDep, StateDep, Uploader
+from api.intake import take_frame
 from api.schemas import CaseSummary, FrameResponse, Outcome, detections_out
-from api.timestamps import parse_timestamp
-from api.uploads import IMAGE_TYPES, read_limited, suffix_for
 
 router = APIRouter(prefix="/v1", tags=["frames"])
 
@@ -19,9 +16,7 @@ router = APIRouter(prefix="/v1", tags=["frames"])
 @router.post("/frames", response_model=FrameResponse)
 def post_frame(
     session: SessionDep,
-    settings: SettingsDep,
-    store: StoreDep,
-    scoring: ScoringDep,
+    state: StateDep,
     caller: Uploader,
     file: Annotated[UploadFile, File(description="the frame: JPEG, PNG, WebP or BMP")],
     platform: Annotated[str, Form(examples=["tiktok"])],
@@ -32,14 +27,9 @@ def post_frame(
     tz: Annotated[str | None, Form(description="IANA zone of a captured_at without offset")] = None,
 ) -> FrameResponse:
     """Detect official attire, judge the frame against the account owner's calendar, open cases."""
-    suffix = suffix_for(file, IMAGE_TYPES, "a JPEG, PNG, WebP or BMP image")
-    data = read_limited(file, settings.max_image_bytes, "image")
-    captured = parse_timestamp(
-        "captured_at", captured_at, tz, now=datetime.now(UTC), skew_s=settings.clock_skew_s
+    result = take_frame(
+        session, state, file, platform=platform, handle=handle, captured_at=("captured_at", captured_at, tz)
     )
-    upload = FrameUpload(data, file.content_type or "", suffix, platform, handle, captured)
-    result = score_frame(session, store, scoring, upload, max_pixels=settings.max_image_pixels)
-    session.commit()
     return FrameResponse(
         upload_sha256=result.upload_sha256,
         model_version=result.model_version,

@@ -3,8 +3,6 @@ assignments, and the CSV import. Thin wrappers around ``api.registry``; its erro
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
@@ -200,10 +198,7 @@ def import_registry(
 ) -> ImportReportOut:
     """Import agencies, people and accounts, all or nothing; a failed import lists every bad row (422)."""
     data = read_limited(file, MAX_CSV_BYTES, "CSV file")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "registry.csv"
-        path.write_bytes(data)
-        report = registry.import_registry_csv(session, path, preview=preview)
+    report = registry.import_registry_csv(session, data, preview=preview)
     if not report.ok and not preview:
         raise InvalidUploadError("nothing was imported: " + "; ".join(str(e) for e in report.errors))
     session.commit()

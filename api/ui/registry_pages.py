@@ -4,9 +4,7 @@ with a preview of its errors. Every change goes through ``api.registry`` (or ``a
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -68,10 +66,7 @@ def import_csv(
 ) -> Response:
     """Check (preview) or import a registry CSV, all or nothing; the page lists every bad row."""
     data = read_limited(file, MAX_CSV_BYTES, "CSV file")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "registry.csv"
-        path.write_bytes(data)
-        report = registry.import_registry_csv(session, path, preview=preview)
+    report = registry.import_registry_csv(session, data, preview=preview)
     if report.imported:
         record(session, user.caller, "registry_import", "registry", {"people": report.people})
         session.commit()

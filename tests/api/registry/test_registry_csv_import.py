@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,11 +20,9 @@ GOOD_ROWS = [
 ]
 
 
-def _csv(tmp_path: Path, rows: list[str], header: str = HEADER, delimiter: str = ",", bom: str = "") -> Path:
-    path = tmp_path / "registry.csv"
+def _csv(rows: list[str], header: str = HEADER, delimiter: str = ",", bom: str = "") -> bytes:
     lines = [header, *rows]
-    path.write_text(bom + "\n".join(line.replace(",", delimiter) for line in lines) + "\n", encoding="utf-8")
-    return path
+    return (bom + "\n".join(line.replace(",", delimiter) for line in lines) + "\n").encode("utf-8")
 
 
 def _counts(session: Session) -> tuple[int, int, int]:
@@ -35,8 +31,8 @@ def _counts(session: Session) -> tuple[int, int, int]:
     )
 
 
-def test_happy_path_imports_everything(db_session: Session, tmp_path: Path) -> None:
-    report = import_registry_csv(db_session, _csv(tmp_path, GOOD_ROWS))
+def test_happy_path_imports_everything(db_session: Session) -> None:
+    report = import_registry_csv(db_session, _csv(GOOD_ROWS))
     db_session.commit()
     assert (report.ok, report.imported, report.errors) == (True, True, [])
     assert (report.agencies, report.people, report.accounts) == (2, 2, 2)
@@ -50,9 +46,9 @@ def test_happy_path_imports_everything(db_session: Session, tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("delimiter", "bom"), [(";", ""), (",", "\ufeff"), (";", "\ufeff")], ids=["semicolon", "bom", "excel-id"]
 )
-def test_spreadsheet_exports_are_read(db_session: Session, tmp_path: Path, delimiter: str, bom: str) -> None:
+def test_spreadsheet_exports_are_read(db_session: Session, delimiter: str, bom: str) -> None:
     rows = [r for r in GOOD_ROWS if '"' not in r and "199001012015032001" not in r]
-    report = import_registry_csv(db_session, _csv(tmp_path, rows, delimiter=delimiter, bom=bom))
+    report = import_registry_csv(db_session, _csv(rows, delimiter=delimiter, bom=bom))
     assert report.errors == []
     assert (report.agencies, report.people, report.accounts) == (2, 1, 1)
 
@@ -84,26 +80,26 @@ def test_spreadsheet_exports_are_read(db_session: Session, tmp_path: Path, delim
     ],
 )
 def test_each_failing_row_is_reported_and_nothing_is_imported(
-    db_session: Session, tmp_path: Path, bad_row: str, says: str
+    db_session: Session, bad_row: str, says: str
 ) -> None:
-    report = import_registry_csv(db_session, _csv(tmp_path, [*GOOD_ROWS, bad_row]))
+    report = import_registry_csv(db_session, _csv([*GOOD_ROWS, bad_row]))
     db_session.commit()
     assert [(e.row, says in e.message) for e in report.errors] == [(8, True)], report.errors
     assert (report.ok, report.imported) == (False, False)
     assert _counts(db_session) == (0, 0, 0)
 
 
-def test_all_failing_rows_are_listed_with_their_numbers(db_session: Session, tmp_path: Path) -> None:
+def test_all_failing_rows_are_listed_with_their_numbers(db_session: Session) -> None:
     rows = [*GOOD_ROWS, "person,,Cahyo,,123,PKM-01,,,,", "", "agency,BKPSDM,,,,,,,,", "account,,,,,,x,@@,,"]
-    report = import_registry_csv(db_session, _csv(tmp_path, rows))
+    report = import_registry_csv(db_session, _csv(rows))
     assert [e.row for e in report.errors] == [8, 10, 11]
     assert str(report.errors[0]).startswith("row 8: nip: '123' is not a valid NIP")
 
 
-def test_existing_entries_count_as_duplicates_and_survive(db_session: Session, tmp_path: Path) -> None:
+def test_existing_entries_count_as_duplicates_and_survive(db_session: Session) -> None:
     create_agency(db_session, code="DINKES", name="Dinas Kesehatan")
     db_session.commit()
-    report = import_registry_csv(db_session, _csv(tmp_path, GOOD_ROWS))
+    report = import_registry_csv(db_session, _csv(GOOD_ROWS))
     db_session.commit()
     assert [e.row for e in report.errors] == [2]
     assert _counts(db_session) == (1, 0, 0)
@@ -116,30 +112,26 @@ def test_existing_entries_count_as_duplicates_and_survive(db_session: Session, t
         ("type,code,name,agency_cod", "unknown columns ['agency_cod']"),
     ],
 )
-def test_bad_header_is_row_1(db_session: Session, tmp_path: Path, header: str, says: str) -> None:
-    report = import_registry_csv(db_session, _csv(tmp_path, ["agency,DINKES,Dinas Kesehatan"], header=header))
+def test_bad_header_is_row_1(db_session: Session, header: str, says: str) -> None:
+    report = import_registry_csv(db_session, _csv(["agency,DINKES,Dinas Kesehatan"], header=header))
     assert [(e.row, says in e.message) for e in report.errors] == [(1, True)]
 
 
-def test_preview_validates_without_importing(db_session: Session, tmp_path: Path) -> None:
-    report = import_registry_csv(db_session, _csv(tmp_path, GOOD_ROWS), preview=True)
+def test_preview_validates_without_importing(db_session: Session) -> None:
+    report = import_registry_csv(db_session, _csv(GOOD_ROWS), preview=True)
     db_session.commit()
     assert (report.ok, report.imported, report.preview) == (True, False, True)
     assert (report.agencies, report.people, report.accounts) == (2, 2, 2)
     assert _counts(db_session) == (0, 0, 0)
 
 
-def test_preview_reports_errors_too(db_session: Session, tmp_path: Path) -> None:
-    report = import_registry_csv(
-        db_session, _csv(tmp_path, [*GOOD_ROWS, "person,,X,,1,PKM-01,,,,"]), preview=True
-    )
+def test_preview_reports_errors_too(db_session: Session) -> None:
+    report = import_registry_csv(db_session, _csv([*GOOD_ROWS, "person,,X,,1,PKM-01,,,,"]), preview=True)
     assert [e.row for e in report.errors] == [8]
 
 
-def test_failed_import_keeps_earlier_work_of_the_same_transaction(
-    db_session: Session, tmp_path: Path
-) -> None:
+def test_failed_import_keeps_earlier_work_of_the_same_transaction(db_session: Session) -> None:
     create_agency(db_session, code="BKPSDM", name="Badan Kepegawaian")
-    import_registry_csv(db_session, _csv(tmp_path, [*GOOD_ROWS, "person,,X,,1,PKM-01,,,,"]))
+    import_registry_csv(db_session, _csv([*GOOD_ROWS, "person,,X,,1,PKM-01,,,,"]))
     db_session.commit()
     assert [a.code for a in db_session.scalars(select(Agency))] == ["BKPSDM"]
