@@ -9,6 +9,7 @@ no person appears in two splits. Deterministic by seed.
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,21 +183,39 @@ def render_frame(
     return compress(frame, rng), labels
 
 
-def generate(photos: list[PhotoPeople], out_dir: Path, config: SynthConfig) -> Path:
-    """Render ``config.count`` frames from ``photos`` and write a split dataset; return its data.yaml."""
+def _frame_rng(config: SynthConfig, i: int, photos: int) -> tuple[np.random.Generator, int]:
+    """Frame ``i``'s random generator and the index of its source photo (the generator's first draw)."""
+    rng = np.random.default_rng([config.seed, i])
+    return rng, int(rng.integers(photos))
+
+
+def _render_into(job: tuple[PhotoPeople, int, int, SynthConfig, Path]) -> LabelledImage:
+    photo, i, photos, config, staging = job
+    cv2.setNumThreads(1)  # one process per core already
+    frame, labels = render_frame(photo, _frame_rng(config, i, photos)[0], config)
+    path = staging / f"{photo.source}_{i:06d}.jpg"
+    cv2.imwrite(str(path), frame, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    return LabelledImage(path, tuple(labels), photo.source)
+
+
+def generate(photos: list[PhotoPeople], out_dir: Path, config: SynthConfig, workers: int = 1) -> Path:
+    """Render ``config.count`` frames from ``photos`` in ``workers`` processes and write a split
+    dataset; return its data.yaml. Each frame depends only on the seed and its index, so the result
+    does not depend on ``workers``."""
     usable = [p for p in photos if any(torso_geometry(q) for q in p.people)]
     if not usable:
         raise ValueError("no source photo shows a person with both shoulders visible; give other photos")
     staging = out_dir.with_name(out_dir.name + ".frames")
     staging.mkdir(parents=True, exist_ok=True)
-    items = []
-    for i in range(config.count):
-        rng = np.random.default_rng([config.seed, i])
-        photo = usable[int(rng.integers(len(usable)))]
-        frame, labels = render_frame(photo, rng, config)
-        path = staging / f"{photo.source}_{i:06d}.jpg"
-        cv2.imwrite(str(path), frame, [cv2.IMWRITE_JPEG_QUALITY, 92])
-        items.append(LabelledImage(path, tuple(labels), photo.source))
+    jobs = [
+        (usable[_frame_rng(config, i, len(usable))[1]], i, len(usable), config, staging)
+        for i in range(config.count)
+    ]
+    if workers > 1:
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            items = pool.map(_render_into, jobs, chunksize=4)
+    else:
+        items = [_render_into(job) for job in jobs]
     splits = split_by_source(items, dict(config.fractions), seed=config.seed)
     data_yaml = write_yolo_dataset(splits, out_dir, load_taxonomy().names)
     shutil.rmtree(staging)

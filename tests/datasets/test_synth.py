@@ -9,7 +9,7 @@ import pytest
 from datasets.garments import OUTFITS, dress, torso_geometry
 from datasets.importers import open_yolo_dataset, read_yolo
 from datasets.people import PhotoPeople
-from datasets.synth import SynthConfig, render_frame
+from datasets.synth import SynthConfig, generate, render_frame
 from detector.taxonomy import load_taxonomy
 
 
@@ -87,3 +87,21 @@ def test_generated_dataset_is_split_by_source_and_readable(tiny_dataset: Path) -
     }
     assert not by_split["train"] & by_split["val"]
     assert any(it.boxes for it in items), "some frames should carry labels"
+
+
+def test_rendering_processes_do_not_change_the_dataset(
+    bundled_people: list[PhotoPeople], tiny_dataset: Path, tmp_path: Path
+) -> None:
+    """The conftest dataset is rendered in this process; two worker processes give the same files
+    (named after their staging path's hash, which differs, then the source photo and frame index)."""
+    config = SynthConfig(count=12, seed=3, fractions=(("train", 0.5), ("val", 0.5)))
+    parallel = generate(bundled_people, tmp_path / "ds", config, workers=2).parent
+
+    def contents(root: Path) -> dict[tuple[str, str], bytes]:
+        return {
+            (str(p.parent.relative_to(root)), p.name.split("_", 1)[1]): p.read_bytes()
+            for p in root.rglob("*_*.*")
+        }
+
+    serial = contents(tiny_dataset.parent)
+    assert len(serial) == 24 and contents(parallel) == serial
