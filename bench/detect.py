@@ -1,4 +1,5 @@
-"""Per-frame latency of ``Detector.detect`` next to bare ultralytics ``predict`` on the same weights.
+"""Per-frame latency of ``Detector.detect`` next to bare ultralytics ``predict`` on the same weights,
+and of two-stage scoring (pose model, then the attire classifier on each person).
 
 Both run in this process on the same 720x1280 livestream frames, interleaved round by round so
 machine noise hits both alike. Prints medians, p95 and the ratio ours / bare.
@@ -16,10 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from datasets.evaluate import AttireScorer
 from datasets.people import bundled_photos, find_people
 from datasets.synth import SynthConfig, render_frame
+from detector.attire import DEFAULT_ATTIRE_WEIGHTS, AttireClassifier
 from detector.model import DEFAULT_WEIGHTS, Detector
 from detector.offline import YOLO
+from detector.people import PeopleFinder
 
 
 def frames(count: int) -> list[np.ndarray]:
@@ -58,6 +62,9 @@ def main() -> None:
     runs = {"bare ultralytics predict": bare_predict, "seragam Detector.detect (.pt)": ours.detect}
     if onnx:
         runs["seragam Detector.detect (.onnx)"] = onnx.detect
+    runs["two-stage: people + attire classifier"] = AttireScorer(
+        PeopleFinder(), AttireClassifier(DEFAULT_ATTIRE_WEIGHTS)
+    )
     for call in runs.values():  # warm up
         timed(call, images[:2])
     times: dict[str, list[float]] = {name: [] for name in runs}
@@ -71,7 +78,7 @@ def main() -> None:
     )
     for name, values in times.items():
         p50, p95 = statistics.median(values), float(np.percentile(values, 95))
-        print(f"{name:34s} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  ratio {p50 / base:5.2f}x")
+        print(f"{name:38s} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  ratio {p50 / base:5.2f}x")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,10 +21,13 @@ import cv2
 import numpy as np
 import yaml
 
+from datasets.crops import labelled_frames
 from datasets.importers import open_yolo_dataset, read_yolo_labels, yolo_label_path
-from datasets.people import POSE_WEIGHTS, REALDATA_DIR
-from detector.model import Detector, ModelSettings
+from datasets.people import REALDATA_DIR
+from detector.attire import AttireClassifier
+from detector.model import Detector, ModelSettings, file_sha256
 from detector.offline import YOLO
+from detector.people import PeopleFinder
 from detector.taxonomy import load_taxonomy
 
 RAW_THRESHOLD = 0.01
@@ -68,6 +72,9 @@ def frame_level(
     return FrameLevel(
         len(pos_hits), sum(pos_hits), len(neg_hits), sum(neg_hits), roc_auc(pos_scores, neg_scores)
     )
+
+
+Scorer = Callable[[np.ndarray], tuple[float, bool]]  # a frame -> (score, flagged at the operating point)
 
 
 @dataclass(frozen=True)
@@ -118,7 +125,7 @@ def box_metrics(weights: Path, data_yaml: Path, imgsz: int, split: str = "test")
     }
 
 
-def synthetic_frame_level(scorer: FrameScorer, data_yaml: Path, split: str = "test") -> FrameLevel:
+def synthetic_frame_level(scorer: Scorer, data_yaml: Path, split: str = "test") -> FrameLevel:
     dataset = open_yolo_dataset(data_yaml)
     official_ids = {i for i, n in enumerate(dataset.names) if n in load_taxonomy().official_names}
     scores: dict[bool, list[float]] = {True: [], False: []}
@@ -134,32 +141,29 @@ def synthetic_frame_level(scorer: FrameScorer, data_yaml: Path, split: str = "te
     return frame_level(scores[True], scores[False], hits[True], hits[False])
 
 
-Scorer = Callable[[np.ndarray], tuple[float, bool]]
-
-
-def person_crops(scorer: FrameScorer, pose_weights: Path = POSE_WEIGHTS, min_height: int = 48) -> Scorer:
-    """Two-stage scoring: find people with the COCO pose model, run the detector on each person's crop
-    (the framing the detector is trained on) and take the best crop."""
-    people = YOLO(str(pose_weights), task="pose")
+def person_crops(scorer: FrameScorer, people: PeopleFinder) -> Scorer:
+    """Two-stage scoring with the detector: run it on each person's crop (the framing it is trained
+    on) and take the best crop."""
 
     def score(image: np.ndarray) -> tuple[float, bool]:
-        boxes = people.predict(image, imgsz=640, conf=0.4, verbose=False)[0].boxes.xyxy.cpu().numpy()
-        h, w = image.shape[:2]
-        crops = []
-        for x1, y1, x2, y2 in boxes:
-            if y2 - y1 < min_height:
-                continue
-            pad_x, pad_y = 0.1 * (x2 - x1), 0.05 * (y2 - y1)
-            crops.append(
-                image[
-                    int(max(0, y1 - pad_y)) : int(min(h, y2 + pad_y)),
-                    int(max(0, x1 - pad_x)) : int(min(w, x2 + pad_x)),
-                ]
-            )
-        results = [scorer(crop) for crop in crops]
-        return max(results, default=(0.0, False))
+        return max((scorer(crop.image) for crop in people.crops(image)), default=(0.0, False))
 
     return score
+
+
+@dataclass(frozen=True)
+class AttireScorer:
+    """Two-stage scoring with the attire classifier: a frame's score is its most official-looking
+    person's P(official); flagged at the classifier's operating threshold."""
+
+    people: PeopleFinder
+    classifier: AttireClassifier
+
+    def __call__(self, image: np.ndarray) -> tuple[float, bool]:
+        score = max(
+            self.classifier.official_probability([c.image for c in self.people.crops(image)]), default=0.0
+        )
+        return score, score >= self.classifier.threshold
 
 
 def realdata_frame_level(scorer: Scorer, realdata: Path = REALDATA_DIR) -> dict[str, object] | None:
@@ -192,9 +196,14 @@ def realdata_frame_level(scorer: Scorer, realdata: Path = REALDATA_DIR) -> dict[
 
 
 def evaluate(
-    weights: Path, data_yaml: Path | None, realdata: Path = REALDATA_DIR, split: str = "test"
+    weights: Path,
+    data_yaml: Path | None,
+    realdata: Path = REALDATA_DIR,
+    split: str = "test",
+    attire: Path | None = None,
 ) -> dict[str, object]:
-    """Run every evaluation that has data and write ``<weights>.eval.json`` beside the weights."""
+    """Run every evaluation that has data and write ``<weights>.eval.json`` beside the weights; with
+    ``attire`` (a person-crop classifier) the two-stage design is measured on the same frames."""
     scorer = FrameScorer.for_weights(weights)
     report: dict[str, object] = {
         "model": scorer.detector.version,
@@ -205,10 +214,50 @@ def evaluate(
         report["synthetic_boxes"] = box_metrics(weights, data_yaml, scorer.detector.imgsz, split)
         report["synthetic_frame_level"] = synthetic_frame_level(scorer, data_yaml, split).to_dict()
     report["realdata_test"] = realdata_frame_level(scorer, realdata)
-    if report["realdata_test"] is not None:  # the two-stage design, measured on the same photos
-        report["realdata_test_person_crops"] = realdata_frame_level(person_crops(scorer), realdata)
+    people = PeopleFinder()
+    if report["realdata_test"] is not None:
+        report["realdata_test_person_crops"] = realdata_frame_level(person_crops(scorer, people), realdata)
+    if attire is not None:
+        two_stage = AttireScorer(people, AttireClassifier(attire))
+        report["attire_classifier"] = {
+            "model": f"{attire.stem}@{file_sha256(attire)[:12]}",
+            "threshold": two_stage.classifier.threshold,
+        }
+        if data_yaml is not None:
+            report["synthetic_frame_level_two_stage"] = synthetic_frame_level(
+                two_stage, data_yaml, split
+            ).to_dict()
+        report["realdata_test_two_stage"] = realdata_frame_level(two_stage, realdata)
     weights.with_suffix(".eval.json").write_text(json.dumps(report, indent=2))
     return report
+
+
+def choose_attire_threshold(
+    attire: Path, data_yaml: Path, realdata: Path = REALDATA_DIR, split: str = "val", max_fpr: float = 0.05
+) -> dict[str, object]:
+    """The classifier's operating threshold: the lowest frame score that flags at most ``max_fpr`` of
+    the ``split`` frames without official attire (synthetic frames and the real ``train`` photos of
+    that split's people), written to ``<attire>.yaml`` where the classifier reads it."""
+    scorer = AttireScorer(PeopleFinder(), AttireClassifier(attire))
+    scored = [
+        (scorer(cv2.imread(str(path), cv2.IMREAD_COLOR))[0], truth)
+        for path, truth in labelled_frames(data_yaml, split, realdata)
+    ]
+    pos = [s for s, truth in scored if truth]
+    neg = sorted((s for s, truth in scored if not truth), reverse=True)
+    allowed = int(max_fpr * len(neg))
+    # just above the first negative that must not be flagged, on a 1e-6 grid (as written to the file)
+    threshold = (math.floor(neg[allowed] * 1e6) + 1) / 1e6 if allowed < len(neg) else 0.0
+    flagged_pos, flagged_neg = sum(s >= threshold for s in pos), sum(s >= threshold for s in neg)
+    chosen = {
+        "threshold": threshold,
+        "split": split,
+        "max_false_positive_rate": max_fpr,
+        "val_positives_flagged": f"{flagged_pos} of {len(pos)}",
+        "val_negatives_flagged": f"{flagged_neg} of {len(neg)}",
+    }
+    attire.with_suffix(".yaml").write_text(yaml.safe_dump(chosen, sort_keys=False))
+    return chosen
 
 
 def choose_thresholds(weights: Path, data_yaml: Path, imgsz: int, split: str = "val") -> dict[str, float]:

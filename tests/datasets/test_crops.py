@@ -1,0 +1,108 @@
+"""Person crops for the attire classifier, its training, threshold and two-stage evaluation, for real
+on the tiny rendered dataset (two source photos: one in train, one in val)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from datasets.crops import build_crops, frame_source, labelled_frames, official_centres
+from datasets.evaluate import choose_attire_threshold, evaluate
+from datasets.importers import open_yolo_dataset
+from datasets.train import TrainConfig, train
+from detector.attire import CLASSES, AttireClassifier, upper_body
+from detector.model import DEFAULT_WEIGHTS
+
+
+@pytest.fixture(scope="module")
+def crops(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("crops") / "crops"
+    return out, build_crops(tiny_dataset, out, realdata=out.parent / "no-realdata")
+
+
+@pytest.fixture(scope="module")
+def classifier(crops: tuple[Path, dict], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("attire")
+    config = TrainConfig.for_data(
+        crops[0], root / "attire.pt", epochs=1, imgsz=32, batch=4, workers=0, cache="", device="cpu"
+    )
+    config = TrainConfig(**{**config.__dict__, "runs_dir": root / "runs"})
+    return train(config)
+
+
+def test_crops_follow_the_datasets_splits_and_boxes(tiny_dataset: Path, crops: tuple[Path, dict]) -> None:
+    out, counts = crops
+    dataset = open_yolo_dataset(tiny_dataset)
+    assert set(counts) == set(dataset.splits) == {"train", "val"}
+    for split, frames in dataset.splits.items():
+        written = sorted((out / split).glob("*/*.jpg"))
+        assert len(written) == sum(counts[split].values()) > 0
+        assert {w.stem.rsplit("_", 1)[0] for w in written} <= {f.stem for f in frames}  # no leak
+        for crop in written:
+            image = cv2.imread(str(crop))
+            assert image.shape[0] <= round(image.shape[1] * 1.25) + 1  # upper body only
+    # a frame with an official box gives at least one official crop, and official crops come from such frames
+    official_frames = {
+        f.stem
+        for fs in dataset.splits.values()
+        for f in fs
+        if len(official_centres(f, (1, 1), dataset.names))
+    }
+    official_crops = {c.stem.rsplit("_", 1)[0] for c in out.glob("*/official/*.jpg")}
+    assert official_crops and official_crops <= official_frames
+
+
+def test_frame_source_is_the_photo_a_frame_was_rendered_from(tiny_dataset: Path) -> None:
+    frames = [f for fs in open_yolo_dataset(tiny_dataset).splits.values() for f in fs]
+    assert {frame_source(f) for f in frames} == {"bus", "zidane"}
+
+
+def test_labelled_frames_take_the_truth_from_the_boxes(tiny_dataset: Path, tmp_path: Path) -> None:
+    dataset = open_yolo_dataset(tiny_dataset)
+    frames = labelled_frames(tiny_dataset, "val", tmp_path / "no-realdata")
+    assert [p for p, _ in frames] == list(dataset.splits["val"])
+    assert [t for _, t in frames] == [
+        bool(len(official_centres(p, (1, 1), dataset.names))) for p in dataset.splits["val"]
+    ]
+
+
+@pytest.mark.slow
+def test_classifier_trains_scores_and_gets_its_threshold(
+    classifier: Path, tiny_dataset: Path, tmp_path: Path
+) -> None:
+    recipe = yaml.safe_load(classifier.with_suffix(".train.yaml").read_text())
+    assert recipe["task"] == "classify" and recipe["base"] == "models/seragam-n.pt"
+    model = AttireClassifier(classifier)
+    assert model.threshold == 0.5  # no operating point chosen yet
+    probs = model.official_probability([np.full((200, 80, 3), v, np.uint8) for v in (0, 128, 255)])
+    assert len(probs) == 3 and all(0 <= p <= 1 for p in probs)
+    assert model.official_probability([]) == []
+
+    chosen = choose_attire_threshold(classifier, tiny_dataset, tmp_path / "no-realdata", max_fpr=0.0)
+    assert chosen["val_negatives_flagged"].startswith("0 of ")
+    assert AttireClassifier(classifier).threshold == chosen["threshold"]
+
+    weights = tmp_path / "seragam-n.pt"
+    shutil.copyfile(DEFAULT_WEIGHTS, weights)
+    report = evaluate(weights, tiny_dataset, tmp_path / "no-realdata", split="val", attire=classifier)
+    two_stage = json.loads(weights.with_suffix(".eval.json").read_text())["synthetic_frame_level_two_stage"]
+    assert two_stage == report["synthetic_frame_level_two_stage"]
+    assert two_stage["false_positives"] == 0  # the threshold was chosen on this very split at 0% FP
+    assert report["attire_classifier"]["threshold"] == chosen["threshold"]
+
+
+def test_a_detector_is_not_taken_for_the_classifier() -> None:
+    with pytest.raises(ValueError, match="seragam data crops"):
+        AttireClassifier(DEFAULT_WEIGHTS)
+
+
+def test_upper_body_keeps_wide_crops_whole() -> None:
+    assert upper_body(np.zeros((100, 100, 3), np.uint8)).shape[:2] == (100, 100)
+    assert upper_body(np.zeros((400, 100, 3), np.uint8)).shape[:2] == (125, 100)
+    assert CLASSES == ("none", "official")
