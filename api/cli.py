@@ -20,7 +20,10 @@ VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".ts", ".flv", ".avi", ".m4v"
 
 
 def _detect(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from detector.annotate import annotate
+    from detector.attire import TwoStage
     from detector.episodes import EpisodeTracker
     from detector.images import read_image
     from detector.model import Detector
@@ -28,13 +31,32 @@ def _detect(args: argparse.Namespace) -> int:
 
     detector = Detector(args.model)
     official = detector.taxonomy.official_names
+    two_stage = TwoStage(args.attire) if args.attire else None
+
+    def people(image: np.ndarray) -> dict[str, object]:
+        """With --attire: each person with P(official attire) from the two-stage classifier."""
+        if two_stage is None:
+            return {}
+        return {
+            "people": [
+                {
+                    "box": list(p.box),
+                    "official_probability": round(p.official_probability, 4),
+                    "official": p.official,
+                }
+                for p in two_stage.people(image)
+            ]
+        }
+
     if args.save_dir:
         args.save_dir.mkdir(parents=True, exist_ok=True)
     for path in args.paths:
         if path.suffix.lower() not in VIDEO_SUFFIXES:
             image = read_image(path)
             dets = detector.detect(image)
-            print(json.dumps({"file": str(path), "model": detector.version, **dets.to_dict()}))
+            print(
+                json.dumps({"file": str(path), "model": detector.version, **dets.to_dict(), **people(image)})
+            )
             if args.save_dir:
                 cv2.imwrite(str(args.save_dir / f"{path.stem}.jpg"), annotate(image, dets))
             continue
@@ -43,7 +65,16 @@ def _detect(args: argparse.Namespace) -> int:
         for frame in iter_frames(path, policy):
             dets = detector.detect(frame.image)
             tracker.update(frame.time_s, dets.best_score(official), {n for n in dets.labels if n in official})
-            print(json.dumps({"file": str(path), "time_s": round(frame.time_s, 3), **dets.to_dict()}))
+            print(
+                json.dumps(
+                    {
+                        "file": str(path),
+                        "time_s": round(frame.time_s, 3),
+                        **dets.to_dict(),
+                        **people(frame.image),
+                    }
+                )
+            )
             if args.save_dir and len(dets):
                 cv2.imwrite(
                     str(args.save_dir / f"{path.stem}_{frame.time_s:09.3f}.jpg"), annotate(frame.image, dets)
@@ -82,6 +113,7 @@ def _demo(args: argparse.Namespace) -> int:
     detect_args = argparse.Namespace(
         paths=[args.out / "frame.jpg", clip],
         model=args.model,
+        attire=None,
         save_dir=args.out / "annotated",
         sample="interval",
         interval=1.0,
@@ -459,6 +491,7 @@ def _account(text: str) -> tuple[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     from datasets.people import REALDATA_DIR
+    from detector.attire import DEFAULT_ATTIRE_WEIGHTS
     from detector.model import DEFAULT_WEIGHTS
 
     parser = argparse.ArgumentParser(prog="seragam", description=__doc__)
@@ -468,6 +501,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", type=Path)
     p.add_argument("--model", type=Path, default=DEFAULT_WEIGHTS)
     p.add_argument("--save-dir", type=Path, help="write annotated images here")
+    p.add_argument(
+        "--attire",
+        type=Path,
+        nargs="?",
+        const=DEFAULT_ATTIRE_WEIGHTS,
+        help="also judge each person with the two-stage attire classifier (default: the shipped one)",
+    )
     p.add_argument("--sample", choices=["interval", "keyframes", "all"], default="interval")
     p.add_argument(
         "--interval", type=float, default=1.0, help="seconds between sampled frames (interval mode)"

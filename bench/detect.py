@@ -17,13 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from datasets.evaluate import AttireScorer
 from datasets.people import bundled_photos, find_people
 from datasets.synth import SynthConfig, render_frame
-from detector.attire import DEFAULT_ATTIRE_WEIGHTS, AttireClassifier
+from detector.attire import TwoStage
 from detector.model import DEFAULT_WEIGHTS, Detector
 from detector.offline import YOLO
-from detector.people import PeopleFinder
 
 
 def frames(count: int) -> list[np.ndarray]:
@@ -62,9 +60,7 @@ def main() -> None:
     runs = {"bare ultralytics predict": bare_predict, "seragam Detector.detect (.pt)": ours.detect}
     if onnx:
         runs["seragam Detector.detect (.onnx)"] = onnx.detect
-    runs["two-stage: people + attire classifier"] = AttireScorer(
-        PeopleFinder(), AttireClassifier(DEFAULT_ATTIRE_WEIGHTS)
-    )
+    runs["two-stage: people + attire classifier"] = TwoStage()
     for call in runs.values():  # warm up
         timed(call, images[:2])
     times: dict[str, list[float]] = {name: [] for name in runs}

@@ -24,7 +24,7 @@ import yaml
 from datasets.crops import labelled_frames
 from datasets.importers import open_yolo_dataset, read_yolo_labels, yolo_label_path
 from datasets.people import REALDATA_DIR
-from detector.attire import AttireClassifier
+from detector.attire import TwoStage
 from detector.model import Detector, ModelSettings, file_sha256
 from detector.offline import YOLO
 from detector.people import PeopleFinder
@@ -151,21 +151,6 @@ def person_crops(scorer: FrameScorer, people: PeopleFinder) -> Scorer:
     return score
 
 
-@dataclass(frozen=True)
-class AttireScorer:
-    """Two-stage scoring with the attire classifier: a frame's score is its most official-looking
-    person's P(official); flagged at the classifier's operating threshold."""
-
-    people: PeopleFinder
-    classifier: AttireClassifier
-
-    def __call__(self, image: np.ndarray) -> tuple[float, bool]:
-        score = max(
-            self.classifier.official_probability([c.image for c in self.people.crops(image)]), default=0.0
-        )
-        return score, score >= self.classifier.threshold
-
-
 def realdata_frame_level(scorer: Scorer, realdata: Path = REALDATA_DIR) -> dict[str, object] | None:
     """Frame-level results on the real photos' ``test`` split; None when realdata is absent."""
     table = realdata / "labels.csv"
@@ -218,7 +203,7 @@ def evaluate(
     if report["realdata_test"] is not None:
         report["realdata_test_person_crops"] = realdata_frame_level(person_crops(scorer, people), realdata)
     if attire is not None:
-        two_stage = AttireScorer(people, AttireClassifier(attire))
+        two_stage = TwoStage(attire, people)
         report["attire_classifier"] = {
             "model": f"{attire.stem}@{file_sha256(attire)[:12]}",
             "threshold": two_stage.classifier.threshold,
@@ -238,7 +223,7 @@ def choose_attire_threshold(
     """The classifier's operating threshold: the lowest frame score that flags at most ``max_fpr`` of
     the ``split`` frames without official attire (synthetic frames and the real ``train`` photos of
     that split's people), written to ``<attire>.yaml`` where the classifier reads it."""
-    scorer = AttireScorer(PeopleFinder(), AttireClassifier(attire))
+    scorer = TwoStage(attire)
     scored = [
         (scorer(cv2.imread(str(path), cv2.IMREAD_COLOR))[0], truth)
         for path, truth in labelled_frames(data_yaml, split, realdata)

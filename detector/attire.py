@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ import numpy as np
 import yaml
 
 from detector.model import MODELS_DIR
+from detector.people import PeopleFinder
 
 if TYPE_CHECKING:
     from ultralytics import YOLO
@@ -62,3 +64,32 @@ class AttireClassifier:
         with self._lock:
             results = self._model.predict([upper_body(c) for c in crops], device=self._device, verbose=False)
         return [float(r.probs.data[CLASSES.index("official")]) for r in results]
+
+
+@dataclass(frozen=True)
+class PersonAttire:
+    """One person of a frame: padded box ``(x0, y0, x1, y1)`` in pixels, P(official attire), and
+    whether that reaches the classifier's operating threshold."""
+
+    box: tuple[int, int, int, int]
+    official_probability: float
+    official: bool
+
+
+class TwoStage:
+    """Two-stage scoring: the pose model finds people, the attire classifier judges each one."""
+
+    def __init__(self, weights: Path = DEFAULT_ATTIRE_WEIGHTS, people: PeopleFinder | None = None) -> None:
+        self.classifier = AttireClassifier(weights)
+        self.people_finder = people or PeopleFinder()
+
+    def people(self, image: np.ndarray) -> list[PersonAttire]:
+        crops = self.people_finder.crops(image)
+        probabilities = self.classifier.official_probability([c.image for c in crops])
+        threshold = self.classifier.threshold
+        return [PersonAttire(c.box, p, p >= threshold) for c, p in zip(crops, probabilities, strict=True)]
+
+    def __call__(self, image: np.ndarray) -> tuple[float, bool]:
+        """The frame's score (its most official-looking person's probability) and whether it is flagged."""
+        score = max((p.official_probability for p in self.people(image)), default=0.0)
+        return score, score >= self.classifier.threshold

@@ -4,11 +4,13 @@ import json
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from api.cli import main
 from datasets.clips import Segment, write_livestream_clip
 from datasets.people import PhotoPeople
+from datasets.synth import SynthConfig, render_frame
 
 
 def _lines(out: str) -> list[dict]:
@@ -61,3 +63,27 @@ def test_errors_are_one_line_with_exit_code_2(argv: list[str], message: str, cap
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("seragam: error:") and message in err
+
+
+def test_detect_with_attire_judges_each_person(
+    bundled_people: list[PhotoPeople], tmp_path: Path, capsys
+) -> None:
+    """The shipped two-stage classifier, for real: the demo's person in PDH khaki is official attire,
+    the same person in their own clothes is not."""
+    paths = []
+    for outfit in ("pdh_khaki", "original"):
+        frame, _ = render_frame(
+            bundled_people[-1], np.random.default_rng(4), SynthConfig(), outfit=outfit, size=(720, 1280)
+        )
+        paths.append(tmp_path / f"{outfit}.jpg")
+        cv2.imwrite(str(paths[-1]), frame)
+    assert main(["detect", *map(str, paths), "--attire"]) == 0
+    khaki, own = _lines(capsys.readouterr().out)
+    for record in (khaki, own):
+        assert record["people"], "the pose model finds the person"
+        for person in record["people"]:
+            x0, y0, x1, y1 = person["box"]
+            assert 0 <= x0 < x1 <= 720 and 0 <= y0 < y1 <= 1280
+            assert 0 <= person["official_probability"] <= 1
+    assert any(p["official"] for p in khaki["people"])
+    assert not any(p["official"] for p in own["people"])
