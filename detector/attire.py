@@ -58,12 +58,19 @@ class AttireClassifier:
         self._lock = threading.Lock()
 
     def official_probability(self, crops: Sequence[np.ndarray]) -> list[float]:
-        """P(official attire) for each BGR person crop (cut to its upper body here)."""
+        """P(official attire) for each BGR person crop: cut to its upper body, averaged over the crop and
+        its mirror image (livestream apps mirror selfie video, and the average is steadier than either)."""
         if not crops:
             return []
+        bodies = [upper_body(c) for c in crops]
         with self._lock:
-            results = self._model.predict([upper_body(c) for c in crops], device=self._device, verbose=False)
-        return [float(r.probs.data[CLASSES.index("official")]) for r in results]
+            results = self._model.predict(
+                bodies + [np.ascontiguousarray(b[:, ::-1]) for b in bodies],
+                device=self._device,
+                verbose=False,
+            )
+        official = [float(r.probs.data[CLASSES.index("official")]) for r in results]
+        return [(a + b) / 2 for a, b in zip(official[: len(bodies)], official[len(bodies) :], strict=True)]
 
 
 @dataclass(frozen=True)
