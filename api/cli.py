@@ -163,11 +163,12 @@ def _export(args: argparse.Namespace) -> int:
     from detector.offline import YOLO
     from detector.taxonomy import load_taxonomy
 
-    imgsz = ModelSettings.for_weights(args.model, load_taxonomy()).imgsz
-    exported = Path(
-        YOLO(str(args.model), task="detect").export(format="onnx", imgsz=imgsz, dynamic=False, simplify=False)
-    )
-    print(exported)
+    model = YOLO(str(args.model))  # the detector or the attire classifier: the task is in the weights
+    if model.task == "detect":
+        imgsz = ModelSettings.for_weights(args.model, load_taxonomy()).imgsz
+    else:
+        imgsz = int(model.overrides.get("imgsz", 224))  # the size it was trained at
+    print(Path(model.export(format="onnx", imgsz=imgsz, dynamic=False, simplify=False)))
     return 0
 
 
@@ -562,7 +563,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--imgsz", type=int)
     p.set_defaults(run=_eval)
 
-    p = verbs.add_parser("export", help="export a .pt model to ONNX beside it")
+    p = verbs.add_parser(
+        "export", help="export a .pt detector or attire classifier to ONNX beside it (same settings files)"
+    )
     p.add_argument("--model", type=Path, default=DEFAULT_WEIGHTS)
     p.set_defaults(run=_export)
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
+from api.cli import main
 from datasets.crops import build_crops, frame_source, labelled_frames, official_centres
 from datasets.evaluate import choose_attire_threshold, evaluate
 from datasets.importers import open_yolo_dataset
@@ -87,6 +88,14 @@ def test_classifier_trains_scores_and_gets_its_threshold(
     chosen = choose_attire_threshold(classifier, tiny_dataset, tmp_path / "no-realdata", max_fpr=0.0)
     assert chosen["val_negatives_flagged"].startswith("0 of ")
     assert AttireClassifier(classifier).threshold == chosen["threshold"]
+
+    assert main(["export", "--model", str(classifier)]) == 0
+    onnx = AttireClassifier(classifier.with_suffix(".onnx"))
+    np.testing.assert_allclose(
+        onnx.official_probability(crops := [np.full((200, 80, 3), 60, np.uint8)]),
+        model.official_probability(crops),
+        atol=1e-3,
+    )
 
     weights = tmp_path / "seragam-n.pt"
     shutil.copyfile(DEFAULT_WEIGHTS, weights)
