@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from datasets.importers import open_yolo_dataset, read_yolo_labels, yolo_label_path
-from datasets.people import REALDATA_DIR, realdata_train_photos
+from datasets.people import REALDATA_DIR, is_official_label, realdata_train_photos
 from detector.attire import CLASSES, upper_body
 from detector.people import PeopleFinder
 from detector.taxonomy import load_taxonomy
@@ -50,25 +50,30 @@ def official_centres(frame: Path, shape: tuple[int, ...], names: tuple[str, ...]
     ).reshape(-1, 2)
 
 
-def _unknown(frame: Path, centres: np.ndarray, real_labels: dict[str, str]) -> bool:
+def _real_photos(realdata: Path) -> dict[str, tuple[Path, str]]:
+    """The real ``train`` photos by file stem (the ``source`` of the frames rendered from them)."""
+    return {path.stem: (path, label) for path, label in realdata_train_photos(realdata)}
+
+
+def _unknown(frame: Path, centres: np.ndarray, real: dict[str, tuple[Path, str]]) -> bool:
     """A frame of an official-attire photo without official boxes: attire the labels do not name."""
-    return not len(centres) and real_labels.get(frame_source(frame), "").startswith("asn_")
+    source = frame_source(frame)
+    return not len(centres) and source in real and is_official_label(real[source][1])
 
 
 def labelled_frames(data_yaml: Path, split: str, realdata: Path = REALDATA_DIR) -> list[tuple[Path, bool]]:
     """Whole frames of one split with their truth ("official attire present"): the detection dataset's
     frames (those with known truth) and the real ``train`` photos whose people are in that split."""
     dataset = open_yolo_dataset(data_yaml)
-    real = {path.stem: (path, label) for path, label in realdata_train_photos(realdata)}
-    real_labels = {stem: label for stem, (_, label) in real.items()}
+    real = _real_photos(realdata)
     frames, sources = [], set()
     for frame_path in dataset.splits.get(split, ()):
         sources.add(frame_source(frame_path))
         centres = official_centres(frame_path, (1, 1), dataset.names)  # only whether there are any
-        if not _unknown(frame_path, centres, real_labels):
+        if not _unknown(frame_path, centres, real):
             frames.append((frame_path, bool(len(centres))))
     frames += [
-        (path, label.startswith("asn_")) for stem, (path, label) in sorted(real.items()) if stem in sources
+        (path, is_official_label(label)) for stem, (path, label) in sorted(real.items()) if stem in sources
     ]
     return frames
 
@@ -78,8 +83,7 @@ def build_crops(
 ) -> dict[str, Counter[str]]:
     """Write ``out/<split>/<class>/*.jpg`` and return the crop counts per split and class."""
     dataset = open_yolo_dataset(data_yaml)
-    real = {path.stem: (path, label) for path, label in realdata_train_photos(realdata)}
-    real_labels = {stem: label for stem, (_, label) in real.items()}
+    real = _real_photos(realdata)
     finder = PeopleFinder()
     if out.exists():
         shutil.rmtree(out)
@@ -97,7 +101,7 @@ def build_crops(
             source_split[frame_source(frame_path)] = split
             frame = cv2.imread(str(frame_path), cv2.IMREAD_COLOR)
             centres = official_centres(frame_path, frame.shape, dataset.names)
-            if _unknown(frame_path, centres, real_labels):
+            if _unknown(frame_path, centres, real):
                 continue
             for k, crop in enumerate(finder.crops(frame)):
                 x0, y0, x1, y1 = crop.box
@@ -115,8 +119,8 @@ def build_crops(
         crops = finder.crops(image)
         tallest = max((c.box[3] - c.box[1] for c in crops), default=0)
         for k, crop in enumerate(crops):
-            if label.startswith("asn_") and crop.box[3] - crop.box[1] < MAIN_PERSON_SHARE * tallest:
+            if is_official_label(label) and crop.box[3] - crop.box[1] < MAIN_PERSON_SHARE * tallest:
                 continue
             for r in range(real_repeat if split == "train" else 1):
-                write(split, CLASSES[label.startswith("asn_")], f"real_{stem}_{k}_{r}", crop.image)
+                write(split, CLASSES[is_official_label(label)], f"real_{stem}_{k}_{r}", crop.image)
     return counts

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 from collections.abc import Callable
@@ -23,7 +24,7 @@ import yaml
 
 from datasets.crops import labelled_frames
 from datasets.importers import open_yolo_dataset, read_yolo_labels, yolo_label_path
-from datasets.people import REALDATA_DIR
+from datasets.people import REALDATA_DIR, is_official_label
 from detector.attire import TwoStage
 from detector.model import Detector, ModelSettings, file_sha256
 from detector.offline import YOLO
@@ -164,7 +165,7 @@ def realdata_frame_level(scorer: Scorer, realdata: Path = REALDATA_DIR) -> dict[
         if image is None:
             raise ValueError(f"cannot read {row['file']} in {realdata}")
         results.setdefault(row["label"], []).append(scorer(image))
-    pos = [r for label, rs in results.items() if label.startswith("asn_") for r in rs]
+    pos = [r for label, rs in results.items() if is_official_label(label) for r in rs]
     neg = [r for label in CIVILIAN_LABELS for r in results.get(label, [])]
     summary = frame_level([s for s, _ in pos], [s for s, _ in neg], [h for _, h in pos], [h for _, h in neg])
     per_label = {
@@ -199,11 +200,11 @@ def evaluate(
         report["synthetic_boxes"] = box_metrics(weights, data_yaml, scorer.detector.imgsz, split)
         report["synthetic_frame_level"] = synthetic_frame_level(scorer, data_yaml, split).to_dict()
     report["realdata_test"] = realdata_frame_level(scorer, realdata)
-    people = PeopleFinder()
+    people = functools.cache(PeopleFinder)  # the pose model, loaded only if a person-crop design runs
     if report["realdata_test"] is not None:
-        report["realdata_test_person_crops"] = realdata_frame_level(person_crops(scorer, people), realdata)
+        report["realdata_test_person_crops"] = realdata_frame_level(person_crops(scorer, people()), realdata)
     if attire is not None:
-        two_stage = TwoStage(attire, people)
+        two_stage = TwoStage(attire, people())
         report["attire_classifier"] = {
             "model": f"{attire.stem}@{file_sha256(attire)[:12]}",
             "threshold": two_stage.classifier.threshold,

@@ -29,6 +29,12 @@ GARMENT_OF_LABEL: dict[str, str | None] = {
     "military": "other_uniform",
 }
 
+
+def is_official_label(label: str) -> bool:
+    """True for realdata's image-level labels of official civil-service attire (``asn_*``)."""
+    return label.startswith("asn_")
+
+
 # COCO keypoint ids.
 NOSE, L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_HIP, R_HIP = 0, 5, 6, 7, 8, 11, 12
 
