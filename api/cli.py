@@ -129,6 +129,7 @@ def _train(args: argparse.Namespace) -> int:
         args.out,
         base=args.base,
         epochs=args.epochs,
+        time=args.time,
         imgsz=args.imgsz,
         batch=args.batch,
         freeze=args.freeze,
@@ -535,6 +536,9 @@ def build_parser() -> argparse.ArgumentParser:
         "the shipped detector (default)",
     )
     p.add_argument("--epochs", type=int)
+    p.add_argument(
+        "--time", type=float, help="hours to train for, instead of --epochs (the epochs trained are recorded)"
+    )
     p.add_argument("--imgsz", type=int)
     p.add_argument("--batch", type=int)
     p.add_argument("--freeze", type=int)

@@ -20,7 +20,7 @@ import numpy as np
 from datasets.garments import OUTFITS, Box, dress, pseudo_garment_box, torso_geometry
 from datasets.importers import LabelledBox, LabelledImage, write_yolo_dataset
 from datasets.livestream import camera_effects, compress, overlay
-from datasets.people import GARMENT_OF_LABEL, PhotoPeople
+from datasets.people import GARMENT_OF_LABEL, PhotoPeople, is_official_label
 from datasets.splits import split_by_source
 from detector.taxonomy import load_taxonomy
 
@@ -149,10 +149,14 @@ def _scene(
         boxes = [(garment, b) for p in photo.people if (b := pseudo_garment_box(image, p))]
         return boxes, focus
     if outfit is None:
-        if rng.random() < config.real_fraction:
+        # Official attire with no garment class (a white shirt made official by its insignia) is always
+        # redressed: kept as it is, its real insignia would be an unlabelled positive.
+        official = is_official_label(photo.label)
+        if not official and rng.random() < config.real_fraction:
             return [], focus
-        weights = np.array(list(OUTFIT_WEIGHTS.values()))
-        outfit = str(rng.choice(list(OUTFIT_WEIGHTS), p=weights / weights.sum()))
+        choices = {k: w for k, w in OUTFIT_WEIGHTS.items() if not (official and OUTFITS[k].pattern == "keep")}
+        weights = np.array(list(choices.values()))
+        outfit = str(rng.choice(list(choices), p=weights / weights.sum()))
     return dress(image, photo.people[focus], OUTFITS[outfit], rng), focus
 
 

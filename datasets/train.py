@@ -27,6 +27,7 @@ class TrainConfig:
     base: Path = POSE_WEIGHTS  # person-aware backbone and neck: the best real-image start on hand
     architecture: str = "yolo11n.yaml"
     epochs: int = 25
+    time: float | None = None  # hours: a budget instead of a fixed epoch count (ultralytics re-plans epochs)
     imgsz: int = 384
     batch: int = 16
     freeze: int = 10  # backbone layers kept as the transfer start trained them (CPU budget, little data)
@@ -82,6 +83,7 @@ def train(config: TrainConfig) -> Path:
     results = model.train(
         data=str(config.data),
         epochs=config.epochs,
+        time=config.time,
         imgsz=config.imgsz,
         batch=config.batch,
         freeze=config.freeze,
@@ -102,7 +104,10 @@ def train(config: TrainConfig) -> Path:
     config.out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(best, config.out)
     recipe = {k: portable(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
+    device = model.trainer.device
     recipe |= {
+        "epochs_trained": model.trainer.epoch + 1,
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "base_sha256": file_sha256(config.base),
         "weights_sha256": file_sha256(config.out),
         "torch": str(torch.__version__),

