@@ -31,17 +31,19 @@ def _detect(args: argparse.Namespace) -> int:
 
     detector = Detector(args.model)
     official = detector.taxonomy.official_names
-    two_stage = TwoStage(args.attire) if args.attire else None
+    two_stage = TwoStage(args.attire, detector=args.model) if args.attire else None
 
     def people(image: np.ndarray) -> dict[str, object]:
-        """With --attire: each person with P(official attire) from the two-stage classifier."""
+        """With --attire: each person judged by two-stage scoring."""
         if two_stage is None:
             return {}
         return {
             "people": [
                 {
                     "box": list(p.box),
-                    "official_probability": round(p.official_probability, 4),
+                    "classifier_probability": round(p.classifier_probability, 4),
+                    "detector_score": round(p.detector_score, 4),
+                    "score": round(p.score, 4),
                     "official": p.official,
                 }
                 for p in two_stage.people(image)
@@ -154,7 +156,8 @@ def _eval(args: argparse.Namespace) -> int:
     if args.tune_attire_threshold:
         if args.attire is None or args.data is None:
             raise ValueError("--tune-attire-threshold needs --attire and --data")
-        print(json.dumps({"attire": choose_attire_threshold(args.attire, args.data, args.realdata)}))
+        chosen = choose_attire_threshold(args.attire, args.data, args.realdata, detector=args.model)
+        print(json.dumps({"attire": chosen}))
     print(json.dumps(evaluate(args.model, args.data, args.realdata, attire=args.attire), indent=2))
     return 0
 
@@ -508,7 +511,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         nargs="?",
         const=DEFAULT_ATTIRE_WEIGHTS,
-        help="also judge each person with the two-stage attire classifier (default: the shipped one)",
+        help="also judge each person by two-stage scoring: this attire classifier and --model on the crop "
+        "(default: the shipped classifier)",
     )
     p.add_argument("--sample", choices=["interval", "keyframes", "all"], default="interval")
     p.add_argument(

@@ -1,5 +1,5 @@
 """Per-frame latency of ``Detector.detect`` next to bare ultralytics ``predict`` on the same weights,
-and of two-stage scoring (pose model, then the attire classifier on each person).
+and of two-stage scoring (pose model, then the attire classifier and the detector on each person).
 
 Both run in this process on the same 720x1280 livestream frames, interleaved round by round so
 machine noise hits both alike. Prints medians, p95 and the ratio ours / bare.
@@ -60,7 +60,7 @@ def main() -> None:
     runs = {"bare ultralytics predict": bare_predict, "seragam Detector.detect (.pt)": ours.detect}
     if onnx:
         runs["seragam Detector.detect (.onnx)"] = onnx.detect
-    runs["two-stage: people + attire classifier"] = TwoStage()
+    runs["two-stage: people, classifier+detector"] = TwoStage(detector=args.model)
     for call in runs.values():  # warm up
         timed(call, images[:2])
     times: dict[str, list[float]] = {name: [] for name in runs}

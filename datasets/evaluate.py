@@ -26,12 +26,10 @@ from datasets.crops import labelled_frames
 from datasets.importers import open_yolo_dataset, read_yolo_labels, yolo_label_path
 from datasets.people import REALDATA_DIR, is_official_label
 from detector.attire import TwoStage
-from detector.model import Detector, ModelSettings, file_sha256
+from detector.model import DEFAULT_WEIGHTS, Detector, ModelSettings, file_sha256
 from detector.offline import YOLO
 from detector.people import PeopleFinder
 from detector.taxonomy import load_taxonomy
-
-RAW_THRESHOLD = 0.01
 
 CIVILIAN_LABELS = ("civilian", "civilian_batik")
 HARD_NEGATIVE_LABELS = ("civilian_batik", "police", "military", "other_uniform", "school_uniform")
@@ -88,8 +86,7 @@ class FrameScorer:
 
     @classmethod
     def for_weights(cls, weights: Path) -> FrameScorer:
-        detector = Detector(weights, thresholds=dict.fromkeys(load_taxonomy().names, RAW_THRESHOLD))
-        return cls(detector, ModelSettings.for_weights(weights, load_taxonomy()).thresholds)
+        return cls(Detector.raw(weights), ModelSettings.for_weights(weights, load_taxonomy()).thresholds)
 
     def __call__(self, image: np.ndarray) -> tuple[float, bool]:
         dets = self.detector.detect(image)
@@ -204,7 +201,7 @@ def evaluate(
     if report["realdata_test"] is not None:
         report["realdata_test_person_crops"] = realdata_frame_level(person_crops(scorer, people()), realdata)
     if attire is not None:
-        two_stage = TwoStage(attire, people())
+        two_stage = TwoStage(attire, people(), detector=weights)
         report["attire_classifier"] = {
             "model": f"{attire.stem}@{file_sha256(attire)[:12]}",
             "threshold": two_stage.classifier.threshold,
@@ -219,12 +216,17 @@ def evaluate(
 
 
 def choose_attire_threshold(
-    attire: Path, data_yaml: Path, realdata: Path = REALDATA_DIR, split: str = "val", max_fpr: float = 0.05
+    attire: Path,
+    data_yaml: Path,
+    realdata: Path = REALDATA_DIR,
+    split: str = "val",
+    max_fpr: float = 0.05,
+    detector: Path = DEFAULT_WEIGHTS,
 ) -> dict[str, object]:
-    """The classifier's operating threshold: the lowest frame score that flags at most ``max_fpr`` of
+    """Two-stage scoring's operating threshold: the lowest frame score that flags at most ``max_fpr`` of
     the ``split`` frames without official attire (synthetic frames and the real ``train`` photos of
     that split's people), written to ``<attire>.yaml`` where the classifier reads it."""
-    scorer = TwoStage(attire)
+    scorer = TwoStage(attire, detector=detector)
     scored = [
         (scorer(cv2.imread(str(path), cv2.IMREAD_COLOR))[0], truth)
         for path, truth in labelled_frames(data_yaml, split, realdata)
@@ -237,6 +239,7 @@ def choose_attire_threshold(
     flagged_pos, flagged_neg = sum(s >= threshold for s in pos), sum(s >= threshold for s in neg)
     chosen = {
         "threshold": threshold,
+        "detector": scorer.detector.version,  # the mean it thresholds is of this detector's scores
         "split": split,
         "max_false_positive_rate": max_fpr,
         "val_positives_flagged": f"{flagged_pos} of {len(pos)}",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import yaml
 
-from detector.model import MODELS_DIR
+from detector.model import DEFAULT_WEIGHTS, MODELS_DIR, Detector
 from detector.people import PeopleFinder
 
 if TYPE_CHECKING:
@@ -75,28 +75,49 @@ class AttireClassifier:
 
 @dataclass(frozen=True)
 class PersonAttire:
-    """One person of a frame: padded box ``(x0, y0, x1, y1)`` in pixels, P(official attire), and
-    whether that reaches the classifier's operating threshold."""
+    """One person of a frame: padded box ``(x0, y0, x1, y1)`` in pixels, the attire classifier's
+    P(official attire), the detector's best official-attire score on the person's crop, their mean
+    (``score``), and whether that reaches the operating threshold."""
 
     box: tuple[int, int, int, int]
-    official_probability: float
+    classifier_probability: float
+    detector_score: float
+    score: float
     official: bool
 
 
 class TwoStage:
-    """Two-stage scoring: the pose model finds people, the attire classifier judges each one."""
+    """Two-stage scoring: the pose model finds people, and each person is judged by two views of their
+    crop: the attire classifier (whole garment, at 224 px) and the detector (garments and insignia,
+    at its own size); a person's score is the mean of the two, which separated official attire from
+    the rest better than either alone on the val split (model card). The operating threshold in
+    ``<attire weights>.yaml`` is chosen for that mean by ``seragam eval --tune-attire-threshold``, with
+    the detector it names."""
 
-    def __init__(self, weights: Path = DEFAULT_ATTIRE_WEIGHTS, people: PeopleFinder | None = None) -> None:
+    def __init__(
+        self,
+        weights: Path = DEFAULT_ATTIRE_WEIGHTS,
+        people: PeopleFinder | None = None,
+        detector: Path = DEFAULT_WEIGHTS,
+    ) -> None:
         self.classifier = AttireClassifier(weights)
+        self.detector = Detector.raw(detector)
         self.people_finder = people or PeopleFinder()
 
     def people(self, image: np.ndarray) -> list[PersonAttire]:
         crops = self.people_finder.crops(image)
         probabilities = self.classifier.official_probability([c.image for c in crops])
-        threshold = self.classifier.threshold
-        return [PersonAttire(c.box, p, p >= threshold) for c, p in zip(crops, probabilities, strict=True)]
+        official = self.detector.taxonomy.official_names
+        people = []
+        for crop, probability in zip(crops, probabilities, strict=True):
+            detector_score = self.detector.detect(crop.image).best_score(official)
+            score = (probability + detector_score) / 2
+            people.append(
+                PersonAttire(crop.box, probability, detector_score, score, score >= self.classifier.threshold)
+            )
+        return people
 
     def __call__(self, image: np.ndarray) -> tuple[float, bool]:
-        """The frame's score (its most official-looking person's probability) and whether it is flagged."""
-        score = max((p.official_probability for p in self.people(image)), default=0.0)
+        """The frame's score (its most official-looking person's) and whether it is flagged."""
+        score = max((p.score for p in self.people(image)), default=0.0)
         return score, score >= self.classifier.threshold

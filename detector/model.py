@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_WEIGHTS = MODELS_DIR / "seragam-n.pt"
+RAW_THRESHOLD = 0.01  # kept for scoring (best score, ROC AUC): below any operating threshold
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -86,6 +87,11 @@ class Detector:
         self._min_conf = min(self.thresholds.values(), default=0.25)
         if not lazy:
             self._loaded()
+
+    @classmethod
+    def raw(cls, weights: Path | str = DEFAULT_WEIGHTS) -> Detector:
+        """The model with every class kept from ``RAW_THRESHOLD`` up: for scores, not decisions."""
+        return cls(weights, thresholds=dict.fromkeys(load_taxonomy().names, RAW_THRESHOLD))
 
     @property
     def class_names(self) -> tuple[str, ...]:

@@ -84,6 +84,9 @@ def test_detect_with_attire_judges_each_person(
         for person in record["people"]:
             x0, y0, x1, y1 = person["box"]
             assert 0 <= x0 < x1 <= 720 and 0 <= y0 < y1 <= 1280
-            assert 0 <= person["official_probability"] <= 1
+            assert 0 <= person["classifier_probability"] <= 1 and 0 <= person["detector_score"] <= 1
+            assert person["score"] == pytest.approx(
+                (person["classifier_probability"] + person["detector_score"]) / 2, abs=1e-4
+            )
     assert any(p["official"] for p in khaki["people"])
     assert not any(p["official"] for p in own["people"])

@@ -18,7 +18,7 @@ from datasets.evaluate import choose_attire_threshold, evaluate
 from datasets.importers import open_yolo_dataset
 from datasets.train import TrainConfig, train
 from detector.attire import CLASSES, AttireClassifier, upper_body
-from detector.model import DEFAULT_WEIGHTS
+from detector.model import DEFAULT_WEIGHTS, Detector
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +87,7 @@ def test_classifier_trains_scores_and_gets_its_threshold(
 
     chosen = choose_attire_threshold(classifier, tiny_dataset, tmp_path / "no-realdata", max_fpr=0.0)
     assert chosen["val_negatives_flagged"].startswith("0 of ")
+    assert chosen["detector"] == Detector(DEFAULT_WEIGHTS).version  # the mean's other half
     assert AttireClassifier(classifier).threshold == chosen["threshold"]
 
     assert main(["export", "--model", str(classifier)]) == 0

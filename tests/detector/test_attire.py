@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from detector.attire import DEFAULT_ATTIRE_WEIGHTS, AttireClassifier, TwoStage
+from detector.model import DEFAULT_WEIGHTS, Detector
 
 
 def test_onnx_export_agrees_with_pt(frames: list) -> None:
@@ -20,3 +22,21 @@ def test_onnx_export_agrees_with_pt(frames: list) -> None:
 
 def test_a_frame_without_people_scores_zero() -> None:
     assert TwoStage()(np.full((640, 360, 3), 90, np.uint8)) == (0.0, False)
+
+
+def test_each_person_is_scored_by_the_classifier_and_the_raw_detector(frames: list) -> None:
+    """A person's score is the mean of the classifier's P(official) and the detector's best official
+    score on their crop, taken below the detector's operating thresholds too."""
+    two_stage = TwoStage()
+    raw = Detector.raw(DEFAULT_WEIGHTS)
+    official = raw.taxonomy.official_names
+    people = 0
+    for image, _ in frames[:4]:
+        crops = two_stage.people_finder.crops(image)
+        for person, crop in zip(two_stage.people(image), crops, strict=True):
+            assert person.box == crop.box
+            assert person.detector_score == pytest.approx(raw.detect(crop.image).best_score(official))
+            assert person.score == pytest.approx((person.classifier_probability + person.detector_score) / 2)
+            assert person.official == (person.score >= two_stage.classifier.threshold)
+            people += 1
+    assert people >= 4
