@@ -88,8 +88,8 @@ class PersonAttire:
 
 class TwoStage:
     """Two-stage scoring: the pose model finds people, and each person is judged by two views of their
-    crop: the attire classifier (whole garment, at 224 px) and the detector (garments and insignia,
-    at its own size); a person's score is the mean of the two, which separated official attire from
+    crop: the attire classifier (the upper body as a whole) and the detector (garments and insignia,
+    at its own input size); a person's score is the mean of the two, which separated official attire from
     the rest better than either alone on the val split (model card). The operating threshold in
     ``<attire weights>.yaml`` is chosen for that mean by ``seragam eval --tune-attire-threshold``, with
     the detector it names."""
