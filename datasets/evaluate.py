@@ -26,7 +26,7 @@ from datasets.crops import labelled_frames
 from datasets.importers import open_yolo_dataset, read_yolo_labels, yolo_label_path
 from datasets.people import REALDATA_DIR, is_official_label
 from detector.attire import TwoStage
-from detector.model import DEFAULT_WEIGHTS, Detector, ModelSettings, file_sha256
+from detector.model import DEFAULT_WEIGHTS, Detector, ModelSettings
 from detector.offline import YOLO
 from detector.people import PeopleFinder
 from detector.taxonomy import load_taxonomy
@@ -203,7 +203,7 @@ def evaluate(
     if attire is not None:
         two_stage = TwoStage(attire, people(), detector=weights)
         report["attire_classifier"] = {
-            "model": f"{attire.stem}@{file_sha256(attire)[:12]}",
+            "model": two_stage.classifier.version,
             "threshold": two_stage.classifier.threshold,
         }
         if data_yaml is not None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import yaml
 
-from detector.model import DEFAULT_WEIGHTS, MODELS_DIR, Detector
+from detector.model import DEFAULT_WEIGHTS, MODELS_DIR, Detector, model_version
 from detector.people import PeopleFinder
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ class AttireClassifier:
         self.weights = Path(weights)
         if not self.weights.is_file():
             raise FileNotFoundError(f"attire classifier weights not found: {self.weights}")
+        self.version = model_version(self.weights)
         self._model: YOLO = YOLO(str(self.weights), task="classify")
         names = tuple(self._model.names[i] for i in range(len(self._model.names)))
         if names != CLASSES:
@@ -110,6 +111,8 @@ class TwoStage:
         official = self.detector.taxonomy.official_names
         people = []
         for crop, probability in zip(crops, probabilities, strict=True):
+            # one call a crop: a batch would letterbox crops of different shapes to one size and score
+            # them differently from the single-crop calls the threshold was chosen with
             detector_score = self.detector.detect(crop.image).best_score(official)
             score = (probability + detector_score) / 2
             people.append(

@@ -48,6 +48,11 @@ class ModelSettings:
         return cls(imgsz=int(raw.get("imgsz", cls.imgsz)), thresholds=defaults | raw.get("thresholds", {}))
 
 
+def model_version(weights: Path) -> str:
+    """How reports and cases name a weights file: ``<stem>@<first 12 hex of its sha256>``."""
+    return f"{weights.stem}@{file_sha256(weights)[:12]}"
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -80,7 +85,7 @@ class Detector:
         self.thresholds = settings.thresholds | (thresholds or {})
         if bad := {k: v for k, v in self.thresholds.items() if not 0 <= v <= 1}:
             raise ValueError(f"class thresholds must lie between 0 and 1, got {bad}")
-        self.version = f"{self.weights.stem}@{file_sha256(self.weights)[:12]}"
+        self.version = model_version(self.weights)
         self._device = device
         self._model: YOLO | None = None
         self._lock = threading.Lock()
