@@ -120,6 +120,8 @@ def box_metrics(weights: Path, data_yaml: Path, imgsz: int, split: str = "test")
         "map50": round(float(m.box.map50), 4),
         "map50_95": round(float(m.box.map), 4),
         "ap50": per_class,
+        # how many boxes each AP rests on: one missed box of a class with one is an AP of 0
+        "boxes": {names[int(c)]: int(m.nt_per_class[int(c)]) for c in m.box.ap_class_index},
     }
 
 

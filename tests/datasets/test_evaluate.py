@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from datasets.evaluate import FrameScorer, evaluate, frame_level, realdata_frame_level, roc_auc
 from detector.model import DEFAULT_WEIGHTS
+from detector.taxonomy import load_taxonomy
 
 
 @pytest.mark.parametrize(
@@ -39,9 +41,16 @@ def test_evaluate_writes_report_beside_weights(tiny_dataset: Path, tmp_path: Pat
     shutil.copyfile(DEFAULT_WEIGHTS, weights)
     shutil.copyfile(DEFAULT_WEIGHTS.with_suffix(".yaml"), weights.with_suffix(".yaml"))
     report = evaluate(weights, tiny_dataset, tmp_path / "no-realdata", split="val")
+    names = load_taxonomy().names
     saved = json.loads(weights.with_suffix(".eval.json").read_text())
     assert saved == json.loads(json.dumps(report))
     boxes = saved["synthetic_boxes"]
     assert 0 <= boxes["map50_95"] <= boxes["map50"] <= 1
+    labelled = Counter(
+        names[int(line.split()[0])]
+        for label in (tiny_dataset.parent / "labels" / "val").glob("*.txt")
+        for line in label.read_text().splitlines()
+    )
+    assert boxes["boxes"] == dict(labelled) and boxes["ap50"].keys() == labelled.keys()
     assert saved["synthetic_frame_level"]["positives"] + saved["synthetic_frame_level"]["negatives"] > 0
     assert saved["realdata_test"] is None
