@@ -50,6 +50,8 @@ def test_card_quotes_the_real_photo_counts(key: str) -> None:
     text = CARD.read_text()
     assert f"{level['detected']} / {level['positives']}" in text
     assert f"{level['false_positives']} / {level['negatives']}" in text
+    for interval in (level["recall_95ci"], level["false_positive_rate_95ci"]):
+        assert "{}-{}".format(*interval) in text
 
 
 @pytest.mark.parametrize("weights", [DEFAULT_WEIGHTS, DEFAULT_ATTIRE_WEIGHTS])

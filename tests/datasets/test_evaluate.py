@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from datasets.evaluate import FrameScorer, evaluate, frame_level, realdata_frame_level, roc_auc
+from datasets.evaluate import (
+    FrameScorer,
+    evaluate,
+    frame_level,
+    realdata_frame_level,
+    roc_auc,
+    wilson_interval,
+)
 from detector.model import DEFAULT_WEIGHTS
 from detector.taxonomy import load_taxonomy
 
@@ -30,6 +37,22 @@ def test_frame_level_counts_and_rates() -> None:
     result = frame_level([0.9, 0.2, 0.7], [0.1, 0.8], [True, False, True], [False, True])
     assert (result.positives, result.detected, result.negatives, result.false_positives) == (3, 2, 2, 1)
     assert result.recall == pytest.approx(2 / 3) and result.false_positive_rate == 0.5
+    assert result.to_dict()["false_positive_rate_95ci"] == wilson_interval(1, 2)
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "interval"),
+    [
+        (0, 10, [0.0, 0.278]),  # upper bound z^2 / (n + z^2)
+        (10, 10, [0.722, 1.0]),
+        (5, 10, [0.237, 0.763]),
+        (25, 37, [0.515, 0.804]),
+        (4, 92, [0.017, 0.107]),
+        (0, 0, None),
+    ],
+)
+def test_wilson_interval(k: int, n: int, interval: list[float] | None) -> None:
+    assert wilson_interval(k, n) == interval
 
 
 def test_realdata_absent_is_skipped(tmp_path: Path) -> None:
