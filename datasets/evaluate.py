@@ -128,17 +128,14 @@ def _validate(weights: Path, data_yaml: Path, imgsz: int, split: str) -> Any:
 
 def box_metrics(weights: Path, data_yaml: Path, imgsz: int, split: str = "test") -> dict[str, object]:
     m = _validate(weights, data_yaml, imgsz, split)
-    names = m.names
-    per_class = {
-        names[int(c)]: round(float(ap), 4) for c, ap in zip(m.box.ap_class_index, m.box.ap50, strict=True)
-    }
+    classes = [int(c) for c in m.box.ap_class_index]  # the classes with boxes in the split
     return {
         "split": split,
         "map50": round(float(m.box.map50), 4),
         "map50_95": round(float(m.box.map), 4),
-        "ap50": per_class,
+        "ap50": {m.names[c]: round(float(ap), 4) for c, ap in zip(classes, m.box.ap50, strict=True)},
         # how many boxes each AP rests on: one missed box of a class with one is an AP of 0
-        "boxes": {names[int(c)]: int(m.nt_per_class[int(c)]) for c in m.box.ap_class_index},
+        "boxes": {m.names[c]: int(m.nt_per_class[c]) for c in classes},
     }
 
 
