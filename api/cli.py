@@ -182,7 +182,8 @@ def _data_synth(args: argparse.Namespace) -> int:
 
     photos = bundled_photos() + ([] if args.no_realdata else realdata_train_photos(args.realdata))
     people = find_people(photos, cache=args.out.with_name(args.out.name + ".people.json"))
-    print(generate(people, args.out, SynthConfig(count=args.count, seed=args.seed), workers=args.workers))
+    config = SynthConfig(count=args.count, seed=args.seed, stratify=args.stratify)
+    print(generate(people, args.out, config, workers=args.workers))
     return 0
 
 
@@ -587,6 +588,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--realdata", type=Path, default=REALDATA_DIR)
     p.add_argument("--no-realdata", action="store_true", help="use only the photos bundled with ultralytics")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="rendering processes")
+    p.add_argument(
+        "--stratify",
+        action="store_true",
+        help="split official-attire, other-uniform and civilian source photos each in the split fractions",
+    )
     p.set_defaults(run=_data_synth)
     p = data.add_parser(
         "crops", help="person crops (official / none) of a detection dataset, for the attire classifier"

@@ -35,6 +35,14 @@ def is_official_label(label: str) -> bool:
     return label.startswith("asn_")
 
 
+def label_stratum(label: str) -> str:
+    """What a realdata photo shows, coarsely, for stratified splits: official attire, another uniform
+    (police, military, non-civil-service uniforms: the hard negatives) or everyday clothes."""
+    if is_official_label(label):
+        return "official"
+    return "other_uniform" if label in {"police", "military", "other_uniform"} else "civilian"
+
+
 # COCO keypoint ids.
 NOSE, L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_HIP, R_HIP = 0, 5, 6, 7, 8, 11, 12
 

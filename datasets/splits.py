@@ -16,6 +16,7 @@ def split_by_source(
     items: Sequence[LabelledImage],
     fractions: Mapping[str, float] = DEFAULT_FRACTIONS,
     seed: int = 0,
+    strata: Mapping[str, str] | None = None,
 ) -> dict[str, list[LabelledImage]]:
     """Split images so that no source crosses splits, approximately honouring ``fractions`` by image count.
 
@@ -23,9 +24,26 @@ def split_by_source(
     to the split furthest below its share relative to that share; so every split gets a source
     before any gets a second one. The same items and seed put the same sources in each split,
     whatever the order of the items. Fractions are relative weights (they need not sum to 1).
+
+    ``strata`` maps a source to its stratum (e.g. what its photo shows); each stratum is then split
+    on its own, so that every split holds its share of each (sources not in ``strata`` form one more
+    stratum). Without it all sources are one stratum.
     """
     if not fractions or any(f <= 0 for f in fractions.values()):
         raise ValueError(f"split fractions must be positive, e.g. {dict(DEFAULT_FRACTIONS)}; got {fractions}")
+    by_stratum: dict[str, list[LabelledImage]] = defaultdict(list)
+    for item in items:
+        by_stratum[(strata or {}).get(item.source, "")].append(item)
+    splits: dict[str, list[LabelledImage]] = {split: [] for split in fractions}
+    for stratum in sorted(by_stratum):
+        for split, part in _split_one_stratum(by_stratum[stratum], fractions, seed).items():
+            splits[split] += part
+    return splits
+
+
+def _split_one_stratum(
+    items: Sequence[LabelledImage], fractions: Mapping[str, float], seed: int
+) -> dict[str, list[LabelledImage]]:
     by_source: dict[str, list[LabelledImage]] = defaultdict(list)
     for item in items:
         by_source[item.source].append(item)

@@ -20,7 +20,7 @@ import numpy as np
 from datasets.garments import OUTFITS, Box, dress, pseudo_garment_box, torso_geometry
 from datasets.importers import LabelledBox, LabelledImage, write_yolo_dataset
 from datasets.livestream import camera_effects, compress, overlay
-from datasets.people import GARMENT_OF_LABEL, PhotoPeople, is_official_label
+from datasets.people import GARMENT_OF_LABEL, PhotoPeople, is_official_label, label_stratum
 from datasets.splits import split_by_source
 from detector.taxonomy import load_taxonomy
 
@@ -51,6 +51,7 @@ class SynthConfig:
     real_fraction: float = 0.3  # share of civilian-photo frames kept as they are (negatives)
     fractions: tuple[tuple[str, float], ...] = (("train", 0.8), ("val", 0.1), ("test", 0.1))
     min_visible: float = 0.5  # a box cut by the frame edge or an overlay below this is dropped
+    stratify: bool = False  # every split gets its share of official, other-uniform and civilian photos
 
 
 def _frame_transform(
@@ -220,7 +221,8 @@ def generate(photos: list[PhotoPeople], out_dir: Path, config: SynthConfig, work
             items = pool.map(_render_into, jobs, chunksize=4)
     else:
         items = [_render_into(job) for job in jobs]
-    splits = split_by_source(items, dict(config.fractions), seed=config.seed)
+    strata = {p.source: label_stratum(p.label) for p in usable} if config.stratify else None
+    splits = split_by_source(items, dict(config.fractions), seed=config.seed, strata=strata)
     data_yaml = write_yolo_dataset(splits, out_dir, load_taxonomy().names)
     shutil.rmtree(staging)
     return data_yaml

@@ -87,3 +87,46 @@ def test_split_sizes_are_within_one_source_of_their_share(sizes: list[int], seed
 def test_fractions_must_be_positive(fractions: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="split fractions must be positive"):
         split_by_source(images_from([1, 2]), fractions)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    official=st.lists(st.integers(1, 10), min_size=10, max_size=30),
+    civilian=st.lists(st.integers(1, 10), min_size=30, max_size=80),
+    seed=st.integers(0, 2**16),
+)
+def test_strata_are_split_each_in_the_fractions(official: list[int], civilian: list[int], seed: int) -> None:
+    fractions = {"train": 0.8, "val": 0.1, "test": 0.1}
+    items = images_from(official + civilian)
+    strata = {f"s{i}": "official" for i in range(len(official))}  # the rest: one more stratum
+
+    splits = split_by_source(items, fractions, seed=seed, strata=strata)
+
+    assert sorted(im.image_path for s in splits.values() for im in s) == sorted(im.image_path for im in items)
+    for name, split in splits.items():
+        share = sum(im.source in strata for im in split)
+        assert abs(share - fractions[name] * sum(official)) <= max(official)
+        assert share > 0  # every split sees the rarer stratum
+
+
+def test_one_stratum_splits_as_no_strata() -> None:
+    items = images_from([3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5] * 3)
+
+    one_stratum = dict.fromkeys((im.source for im in items), "all")
+
+    assert split_by_source(items, strata=one_stratum) == split_by_source(items)
+
+
+def test_unstratified_split_can_leave_a_rare_stratum_out_of_val_and_stratifying_fixes_it() -> None:
+    items = images_from([1] * 100)
+    official = {f"s{i}": "official" for i in range(10)}
+
+    def official_per_split(splits: dict[str, list[LabelledImage]]) -> dict[str, int]:
+        return {name: sum(im.source in official for im in split) for name, split in splits.items()}
+
+    assert official_per_split(split_by_source(items, seed=4)) == {"train": 10, "val": 0, "test": 0}
+    assert official_per_split(split_by_source(items, seed=4, strata=official)) == {
+        "train": 8,
+        "val": 1,
+        "test": 1,
+    }

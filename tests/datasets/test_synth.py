@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from datasets.crops import frame_source
 from datasets.garments import OUTFITS, dress, torso_geometry
 from datasets.importers import open_yolo_dataset, read_yolo
 from datasets.people import PhotoPeople
@@ -124,3 +126,21 @@ def test_official_photos_without_a_garment_class_are_never_kept_as_they_are(
         _scene(photo, image, np.random.default_rng(seed), SynthConfig(), None)
         redressed.append(not np.array_equal(image, original))
     assert all(redressed) if always_redressed else not all(redressed)
+
+
+def test_stratified_dataset_gives_each_split_official_and_civilian_photos(
+    bundled_people: list[PhotoPeople], tmp_path: Path
+) -> None:
+    """Four source photos, two labelled official attire: stratified, each split gets one of each."""
+    photos = [
+        replace(photo, source=f"{label}{k}", label=label)
+        for k, photo in enumerate(bundled_people)
+        for label in ("asn_satpol_pp", "civilian")
+    ]
+    config = SynthConfig(count=24, seed=0, fractions=(("train", 0.5), ("val", 0.5)), stratify=True)
+
+    dataset = open_yolo_dataset(generate(photos, tmp_path / "ds", config))
+
+    for frames in dataset.splits.values():
+        sources = {frame_source(frame) for frame in frames}
+        assert len(sources) == 2 and {s.rstrip("01") for s in sources} == {"asn_satpol_pp", "civilian"}
