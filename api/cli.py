@@ -137,6 +137,7 @@ def _train(args: argparse.Namespace) -> int:
         freeze=args.freeze,
         seed=args.seed,
         device=args.device,
+        threads=args.threads,
         workers=args.workers,
         cache=args.cache,
         runs_dir=args.runs_dir,
@@ -551,6 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--cache", default="ram", choices=["ram", "disk", ""])
     p.add_argument("--device", help="cpu, 0, 0,1 ... (default: a CUDA GPU when present, else cpu)")
+    p.add_argument("--threads", type=int, help="torch threads when training on the CPU (default: every core)")
     p.add_argument("--runs-dir", type=Path, default=Path("runs/train"))
     p.set_defaults(run=_train)
 

@@ -7,9 +7,11 @@ person-crop attire **classifier** of two-stage scoring (``task="classify"``, fro
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import yaml
@@ -17,6 +19,9 @@ import yaml
 from detector.model import DEFAULT_WEIGHTS, file_sha256
 from detector.offline import YOLO
 from detector.people import POSE_WEIGHTS
+
+if TYPE_CHECKING:
+    from ultralytics.engine.trainer import BaseTrainer
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,8 @@ class TrainConfig:
     cache: str = "ram"
     mosaic: float = 0.5
     device: str | None = None  # None: the first CUDA GPU when there is one, else the CPU
+    # torch threads on the CPU: every core (ultralytics alone leaves one out, half of a 2-core machine)
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     runs_dir: Path = Path("runs/train")
 
     @classmethod
@@ -80,6 +87,15 @@ def train(config: TrainConfig) -> Path:
     model = YOLO(config.architecture, task=config.task).load(str(config.base))
     detector_only = {"mosaic": config.mosaic, "close_mosaic": max(1, config.epochs // 5)}
     run_name = hashlib.sha256(repr(sorted(asdict(config).items())).encode()).hexdigest()[:10]
+
+    threads_seen: set[int] = set()
+
+    def use_threads(trainer: BaseTrainer) -> None:  # each epoch: ultralytics' own choice comes back
+        if trainer.device.type == "cpu":  # whenever it selects the device (in validation too)
+            torch.set_num_threads(config.threads)
+        threads_seen.add(torch.get_num_threads())
+
+    model.add_callback("on_train_epoch_start", use_threads)
     results = model.train(
         data=str(config.data),
         epochs=config.epochs,
@@ -111,6 +127,7 @@ def train(config: TrainConfig) -> Path:
         "base_sha256": file_sha256(config.base),
         "weights_sha256": file_sha256(config.out),
         "torch": str(torch.__version__),
+        "torch_threads": sorted(threads_seen),  # as training ran, which a CPU run's speed depends on
     }
     config.out.with_suffix(".train.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
     return config.out

