@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -159,7 +160,8 @@ def _eval(args: argparse.Namespace) -> int:
             raise ValueError("--tune-attire-threshold needs --attire and --data")
         chosen = choose_attire_threshold(args.attire, args.data, args.realdata, detector=args.model)
         print(json.dumps({"attire": chosen}))
-    print(json.dumps(evaluate(args.model, args.data, args.realdata, attire=args.attire), indent=2))
+    report = evaluate(args.model, args.data, args.realdata, attire=args.attire, report_path=args.report)
+    print(json.dumps(report, indent=2))
     return 0
 
 
@@ -178,12 +180,20 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _data_synth(args: argparse.Namespace) -> int:
-    from datasets.people import bundled_photos, find_people, realdata_train_photos
-    from datasets.synth import SynthConfig, generate
+    from datasets.people import bundled_photos, find_people, realdata_photos
+    from datasets.synth import HELD_OUT_FRACTIONS, SynthConfig, generate
 
-    photos = bundled_photos() + ([] if args.no_realdata else realdata_train_photos(args.realdata))
-    people = find_people(photos, cache=args.out.with_name(args.out.name + ".people.json"))
     config = SynthConfig(count=args.count, seed=args.seed, stratify=args.stratify)
+    if args.realdata_split == "test":
+        if args.no_realdata:
+            raise ValueError("--realdata-split test renders realdata's test photos: drop --no-realdata")
+        photos = realdata_photos(args.realdata, "test")
+        if not photos:
+            raise FileNotFoundError(f"no test photos in {args.realdata / 'labels.csv'}")
+        config = replace(config, fractions=HELD_OUT_FRACTIONS)
+    else:
+        photos = bundled_photos() + ([] if args.no_realdata else realdata_photos(args.realdata))
+    people = find_people(photos, cache=args.out.with_name(args.out.name + ".people.json"))
     print(generate(people, args.out, config, workers=args.workers))
     return 0
 
@@ -556,7 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", type=Path, default=Path("runs/train"))
     p.set_defaults(run=_train)
 
-    p = verbs.add_parser("eval", help="evaluate a model; writes <model>.eval.json beside it")
+    p = verbs.add_parser("eval", help="evaluate a model; writes <model>.eval.json beside it (or --report)")
     p.add_argument("--model", type=Path, default=DEFAULT_WEIGHTS)
     p.add_argument("--data", type=Path, help="synthetic data.yaml (its test split is scored)")
     p.add_argument("--realdata", type=Path, default=REALDATA_DIR)
@@ -572,6 +582,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--attire", type=Path, help="a person-crop attire classifier: also measure two-stage")
     p.add_argument("--imgsz", type=int)
+    p.add_argument("--report", type=Path, help="where to write the report (default: <model>.eval.json)")
     p.set_defaults(run=_eval)
 
     p = verbs.add_parser(
@@ -589,6 +600,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--realdata", type=Path, default=REALDATA_DIR)
     p.add_argument("--no-realdata", action="store_true", help="use only the photos bundled with ultralytics")
+    p.add_argument(
+        "--realdata-split",
+        choices=("train", "test"),
+        default="train",
+        help="test: a held-out set for evaluation only, every frame in its test split (train and val "
+        "empty), rendered on realdata's test photos, which no model trains on",
+    )
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="rendering processes")
     p.add_argument(
         "--stratify",
@@ -717,11 +735,12 @@ def _add_service_options(p: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from api.registry import RegistryError
+    from datasets.importers import DatasetError
 
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, LookupError, FileNotFoundError, FileExistsError, RegistryError) as exc:
+    except (ValueError, LookupError, FileNotFoundError, FileExistsError, RegistryError, DatasetError) as exc:
         print(f"seragam: error: {exc}", file=sys.stderr)
         return 2
 

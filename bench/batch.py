@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from datasets.clips import Segment, write_livestream_clip  # noqa: E402
 from datasets.garments import OUTFITS  # noqa: E402
-from datasets.people import PhotoPeople, bundled_photos, find_people, realdata_train_photos  # noqa: E402
+from datasets.people import PhotoPeople, bundled_photos, find_people, realdata_photos  # noqa: E402
 from datasets.synth import SynthConfig, render_frame  # noqa: E402
 from detector.model import DEFAULT_WEIGHTS, Detector  # noqa: E402
 from detector.offline import YOLO  # noqa: E402
@@ -52,7 +52,7 @@ def build_set(out: Path) -> Path:
     if manifest.exists():
         return manifest
     out.mkdir(parents=True, exist_ok=True)
-    civilian = [(path, label) for path, label in realdata_train_photos() if label == "civilian"]
+    civilian = [(path, label) for path, label in realdata_photos() if label == "civilian"]
     people = [p for p in find_people(bundled_photos() + civilian) if _dressable(p)]
     rows = []
     for k in range(RECORDINGS):

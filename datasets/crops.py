@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from datasets.importers import open_yolo_dataset, read_yolo_labels, yolo_label_path
-from datasets.people import REALDATA_DIR, is_official_label, realdata_train_photos
+from datasets.people import REALDATA_DIR, is_official_label, realdata_photos
 from detector.attire import CLASSES, upper_body
 from detector.people import PeopleFinder
 from detector.taxonomy import load_taxonomy
@@ -52,7 +52,7 @@ def official_centres(frame: Path, shape: tuple[int, ...], names: tuple[str, ...]
 
 def _real_photos(realdata: Path) -> dict[str, tuple[Path, str]]:
     """The real ``train`` photos by file stem (the ``source`` of the frames rendered from them)."""
-    return {path.stem: (path, label) for path, label in realdata_train_photos(realdata)}
+    return {path.stem: (path, label) for path, label in realdata_photos(realdata)}
 
 
 def _unknown(frame: Path, centres: np.ndarray, real: dict[str, tuple[Path, str]]) -> bool:
@@ -83,6 +83,7 @@ def build_crops(
 ) -> dict[str, Counter[str]]:
     """Write ``out/<split>/<class>/*.jpg`` and return the crop counts per split and class."""
     dataset = open_yolo_dataset(data_yaml)
+    dataset.images("train")  # crops train a classifier: never of a held-out set
     real = _real_photos(realdata)
     finder = PeopleFinder()
     if out.exists():

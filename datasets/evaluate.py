@@ -1,6 +1,7 @@
 """``seragam eval``: what users care about, on held-out synthetic frames and on real photos.
 
-- synthetic ``test`` split: per-class AP50 and mAP50-95 (boxes exist there);
+- synthetic ``test`` split: per-class AP50 and mAP50-95 (boxes exist there), also apart for the
+  frames of real uniform photos and for those of drawn attire;
 - frame level, on the synthetic test split and on the real photos of ``../shared/realdata`` (its
   ``test`` split only): recall of "official attire present" on official-attire frames and the
   false-positive rate on civilian frames, at the shipped operating thresholds, with counts and 95%
@@ -14,6 +15,7 @@ import csv
 import functools
 import json
 import math
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,9 +25,9 @@ import cv2
 import numpy as np
 import yaml
 
-from datasets.crops import labelled_frames
+from datasets.crops import frame_source, labelled_frames
 from datasets.importers import open_yolo_dataset, read_yolo_labels, yolo_label_path
-from datasets.people import REALDATA_DIR, is_official_label
+from datasets.people import GARMENT_OF_LABEL, REALDATA_DIR, is_official_label, realdata_photos
 from detector.attire import TwoStage
 from detector.model import DEFAULT_WEIGHTS, Detector, ModelSettings
 from detector.offline import YOLO
@@ -139,12 +141,42 @@ def box_metrics(weights: Path, data_yaml: Path, imgsz: int, split: str = "test")
     }
 
 
+def box_metrics_by_kind(
+    weights: Path, data_yaml: Path, imgsz: int, split: str = "test", realdata: Path = REALDATA_DIR
+) -> dict[str, object] | None:
+    """``box_metrics`` of the ``split`` frames in two kinds, by their source photo: real uniforms as
+    they were photographed (garment boxes from pose keypoints: the nearest the frames come to real
+    uniforms in a livestream's framing), and the rest (attire drawn on real people, look-alikes, no
+    attire). None when realdata, which tells the kinds apart, is absent."""
+    labels = {path.stem: label for s in ("train", "test") for path, label in realdata_photos(realdata, s)}
+    if not labels:
+        return None
+    dataset = open_yolo_dataset(data_yaml)
+    kinds: dict[str, list[Path]] = {"real_uniform_photos": [], "drawn_or_none": []}
+    for frame in dataset.splits.get(split, ()):
+        real = GARMENT_OF_LABEL.get(labels.get(frame_source(frame), "")) is not None
+        kinds["real_uniform_photos" if real else "drawn_or_none"].append(frame)
+    raw = yaml.safe_load(dataset.data_yaml.read_text())
+    raw["path"] = str((dataset.data_yaml.parent / (raw.get("path") or ".")).resolve())
+    results: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind, frames in kinds.items():
+            if not frames:
+                continue
+            listed = Path(tmp) / f"{kind}.txt"
+            listed.write_text("".join(f"{frame.resolve()}\n" for frame in frames))
+            subset = Path(tmp) / f"{kind}.yaml"
+            subset.write_text(yaml.safe_dump(raw | {split: str(listed)}, sort_keys=False))
+            results[kind] = {"frames": len(frames)} | box_metrics(weights, subset, imgsz, split)
+    return results
+
+
 def synthetic_frame_level(scorer: Scorer, data_yaml: Path, split: str = "test") -> FrameLevel:
     dataset = open_yolo_dataset(data_yaml)
     official_ids = {i for i, n in enumerate(dataset.names) if n in load_taxonomy().official_names}
     scores: dict[bool, list[float]] = {True: [], False: []}
     hits: dict[bool, list[bool]] = {True: [], False: []}
-    for image_path in dataset.splits[split]:
+    for image_path in dataset.images(split):
         truth = any(
             line.class_id in official_ids
             for line in read_yolo_labels(yolo_label_path(image_path), len(dataset.names))
@@ -200,9 +232,11 @@ def evaluate(
     realdata: Path = REALDATA_DIR,
     split: str = "test",
     attire: Path | None = None,
+    report_path: Path | None = None,
 ) -> dict[str, object]:
-    """Run every evaluation that has data and write ``<weights>.eval.json`` beside the weights; with
-    ``attire`` (a person-crop classifier) the two-stage design is measured on the same frames."""
+    """Run every evaluation that has data and write it to ``report_path`` (default: ``<weights>.eval.json``
+    beside the weights); with ``attire`` (a person-crop classifier) the two-stage design is measured on
+    the same frames."""
     scorer = FrameScorer.for_weights(weights)
     report: dict[str, object] = {
         "model": scorer.detector.version,
@@ -211,6 +245,9 @@ def evaluate(
     }
     if data_yaml is not None:
         report["synthetic_boxes"] = box_metrics(weights, data_yaml, scorer.detector.imgsz, split)
+        report["synthetic_boxes_by_kind"] = box_metrics_by_kind(
+            weights, data_yaml, scorer.detector.imgsz, split, realdata
+        )
         report["synthetic_frame_level"] = synthetic_frame_level(scorer, data_yaml, split).to_dict()
     report["realdata_test"] = realdata_frame_level(scorer, realdata)
     people = functools.cache(PeopleFinder)  # the pose model, loaded only if a person-crop design runs
@@ -227,7 +264,7 @@ def evaluate(
                 two_stage, data_yaml, split
             ).to_dict()
         report["realdata_test_two_stage"] = realdata_frame_level(two_stage, realdata)
-    weights.with_suffix(".eval.json").write_text(json.dumps(report, indent=2))
+    (report_path or weights.with_suffix(".eval.json")).write_text(json.dumps(report, indent=2))
     return report
 
 
@@ -242,6 +279,7 @@ def choose_attire_threshold(
     """Two-stage scoring's operating threshold: the lowest frame score that flags at most ``max_fpr`` of
     the ``split`` frames without official attire (synthetic frames and the real ``train`` photos of
     that split's people), written to ``<attire>.yaml`` where the classifier reads it."""
+    open_yolo_dataset(data_yaml).images(split)
     scorer = TwoStage(attire, detector=detector)
     scored = [
         (scorer(cv2.imread(str(path), cv2.IMREAD_COLOR))[0], truth)
@@ -268,6 +306,7 @@ def choose_attire_threshold(
 def choose_thresholds(weights: Path, data_yaml: Path, imgsz: int, split: str = "val") -> dict[str, float]:
     """Per-class operating thresholds: the confidence with the best F1 on a held-out split, written
     to ``<weights>.yaml`` where the detector reads them."""
+    open_yolo_dataset(data_yaml).images(split)
     m = _validate(weights, data_yaml, imgsz, split)
     curve_x = np.asarray(m.box.f1_curve)  # (classes with labels, 1000) F1 over confidence 0..1
     conf = np.linspace(0, 1, curve_x.shape[1])

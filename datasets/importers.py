@@ -190,6 +190,15 @@ class YoloDataset:
     names: tuple[str, ...]
     splits: dict[str, tuple[Path, ...]]
 
+    def images(self, split: str) -> tuple[Path, ...]:
+        """The images of ``split``, refused when there are none: a held-out set (``seragam data synth
+        --realdata-split test``) has only test images, and is never trained or chosen on."""
+        if not self.splits.get(split):
+            raise DatasetFormatError(
+                f"{self.data_yaml} has no {split!r} images (a held-out set is for evaluation only)"
+            )
+        return self.splits[split]
+
 
 def open_yolo_dataset(dataset_dir_or_data_yaml: Path | str) -> YoloDataset:
     """Parse a ``data.yaml`` (or the one inside a directory) the way ultralytics resolves it.

@@ -1,7 +1,8 @@
 """Real people to build synthetic frames on: person boxes and COCO keypoints from a pose model.
 
-Sources are real photographs: the ``train`` split of ``../shared/realdata`` when it is present
-(never its ``test`` split) and the two street photos that ultralytics ships with its package.
+Sources are real photographs: the ``train`` split of ``../shared/realdata`` when it is present and
+the two street photos that ultralytics ships with its package. Its ``test`` split is a source only of
+held-out frames that no model trains on (``seragam data synth --realdata-split test``).
 """
 
 from __future__ import annotations
@@ -76,16 +77,13 @@ def bundled_photos() -> list[tuple[Path, str]]:
     return [(p, "civilian") for p in sorted(assets.glob("*.jpg"))]
 
 
-def realdata_train_photos(realdata: Path = REALDATA_DIR) -> list[tuple[Path, str]]:
-    """Training-split photos of realdata with their label; empty when realdata is not present."""
+def realdata_photos(realdata: Path = REALDATA_DIR, split: str = "train") -> list[tuple[Path, str]]:
+    """The photos of one split of realdata with their label; empty when realdata is not present."""
     table = realdata / "labels.csv"
     if not table.exists():
         return []
     with table.open() as f:
-        rows = [
-            r for r in csv.DictReader(f) if r["split"] == "train" and r["label"] != "asn_insignia_closeup"
-        ]
-    return [(realdata / r["file"], r["label"]) for r in rows]
+        return [(realdata / r["file"], r["label"]) for r in csv.DictReader(f) if r["split"] == split]
 
 
 def find_people(

