@@ -11,6 +11,7 @@ from detector.model import DEFAULT_WEIGHTS, Detector, file_sha256
 
 CARD = DEFAULT_WEIGHTS.parent / "MODEL_CARD.md"
 REPORT = json.loads(DEFAULT_WEIGHTS.with_suffix(".eval.json").read_text())
+HELD_OUT = json.loads(DEFAULT_WEIGHTS.with_name(f"{DEFAULT_WEIGHTS.stem}.heldout.eval.json").read_text())
 
 
 def test_report_is_of_the_shipped_weights(shipped_detector: Detector) -> None:
@@ -58,3 +59,26 @@ def test_card_quotes_the_real_photo_counts(key: str) -> None:
 def test_train_recipe_names_the_shipped_weights(weights) -> None:
     recipe = weights.with_suffix(".train.yaml").read_text()
     assert file_sha256(weights) in recipe
+
+
+def test_held_out_report_is_of_the_shipped_models() -> None:
+    for key in ("model", "thresholds", "imgsz", "attire_classifier"):
+        assert HELD_OUT[key] == REPORT[key]
+
+
+def test_card_quotes_the_held_out_set() -> None:
+    """Its mAP50, and each class's AP50 with its boxes, on all frames and on each kind of frame."""
+    text = CARD.read_text()
+    boxes, kinds = HELD_OUT["synthetic_boxes"], HELD_OUT["synthetic_boxes_by_kind"]
+    assert f"mAP50 **{boxes['map50']}**, mAP50-95 {boxes['map50_95']}" in text
+    for name, ap in boxes["ap50"].items():
+        cells = [f"{ap} ({boxes['boxes'][name]})"] + [
+            f"{kind['ap50'][name]} ({kind['boxes'][name]})" if name in kind["ap50"] else "-"
+            for kind in (kinds["real_uniform_photos"], kinds["drawn_or_none"])
+        ]
+        assert f"| {name} | {' | '.join(cells)} |" in text
+    for kind in kinds.values():
+        assert f"{kind['frames']:,} frames" in text and f"mAP50 {kind['map50']}" in text
+    for key in ("synthetic_frame_level", "synthetic_frame_level_two_stage"):
+        level = HELD_OUT[key]
+        assert f"{level['detected']} of {level['positives']} at {level['false_positives']} of" in text
