@@ -152,6 +152,8 @@ def _eval(args: argparse.Namespace) -> int:
     from detector.model import ModelSettings
     from detector.taxonomy import load_taxonomy
 
+    if args.report is not None and not args.report.parent.is_dir():
+        raise FileNotFoundError(f"--report {args.report}: its folder does not exist")
     if args.tune_thresholds:
         imgsz = ModelSettings.for_weights(args.model, load_taxonomy()).imgsz
         print(json.dumps({"thresholds": choose_thresholds(args.model, args.data, args.imgsz or imgsz)}))

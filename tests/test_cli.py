@@ -63,6 +63,7 @@ def test_data_stats_prints_a_table(tiny_dataset: Path, capsys) -> None:
         (["detect", "missing.jpg"], "No such file"),
         (["detect", "README.md"], "not a readable image"),
         (["data", "stats", "missing"], "pass a data.yaml"),
+        (["eval", "--report", "missing/report.json"], "its folder does not exist"),
     ],
 )
 def test_errors_are_one_line_with_exit_code_2(argv: list[str], message: str, capsys) -> None:
