@@ -157,7 +157,7 @@ def box_metrics_by_kind(
         real = GARMENT_OF_LABEL.get(labels.get(frame_source(frame), "")) is not None
         kinds["real_uniform_photos" if real else "drawn_or_none"].append(frame)
     raw = yaml.safe_load(dataset.data_yaml.read_text())
-    raw["path"] = str((dataset.data_yaml.parent / (raw.get("path") or ".")).resolve())
+    raw["path"] = str(dataset.root.resolve())
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for kind, frames in kinds.items():

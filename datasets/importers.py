@@ -184,11 +184,13 @@ class YoloLine(NamedTuple):
 
 @dataclass(frozen=True)
 class YoloDataset:
-    """A parsed ``data.yaml``: class names and the image files of each split it lists."""
+    """A parsed ``data.yaml``: class names, the folder its split entries are relative to (``root``) and
+    the image files of each split it lists."""
 
     data_yaml: Path
     names: tuple[str, ...]
     splits: dict[str, tuple[Path, ...]]
+    root: Path
 
     def images(self, split: str) -> tuple[Path, ...]:
         """The images of ``split``, refused when there are none: a held-out set (``seragam data synth
@@ -215,7 +217,7 @@ def open_yolo_dataset(dataset_dir_or_data_yaml: Path | str) -> YoloDataset:
         raise DatasetFormatError(f"{data_yaml} is not a YOLO data.yaml: it needs 'names' and split keys")
     root = data_yaml.parent / (raw.get("path") or ".")
     splits = {s: _split_images(data_yaml, root, raw[s]) for s in YOLO_SPLITS if raw.get(s)}
-    return YoloDataset(data_yaml, _yolo_names(data_yaml, raw["names"]), splits)
+    return YoloDataset(data_yaml, _yolo_names(data_yaml, raw["names"]), splits, root)
 
 
 def _yolo_names(data_yaml: Path, names: object) -> tuple[str, ...]:
