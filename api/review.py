@@ -12,7 +12,6 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,6 +33,7 @@ from api.errors import ResourceNotFoundError
 from api.registry import InvalidEntryError
 from api.registry.values import parse_choice
 from api.storage import UploadStore
+from detector.images import shown_size
 
 NEW_STATE = {
     DecisionKind.CONFIRM: CaseState.CONFIRMED,
@@ -172,11 +172,10 @@ def feedback_of(session: Session, case_id: int) -> list[DetectionFeedback]:
 
 
 def _box(box: Sequence[float] | None, frame: Path) -> list[float]:
-    """``box`` checked against the evidence ``frame`` it is drawn on (its size read from the header)."""
+    """``box`` checked against the evidence ``frame`` it is drawn on, as shown (size from the header)."""
     if box is None or len(box) != 4 or not all(math.isfinite(v) for v in box):
         raise InvalidEntryError("box", "draw the missed item's box on the frame")
-    with Image.open(frame) as image:
-        width, height = image.size
+    width, height = shown_size(frame)
     x0, y0, x1, y1 = (round(float(v), 1) for v in box)
     if x1 - x0 < 2 or y1 - y0 < 2 or min(x0, y0) < 0 or x1 > width or y1 > height:
         raise InvalidEntryError(

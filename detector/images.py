@@ -1,9 +1,12 @@
-"""Decode still images safely: size checked before pixels are decoded, clear errors for bad files."""
+"""Decode still images safely: size checked before pixels are decoded, clear errors for bad files,
+pixels turned the way the image is meant to be shown."""
 
 from __future__ import annotations
 
 import io
 import re
+import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -17,13 +20,71 @@ class ImageError(ValueError):
     """Bytes that are not a usable image; the message says what to send instead."""
 
 
+@dataclass(frozen=True)
+class Orientation:
+    """How stored pixels are turned for display, as a phone's EXIF orientation or a video's display
+    matrix says: swap the axes (a quarter turn, with a mirror), then mirror left-right, then top-bottom."""
+
+    swap_axes: bool = False
+    mirror_x: bool = False
+    mirror_y: bool = False
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        if self.swap_axes:
+            image = image.swapaxes(0, 1)
+        if self.mirror_x:
+            image = image[:, ::-1]
+        if self.mirror_y:
+            image = image[::-1]
+        return np.ascontiguousarray(image)
+
+    def size(self, width: int, height: int) -> tuple[int, int]:
+        """``(width, height)`` of the shown image, from the stored one."""
+        return (height, width) if self.swap_axes else (width, height)
+
+
+UPRIGHT = Orientation()
+# The EXIF Orientation tag's values (TIFF 6.0): 6 is a phone held upright (turn 90 degrees clockwise
+# to show), 8 held the other way, 3 upside down, 2, 4, 5 and 7 their mirror images.
+_EXIF_ORIENTATION_TAG = 0x0112
+_EXIF_ORIENTATIONS = {
+    1: UPRIGHT,
+    2: Orientation(mirror_x=True),
+    3: Orientation(mirror_x=True, mirror_y=True),
+    4: Orientation(mirror_y=True),
+    5: Orientation(swap_axes=True),
+    6: Orientation(swap_axes=True, mirror_x=True),
+    7: Orientation(swap_axes=True, mirror_x=True, mirror_y=True),
+    8: Orientation(swap_axes=True, mirror_y=True),
+}
+
+
 def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Decode JPEG/PNG/WebP/BMP bytes to BGR uint8; refuse empty, corrupt, truncated and oversized images."""
+    """Decode JPEG/PNG/WebP/BMP bytes to BGR uint8, turned as their EXIF orientation says (a phone photo
+    taken upright comes out upright); refuse empty, corrupt, truncated and oversized images."""
     if not data:
         raise ImageError("the image is empty (0 bytes); send a JPEG or PNG frame")
+    width, height, orientation = _header(data, max_pixels)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if image is None or image.shape[:2] != (height, width):
+        raise ImageError("the image could not be decoded (corrupt or truncated); export the frame again")
+    if not _complete(data):
+        raise ImageError("the image is truncated (its end is missing); upload the whole file")
+    return orientation.apply(image)
+
+
+def shown_size(path: Path) -> tuple[int, int]:
+    """``(width, height)`` of an image file as ``decode_image`` gives it, read from its header."""
+    width, height, orientation = _header(path.read_bytes(), MAX_PIXELS)
+    return orientation.size(width, height)
+
+
+def _header(data: bytes, max_pixels: int) -> tuple[int, int, Orientation]:
+    """The stored width and height, and the orientation to show the pixels in, without decoding them."""
     try:
         with Image.open(io.BytesIO(data)) as probe:
             width, height = probe.size
+            exif = probe.info.get("exif")  # read with the header (JPEG, WebP; PNG's eXIf before its pixels)
     except Image.DecompressionBombError as exc:
         raise ImageError(
             f"the image declares too many pixels, above the limit of {max_pixels:,}; send a downscaled frame"
@@ -37,12 +98,20 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
             f"the image is {width}x{height} pixels, above the limit of {max_pixels:,}; "
             "send a downscaled frame"
         )
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None or image.shape[:2] != (height, width):
-        raise ImageError("the image could not be decoded (corrupt or truncated); export the frame again")
-    if not _complete(data):
-        raise ImageError("the image is truncated (its end is missing); upload the whole file")
-    return image
+    return width, height, _exif_orientation(exif)
+
+
+def _exif_orientation(exif: bytes | None) -> Orientation:
+    """A value outside 1-8, or EXIF that cannot be parsed, leaves the image as stored (as browsers do)."""
+    if not exif:
+        return UPRIGHT
+    tags = Image.Exif()
+    try:
+        tags.load(exif)
+        value = tags.get(_EXIF_ORIENTATION_TAG, 1)
+    except (SyntaxError, ValueError, OSError, struct.error):
+        return UPRIGHT
+    return _EXIF_ORIENTATIONS.get(value, UPRIGHT) if isinstance(value, int) else UPRIGHT
 
 
 def is_jpeg(data: bytes) -> bool:

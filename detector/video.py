@@ -20,6 +20,7 @@ How PyAV 18.1 (FFmpeg 8.1) reacts to a file cut short, checked on clips made lik
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ import av
 import numpy as np
 from av.container import InputContainer
 from av.video.stream import VideoStream
+
+from detector.images import UPRIGHT, Orientation
 
 # A video that stops this close to its stated duration counts as complete: muxers round the last
 # frame's duration, and a stricter test would reject intact phone recordings.
@@ -69,8 +72,9 @@ class TruncatedVideoError(CorruptVideoError):
 
 @dataclass(frozen=True)
 class VideoFrame:
-    """One sampled frame: ``image`` is BGR uint8 ``(height, width, 3)``; ``index`` is its position among
-    the frames yielded (0-based); ``time_s`` is seconds from the start of the video stream."""
+    """One sampled frame: ``image`` is BGR uint8 ``(height, width, 3)``, turned the way players show
+    it (phones store portrait video as landscape frames and a quarter turn); ``index`` is its position
+    among the frames yielded (0-based); ``time_s`` is seconds from the start of the video stream."""
 
     image: np.ndarray
     index: int
@@ -84,8 +88,6 @@ class VideoInfo:
 
     duration_s: float | None
     fps: float | None
-    width: int
-    height: int
     frame_count: int | None
     creation_time: datetime | None
 
@@ -125,8 +127,6 @@ def probe(path: str | Path) -> VideoInfo:
         return VideoInfo(
             duration_s=duration_s,
             fps=float(rate) if rate else None,
-            width=stream.codec_context.width,
-            height=stream.codec_context.height,
             frame_count=stream.frames or None,
             creation_time=_creation_time(container.metadata.get("creation_time")),
         )
@@ -261,7 +261,21 @@ def _schedule(policy: SamplingPolicy, start_s: float) -> Callable[[float], bool]
 
 def _to_image(frame: av.VideoFrame, max_side: int | None) -> np.ndarray:
     width, height = _scaled_size(frame.width, frame.height, max_side)
-    return frame.to_ndarray(format="bgr24", width=width, height=height)
+    return _display_orientation(frame).apply(frame.to_ndarray(format="bgr24", width=width, height=height))
+
+
+def _display_orientation(frame: av.VideoFrame) -> Orientation:
+    """How players turn the frame: its display matrix (MP4, MKV) read the way FFmpeg applies it; a
+    rotation between quarter turns snaps to the nearest one."""
+    matrix = frame.side_data.get("DISPLAYMATRIX")
+    if matrix is None:
+        return UPRIGHT
+    # 3x3 of 32-bit integers in native byte order, row by row: [a b u; c d v; x y w]; a point (p, q)
+    # is shown at (a p + c q + x, b p + d q + y), up to scale.
+    a, b, _, c, d = struct.unpack("5i", bytes(matrix)[:20])
+    if abs(a) >= abs(b):
+        return Orientation(mirror_x=a < 0, mirror_y=d < 0)
+    return Orientation(swap_axes=True, mirror_x=c < 0, mirror_y=b < 0)
 
 
 def _scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:

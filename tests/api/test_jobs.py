@@ -136,7 +136,7 @@ def test_a_job_interrupted_mid_way_is_finished_by_the_next_server_with_the_same_
     ],
 )
 def test_clip_time_notes_compare_creation_time_with_the_stated_start(created, expected: list[str]) -> None:
-    info = VideoInfo(20.0, 10.0, 360, 640, 200, datetime.fromisoformat(created) if created else None)
+    info = VideoInfo(20.0, 10.0, 200, datetime.fromisoformat(created) if created else None)
     notes = clip_time_notes(info, datetime.fromisoformat(CLIP_START), now=datetime(2026, 11, 25, tzinfo=UTC))
     assert len(notes) == len(expected) and all(e in n for e, n in zip(expected, notes, strict=True))
 

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import io
 import zlib
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from PIL import Image, ImageOps, PngImagePlugin
 
-from detector.images import ImageError, decode_image
+from detector.images import ImageError, decode_image, shown_size
 
 
 def _jpeg(h: int = 40, w: int = 30) -> bytes:
@@ -67,3 +70,46 @@ def test_decompression_bomb_is_refused_before_decoding() -> None:
     small[29:33] = zlib.crc32(bytes(small[12:29])).to_bytes(4, "big")  # keep the chunk's CRC valid
     with pytest.raises(ImageError, match="above the limit"):
         decode_image(bytes(small))
+
+
+def test_a_large_png_is_refused_without_decoding_its_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """8000x6000 is below Pillow's own bomb limit: the header and its EXIF are all that may be read."""
+    big = bytearray(_png(1, 1))
+    big[16:24] = (8000).to_bytes(4, "big") + (6000).to_bytes(4, "big")
+    big[29:33] = zlib.crc32(bytes(big[12:29])).to_bytes(4, "big")
+
+    def no_decoding(self: object) -> None:
+        raise AssertionError("pixels decoded")
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", no_decoding)
+    with pytest.raises(ImageError, match="8000x6000 pixels, above the limit"):
+        decode_image(bytes(big))
+
+
+def _with_orientation(fmt: str, orientation: int) -> bytes:
+    """A 48x32 image with coloured corners, saved with EXIF orientation ``orientation``."""
+    rgb = np.full((32, 48, 3), 128, np.uint8)
+    rgb[:12, :16], rgb[:12, -16:], rgb[-12:, :16] = (255, 0, 0), (0, 255, 0), (0, 0, 255)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, fmt, exif=exif.tobytes(), **({"quality": 100} if fmt == "JPEG" else {}))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_images_are_turned_as_their_exif_orientation_says(fmt: str, orientation: int, tmp_path: Path) -> None:
+    """Phones store a portrait photo as landscape pixels and an orientation; Pillow shows it so too."""
+    data = _with_orientation(fmt, orientation)
+    shown = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB"))[:, :, ::-1]
+    image = decode_image(data)
+    assert image.shape == shown.shape and image.flags.c_contiguous
+    assert np.abs(image.astype(int) - shown).mean() < 2
+    (tmp_path / "frame").write_bytes(data)
+    assert shown_size(tmp_path / "frame") == (shown.shape[1], shown.shape[0])
+
+
+@pytest.mark.parametrize("orientation", [0, 9, 600])
+def test_an_orientation_outside_exif_leaves_the_image_as_stored(orientation: int) -> None:
+    assert decode_image(_with_orientation("JPEG", orientation)).shape == (32, 48, 3)

