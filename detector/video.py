@@ -148,9 +148,7 @@ def iter_frames(
     with _open(path) as container:
         stream = _video_stream(container, path)
         stream.thread_type = "AUTO"
-        if policy.mode == SamplingMode.KEYFRAMES:
-            stream.codec_context.skip_frame = "NONKEY"
-        reader = _StreamReader(container, stream)
+        reader = _StreamReader(container, stream, keyframes_only=policy.mode == SamplingMode.KEYFRAMES)
         if start_s > 0:
             reader.seek(start_s)
         yield from _sample(reader, policy, path, start_s, end_s)
@@ -186,10 +184,14 @@ def _sample(
 class _StreamReader:
     """Demuxes and decodes one video stream, keeping what tells a clip cut short from a complete one:
     how many packets came (``packets``), how far into the stream they reached (``reached_s``), and
-    what stopped the reading early (``damage``)."""
+    what stopped the reading early (``damage``). ``keyframes_only``: only keyframe packets reach the
+    decoder (the others are still counted); decoders' own ``skip_frame`` is not honoured by all (VP9)."""
 
-    def __init__(self, container: InputContainer, stream: VideoStream) -> None:
+    def __init__(
+        self, container: InputContainer, stream: VideoStream, *, keyframes_only: bool = False
+    ) -> None:
         self.stream = stream
+        self.keyframes_only = keyframes_only
         self.packets = 0
         self.reached_s = 0.0
         self.damage: str | None = None
@@ -211,6 +213,8 @@ class _StreamReader:
                     self.damage = f"an incomplete packet after {self.reached_s:.2f} s"
                     break
                 self._note(packet)
+                if self.keyframes_only and packet.size and not packet.is_keyframe:
+                    continue
                 yield from packet.decode()
         except av.FFmpegError as error:
             self.damage = str(error)
@@ -235,8 +239,8 @@ class _StreamReader:
             self.reached_s = max(self.reached_s, self.seconds(packet.pts + (packet.duration or 0)))
 
     def _drain(self) -> list[av.VideoFrame]:
-        # The decoder still holds good frames when damage stops it: a frame-threaded decoder several,
-        # and with skip_frame="NONKEY" an H.264 decoder releases keyframes only many packets later.
+        # The decoder still holds good frames when damage stops it: a frame-threaded one several (when
+        # fed keyframes only, several keyframes).
         try:
             return self.stream.decode(None)
         except av.FFmpegError:
