@@ -8,7 +8,7 @@ crash), so scanning can resume after the last finished chunk and spread one long
 
 Sampling (``ScanSettings``):
 
-- ``keyframes``: the decoder skips every frame but keyframes (phone apps put one every ~2 s), the
+- ``keyframes``: only keyframes are decoded (phone apps put one every ~2 s), the
   cheapest decode. Coarse to fine: every ``keyframe_stride``-th keyframe is scored; where two of
   them disagree about attire (score at least ``dense_score``), the keyframes between them are scored
   too, and where two neighbouring keyframes disagree, the GOP between them is decoded in full and
