@@ -38,10 +38,9 @@ from api.storage import UploadStore
 from api.timestamps import parse_timestamp
 from detector.model import file_sha256
 from detector.scan import ChunkScan, plan_chunks
-from detector.video import VideoError, probe
+from detector.video import VIDEO_SUFFIXES, VideoError, probe
 
 MANIFEST_FIELDS = ("path", "platform", "handle", "started_at")
-RECORDING_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".ts", ".flv", ".avi", ".m4v"})
 
 
 class BatchSourceError(ValueError):
@@ -65,9 +64,7 @@ def read_source(source: Path, *, skew_s: float) -> list[StreamEntry]:
     no more than ``skew_s`` in the future)."""
     if source.is_dir():
         rows = [
-            _sidecar_row(source, p)
-            for p in sorted(source.iterdir())
-            if p.suffix.lower() in RECORDING_SUFFIXES
+            _sidecar_row(source, p) for p in sorted(source.iterdir()) if p.suffix.lower() in VIDEO_SUFFIXES
         ]
         base = source
     elif source.suffix.lower() in (".csv", ".jsonl"):

@@ -17,8 +17,6 @@ import cv2
 if TYPE_CHECKING:
     from api.config import Settings
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".ts", ".flv", ".avi", ".m4v"}
-
 
 def _detect(args: argparse.Namespace) -> int:
     import numpy as np
@@ -28,7 +26,7 @@ def _detect(args: argparse.Namespace) -> int:
     from detector.episodes import EpisodeTracker
     from detector.images import read_image
     from detector.model import Detector
-    from detector.video import SamplingMode, SamplingPolicy, iter_frames
+    from detector.video import VIDEO_SUFFIXES, SamplingMode, SamplingPolicy, iter_frames
 
     detector = Detector(args.model)
     official = detector.taxonomy.official_names

@@ -43,6 +43,8 @@ _REEXPORT = (
     "re-export the clip (save it again from the recorder or phone) and upload it again"
 )
 _REMUX = "it is probably a raw stream; remux it into MP4 or MKV (ffmpeg -r FPS -i IN -c copy OUT.mp4)"
+# File suffixes read as recordings (by `seragam detect`; in `seragam batch` folders).
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".ts", ".flv", ".avi", ".m4v"})
 # Absorbs float rounding of pts * time_base when comparing with multiples of the sampling interval.
 _TIME_EPS_S = 1e-6
 
