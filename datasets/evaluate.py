@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 import math
@@ -199,17 +198,14 @@ def person_crops(scorer: FrameScorer, people: PeopleFinder) -> Scorer:
 
 def realdata_frame_level(scorer: Scorer, realdata: Path = REALDATA_DIR) -> dict[str, object] | None:
     """Frame-level results on the real photos' ``test`` split; None when realdata is absent."""
-    table = realdata / "labels.csv"
-    if not table.exists():
+    if not (realdata / "labels.csv").exists():
         return None
-    with table.open() as f:
-        rows = [r for r in csv.DictReader(f) if r["split"] == "test"]
     results: dict[str, list[tuple[float, bool]]] = {}
-    for row in rows:
-        image = cv2.imread(str(realdata / row["file"]), cv2.IMREAD_COLOR)
+    for path, label in realdata_photos(realdata, "test"):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
-            raise ValueError(f"cannot read {row['file']} in {realdata}")
-        results.setdefault(row["label"], []).append(scorer(image))
+            raise ValueError(f"cannot read {path.relative_to(realdata)} in {realdata}")
+        results.setdefault(label, []).append(scorer(image))
     pos = [r for label, rs in results.items() if is_official_label(label) for r in rs]
     neg = [r for label in CIVILIAN_LABELS for r in results.get(label, [])]
     summary = frame_level([s for s, _ in pos], [s for s, _ in neg], [h for _, h in pos], [h for _, h in neg])
