@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -159,6 +160,22 @@ def _finish(
     if dropped:
         log.warning("%s: dropped %d degenerate boxes (empty after clipping to the image)", where, dropped)
     return images
+
+
+def _turned_envelope(
+    corners: tuple[float, float, float, float], degrees: float, pivot: tuple[float, float]
+) -> tuple[float, float, float, float]:
+    """The upright box around the rectangle ``(x0, y0, x1, y1)`` turned ``degrees`` clockwise as seen on
+    screen (y pointing down) about ``pivot``; all in pixels, where a turn keeps its shape."""
+    x0, y0, x1, y1 = corners
+    cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    px, py = pivot
+    turned = [
+        (px + (x - px) * cos - (y - py) * sin, py + (x - px) * sin + (y - py) * cos)
+        for x, y in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))
+    ]
+    xs, ys = [x for x, _ in turned], [y for _, y in turned]
+    return min(xs), min(ys), max(xs), max(ys)
 
 
 def _clip(box: _RawBox, class_name: str) -> LabelledBox | None:
@@ -346,11 +363,14 @@ def read_label_studio(
     class_map: ClassMap | None = None,
     source_of: SourceOf = source_from_stem,
 ) -> list[LabelledImage]:
-    """A Label Studio JSON export (a list of tasks); only ``rectanglelabels`` results are read.
+    """A Label Studio JSON export (a list of tasks); only ``rectanglelabels`` results are read, a rotated
+    rectangle as the upright box around it.
 
     Images are matched by file name in ``images_dir``, with or without Label Studio's
-    ``<hash>-`` upload prefix; ``source_of`` sees the name without that prefix. Tasks that
-    nobody annotated are skipped (an annotated task with no boxes is a negative image).
+    ``<hash>-`` upload prefix; ``source_of`` sees the name without that prefix. Of a task's annotations
+    the one marked ground truth is read, else the first; annotations an annotator skipped
+    (``was_cancelled``) are not negatives and are passed over. Tasks with no other annotation are
+    skipped (an annotated task with no boxes is a negative image).
     """
     json_path, images_dir = Path(json_path), Path(images_dir)
     tasks = _load_json(json_path)
@@ -359,16 +379,24 @@ def read_label_studio(
     raw_images = []
     with _malformed(json_path, "Label Studio JSON export"):
         for task in tasks:
-            if not task.get("annotations"):
+            annotation = _finished_annotation(task.get("annotations") or [])
+            if annotation is None:
                 continue
             path, source_path = _find_upload(images_dir, task["data"]["image"])
-            results = task["annotations"][0]["result"]
+            results = annotation["result"]
             boxes = tuple(_label_studio_box(r) for r in results if r.get("type") == "rectanglelabels")
             raw_images.append(_RawImage(path, boxes, source_path))
     unannotated = len(tasks) - len(raw_images)
     if unannotated:
-        log.warning("%s: skipped %d tasks without annotations", json_path, unannotated)
+        log.warning(
+            "%s: skipped %d tasks without annotations (none, or only skipped ones)", json_path, unannotated
+        )
     return _finish(raw_images, json_path, class_map, source_of)
+
+
+def _finished_annotation(annotations: list[dict[str, Any]]) -> dict[str, Any] | None:
+    finished = [a for a in annotations if not a.get("was_cancelled")]
+    return next((a for a in finished if a.get("ground_truth")), finished[0] if finished else None)
 
 
 def _find_upload(images_dir: Path, reference: str) -> tuple[Path, Path]:
@@ -385,10 +413,19 @@ def _find_upload(images_dir: Path, reference: str) -> tuple[Path, Path]:
 
 
 def _label_studio_box(result: dict[str, Any]) -> _RawBox:
+    """``x``, ``y`` (the top-left corner, which a rotation turns about), ``width`` and ``height`` are
+    percentages of the image's width and height; ``rotation`` is in degrees, clockwise."""
     value = result["value"]
     x0, y0 = float(value["x"]) / 100, float(value["y"]) / 100
     x1, y1 = x0 + float(value["width"]) / 100, y0 + float(value["height"]) / 100
-    return _RawBox(value["rectanglelabels"][0], x0, y0, x1, y1)
+    label = value["rectanglelabels"][0]
+    rotation = float(value.get("rotation") or 0)
+    if rotation % 360 == 0:
+        return _RawBox(label, x0, y0, x1, y1)
+    width, height = float(result["original_width"]), float(result["original_height"])
+    corners = (x0 * width, y0 * height, x1 * width, y1 * height)
+    left, top, right, bottom = _turned_envelope(corners, rotation, pivot=corners[:2])
+    return _RawBox(label, left / width, top / height, right / width, bottom / height)
 
 
 # --- CVAT -------------------------------------------------------------------------------------
@@ -401,28 +438,46 @@ def read_cvat(
     class_map: ClassMap | None = None,
     source_of: SourceOf = source_from_stem,
 ) -> list[LabelledImage]:
-    """A "CVAT for images 1.1" XML export; only ``<box>`` shapes are read."""
+    """A "CVAT for images 1.1" XML export; only ``<box>`` shapes are read (the others are counted in a
+    warning), a rotated box as the upright box around it."""
     xml_path, images_dir = Path(xml_path), Path(images_dir)
     try:
         root = ET.parse(xml_path).getroot()
     except ET.ParseError as e:
         raise DatasetFormatError(f"{xml_path} is not valid XML: {e}") from e
+    if root.find("track") is not None:
+        raise DatasetFormatError(
+            f"{xml_path} is a 'CVAT for video' export (tracks, not images); "
+            "export the task as 'CVAT for images 1.1' instead"
+        )
     raw_images = []
+    other_shapes: dict[str, int] = defaultdict(int)
     with _malformed(xml_path, "CVAT for images XML export"):
         for image in root.iter("image"):
             width, height = float(image.attrib["width"]), float(image.attrib["height"])
-            boxes = tuple(
-                _RawBox(
-                    box.attrib["label"],
-                    float(box.attrib["xtl"]) / width,
-                    float(box.attrib["ytl"]) / height,
-                    float(box.attrib["xbr"]) / width,
-                    float(box.attrib["ybr"]) / height,
-                )
-                for box in image.iter("box")
-            )
-            raw_images.append(_RawImage(images_dir / image.attrib["name"], boxes))
+            boxes = []
+            for shape in image:
+                if shape.tag == "box":
+                    boxes.append(_cvat_box(shape.attrib, width, height))
+                elif shape.tag != "tag":  # a tag labels the whole image, not a region
+                    other_shapes[shape.tag] += 1
+            raw_images.append(_RawImage(images_dir / image.attrib["name"], tuple(boxes)))
+    if other_shapes:
+        counts = ", ".join(f"{n} {tag}" for tag, n in sorted(other_shapes.items()))
+        log.warning(
+            "%s: ignored shapes that are not boxes (%s); draw them as boxes to use them", xml_path, counts
+        )
     return _finish(raw_images, xml_path, class_map, source_of)
+
+
+def _cvat_box(attrib: dict[str, str], width: float, height: float) -> _RawBox:
+    """Corners in pixels; ``rotation`` (degrees) turns the box about its centre."""
+    x0, y0, x1, y1 = (float(attrib[k]) for k in ("xtl", "ytl", "xbr", "ybr"))
+    rotation = float(attrib.get("rotation", 0))
+    left, top, right, bottom = _turned_envelope(
+        (x0, y0, x1, y1), rotation, pivot=((x0 + x1) / 2, (y0 + y1) / 2)
+    )
+    return _RawBox(attrib["label"], left / width, top / height, right / width, bottom / height)
 
 
 # --- writing and merging ----------------------------------------------------------------------

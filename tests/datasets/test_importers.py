@@ -236,6 +236,131 @@ def test_label_studio_matches_hash_prefixed_files_and_local_file_urls(tmp_path: 
     ]
 
 
+def label_studio_rectangle(x: float, y: float, width: float, height: float, rotation: float) -> dict:
+    """A ``name_plate`` rectangle on a WIDTH x HEIGHT image, given in pixels as Label Studio's editor
+    draws it: top-left corner, size, then turned clockwise about that corner."""
+    return {
+        "type": "rectanglelabels",
+        "original_width": WIDTH,
+        "original_height": HEIGHT,
+        "value": {
+            "x": 100 * x / WIDTH,
+            "y": 100 * y / HEIGHT,
+            "width": 100 * width / WIDTH,
+            "height": 100 * height / HEIGHT,
+            "rotation": rotation,
+            "rectanglelabels": ["name_plate"],
+        },
+    }
+
+
+# An 8x4 pixel rectangle at (10, 2) on the 40x20 image, turned; expected: the upright box around it,
+# (cx, cy, w, h) normalised, worked out by hand.
+@pytest.mark.parametrize(
+    ("rotation", "expected"),
+    [
+        (0, (14 / 40, 4 / 20, 8 / 40, 4 / 20)),
+        (360, (14 / 40, 4 / 20, 8 / 40, 4 / 20)),
+        # a quarter turn clockwise: the top edge now points down, the left edge left: x 6..10, y 2..10
+        (90, (8 / 40, 6 / 20, 4 / 40, 8 / 20)),
+        # the same turn counted the other way round
+        (-270, (8 / 40, 6 / 20, 4 / 40, 8 / 20)),
+        # a quarter turn anticlockwise: x 10..14, y -6..2, clipped to y 0..2
+        (270, (12 / 40, 1 / 20, 4 / 40, 2 / 20)),
+        # 30 degrees: corners (10, 2), (16.928, 6), (8, 5.464), (14.928, 9.464)
+        (30, (12.464 / 40, 5.732 / 20, 8.928 / 40, 7.464 / 20)),
+    ],
+)
+def test_label_studio_rotated_rectangles_become_the_upright_box_around_them(
+    tmp_path: Path, rotation: float, expected: tuple[float, float, float, float]
+) -> None:
+    make_image(tmp_path / "images" / "cam1__f001.jpg")
+    result = label_studio_rectangle(10, 2, 8, 4, rotation)
+    tasks = [{"data": {"image": "/data/upload/1/cam1__f001.jpg"}, "annotations": [{"result": [result]}]}]
+    (tmp_path / "ls.json").write_text(json.dumps(tasks))
+
+    (image,) = read_label_studio(tmp_path / "ls.json", tmp_path / "images")
+
+    (box,) = image.boxes
+    assert (box.cx, box.cy, box.w, box.h) == pytest.approx(expected, abs=1e-4)
+
+
+def test_label_studio_reads_the_ground_truth_annotation_and_never_a_skipped_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Skipping a task saves a cancelled annotation with no boxes: it says nothing about the image, and
+    reading it as a negative would teach the model that the attire in it is not there."""
+    for name in ("cam1__f001.jpg", "cam2__f002.jpg", "cam3__f003.jpg"):
+        make_image(tmp_path / "images" / name)
+    plate = label_studio_rectangle(10, 2, 8, 4, 0)
+    skipped = {"was_cancelled": True, "result": []}
+    tasks = [
+        {"data": {"image": "/data/upload/1/cam1__f001.jpg"}, "annotations": [skipped, {"result": [plate]}]},
+        {"data": {"image": "/data/upload/1/cam2__f002.jpg"}, "annotations": [skipped]},
+        {
+            "data": {"image": "/data/upload/1/cam3__f003.jpg"},
+            "annotations": [{"result": []}, {"ground_truth": True, "result": [plate]}],
+        },
+    ]
+    (tmp_path / "ls.json").write_text(json.dumps(tasks))
+
+    with caplog.at_level(logging.WARNING):
+        images = read_label_studio(tmp_path / "ls.json", tmp_path / "images")
+
+    assert [(im.image_path.name, len(im.boxes)) for im in images] == [
+        ("cam1__f001.jpg", 1),
+        ("cam3__f003.jpg", 1),
+    ]
+    assert "skipped 1 tasks without annotations" in caplog.text
+
+
+# The same 8x4 box at (10, 2)-(18, 6), turned about its centre (14, 4).
+@pytest.mark.parametrize(
+    ("rotation", "expected"),
+    [
+        ("0.00", (14 / 40, 4 / 20, 8 / 40, 4 / 20)),
+        ("90.00", (14 / 40, 4 / 20, 4 / 40, 8 / 20)),
+        ("180.00", (14 / 40, 4 / 20, 8 / 40, 4 / 20)),
+        # half sides 4 cos 30 + 2 sin 30 = 4.464 and 4 sin 30 + 2 cos 30 = 3.732
+        ("30.00", (14 / 40, 4 / 20, 8.928 / 40, 7.464 / 20)),
+        ("330.00", (14 / 40, 4 / 20, 8.928 / 40, 7.464 / 20)),
+    ],
+)
+def test_cvat_rotated_boxes_become_the_upright_box_around_them(
+    tmp_path: Path, rotation: str, expected: tuple[float, float, float, float]
+) -> None:
+    make_image(tmp_path / "images" / "cam1__f001.jpg")
+    xml = (
+        f'<annotations><image id="0" name="cam1__f001.jpg" width="{WIDTH}" height="{HEIGHT}">'
+        f'<box label="name_plate" xtl="10" ytl="2" xbr="18" ybr="6" rotation="{rotation}"/>'
+        "</image></annotations>"
+    )
+    (tmp_path / "cvat.xml").write_text(xml)
+
+    (image,) = read_cvat(tmp_path / "cvat.xml", tmp_path / "images")
+
+    (box,) = image.boxes
+    assert (box.cx, box.cy, box.w, box.h) == pytest.approx(expected, abs=1e-4)
+
+
+def test_cvat_counts_the_shapes_it_cannot_read(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    make_image(tmp_path / "images" / "cam1__f001.jpg")
+    xml = (
+        f'<annotations><image id="0" name="cam1__f001.jpg" width="{WIDTH}" height="{HEIGHT}">'
+        '<box label="name_plate" xtl="10" ytl="2" xbr="18" ybr="6"/>'
+        '<polygon label="pdh_khaki" points="1,1;9,1;9,9"/><polygon label="pdh_khaki" points="2,2;8,2;8,8"/>'
+        '<points label="korpri_badge" points="3,3"/><tag label="pdh_khaki"/>'
+        "</image></annotations>"
+    )
+    (tmp_path / "cvat.xml").write_text(xml)
+
+    with caplog.at_level(logging.WARNING):
+        (image,) = read_cvat(tmp_path / "cvat.xml", tmp_path / "images")
+
+    assert [b.class_name for b in image.boxes] == ["name_plate"]
+    assert "ignored shapes that are not boxes (1 points, 2 polygon)" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("file_name", "separator", "source"),
     [
@@ -302,6 +427,10 @@ COCO_IMAGE_WITHOUT_SIZE = {
     "categories": [{"id": 1, "name": "pdh_khaki"}],
     "annotations": [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}],
 }
+CVAT_VIDEO_EXPORT = (
+    '<annotations><version>1.1</version><track id="0" label="pdh_khaki">'
+    '<box frame="0" outside="0" xtl="1" ytl="1" xbr="9" ybr="9"/></track></annotations>'
+)
 LABEL_STUDIO_MISSING_IMAGE = [{"data": {"image": "/data/upload/1/gone.jpg"}, "annotations": [{"result": []}]}]
 
 
@@ -317,6 +446,7 @@ LABEL_STUDIO_MISSING_IMAGE = [{"data": {"image": "/data/upload/1/gone.jpg"}, "an
         (read_cvat, "<annotations><image", "not valid XML"),
         (read_cvat, '<annotations><image name="a.jpg" width="4"/></annotations>', "missing field 'height'"),
         (read_cvat, '<annotations><image name="a" width="4" height="x"/></annotations>', "ValueError"),
+        (read_cvat, CVAT_VIDEO_EXPORT, "'CVAT for video' export .* export the task as 'CVAT for images 1.1'"),
     ],
 )
 def test_malformed_annotation_files_raise_dataset_format_error(
