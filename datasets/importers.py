@@ -162,20 +162,25 @@ def _finish(
     return images
 
 
-def _turned_envelope(
-    corners: tuple[float, float, float, float], degrees: float, pivot: tuple[float, float]
-) -> tuple[float, float, float, float]:
-    """The upright box around the rectangle ``(x0, y0, x1, y1)`` turned ``degrees`` clockwise as seen on
-    screen (y pointing down) about ``pivot``; all in pixels, where a turn keeps its shape."""
+def _upright_box(
+    label: str,
+    corners: tuple[float, float, float, float],
+    degrees: float,
+    image_size: tuple[float, float],
+    pivot: tuple[float, float] | None = None,
+) -> _RawBox:
+    """The upright box around the rectangle ``corners`` (``x0, y0, x1, y1`` in pixels, where a turn keeps
+    its shape) turned ``degrees`` clockwise as seen on screen about ``pivot`` (default: its centre)."""
     x0, y0, x1, y1 = corners
+    px, py = pivot or ((x0 + x1) / 2, (y0 + y1) / 2)
     cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
-    px, py = pivot
     turned = [
         (px + (x - px) * cos - (y - py) * sin, py + (x - px) * sin + (y - py) * cos)
         for x, y in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))
     ]
     xs, ys = [x for x, _ in turned], [y for _, y in turned]
-    return min(xs), min(ys), max(xs), max(ys)
+    width, height = image_size
+    return _RawBox(label, min(xs) / width, min(ys) / height, max(xs) / width, max(ys) / height)
 
 
 def _clip(box: _RawBox, class_name: str) -> LabelledBox | None:
@@ -336,21 +341,21 @@ def read_coco(
         for ann in data.get("annotations", []):
             if not ann.get("iscrowd"):
                 image = images[ann["image_id"]]
-                x, y, w, h = (float(v) for v in ann["bbox"])
-                width, height = float(image["width"]), float(image["height"])
-                boxes[ann["image_id"]].append(
-                    _RawBox(
-                        categories[ann["category_id"]],
-                        x / width,
-                        y / height,
-                        (x + w) / width,
-                        (y + h) / height,
-                    )
-                )
+                boxes[ann["image_id"]].append(_coco_box(ann, categories[ann["category_id"]], image))
         raw_images = [
             _RawImage(images_dir / im["file_name"], tuple(boxes[im_id])) for im_id, im in images.items()
         ]
     return _finish(raw_images, json_path, class_map, source_of)
+
+
+def _coco_box(ann: dict[str, Any], label: str, image: dict[str, Any]) -> _RawBox:
+    """``bbox`` is ``[x, y, w, h]`` in pixels; CVAT's COCO export keeps a rotated box upright there with
+    its turn about the centre in ``attributes.rotation`` (degrees)."""
+    x, y, w, h = (float(v) for v in ann["bbox"])
+    rotation = float((ann.get("attributes") or {}).get("rotation", 0))
+    return _upright_box(
+        label, (x, y, x + w, y + h), rotation, (float(image["width"]), float(image["height"]))
+    )
 
 
 # --- Label Studio -----------------------------------------------------------------------------
@@ -420,12 +425,11 @@ def _label_studio_box(result: dict[str, Any]) -> _RawBox:
     x1, y1 = x0 + float(value["width"]) / 100, y0 + float(value["height"]) / 100
     label = value["rectanglelabels"][0]
     rotation = float(value.get("rotation") or 0)
-    if rotation % 360 == 0:
+    if rotation % 360 == 0:  # the image size is then not needed
         return _RawBox(label, x0, y0, x1, y1)
     width, height = float(result["original_width"]), float(result["original_height"])
     corners = (x0 * width, y0 * height, x1 * width, y1 * height)
-    left, top, right, bottom = _turned_envelope(corners, rotation, pivot=corners[:2])
-    return _RawBox(label, left / width, top / height, right / width, bottom / height)
+    return _upright_box(label, corners, rotation, (width, height), pivot=corners[:2])
 
 
 # --- CVAT -------------------------------------------------------------------------------------
@@ -454,11 +458,11 @@ def read_cvat(
     other_shapes: dict[str, int] = defaultdict(int)
     with _malformed(xml_path, "CVAT for images XML export"):
         for image in root.iter("image"):
-            width, height = float(image.attrib["width"]), float(image.attrib["height"])
+            image_size = float(image.attrib["width"]), float(image.attrib["height"])
             boxes = []
             for shape in image:
                 if shape.tag == "box":
-                    boxes.append(_cvat_box(shape.attrib, width, height))
+                    boxes.append(_cvat_box(shape.attrib, image_size))
                 elif shape.tag != "tag":  # a tag labels the whole image, not a region
                     other_shapes[shape.tag] += 1
             raw_images.append(_RawImage(images_dir / image.attrib["name"], tuple(boxes)))
@@ -470,14 +474,10 @@ def read_cvat(
     return _finish(raw_images, xml_path, class_map, source_of)
 
 
-def _cvat_box(attrib: dict[str, str], width: float, height: float) -> _RawBox:
+def _cvat_box(attrib: dict[str, str], image_size: tuple[float, float]) -> _RawBox:
     """Corners in pixels; ``rotation`` (degrees) turns the box about its centre."""
-    x0, y0, x1, y1 = (float(attrib[k]) for k in ("xtl", "ytl", "xbr", "ybr"))
-    rotation = float(attrib.get("rotation", 0))
-    left, top, right, bottom = _turned_envelope(
-        (x0, y0, x1, y1), rotation, pivot=((x0 + x1) / 2, (y0 + y1) / 2)
-    )
-    return _RawBox(attrib["label"], left / width, top / height, right / width, bottom / height)
+    corners = float(attrib["xtl"]), float(attrib["ytl"]), float(attrib["xbr"]), float(attrib["ybr"])
+    return _upright_box(attrib["label"], corners, float(attrib.get("rotation", 0)), image_size)
 
 
 # --- writing and merging ----------------------------------------------------------------------

@@ -314,30 +314,58 @@ def test_label_studio_reads_the_ground_truth_annotation_and_never_a_skipped_one(
     assert "skipped 1 tasks without annotations" in caplog.text
 
 
-# The same 8x4 box at (10, 2)-(18, 6), turned about its centre (14, 4).
-@pytest.mark.parametrize(
-    ("rotation", "expected"),
-    [
-        ("0.00", (14 / 40, 4 / 20, 8 / 40, 4 / 20)),
-        ("90.00", (14 / 40, 4 / 20, 4 / 40, 8 / 20)),
-        ("180.00", (14 / 40, 4 / 20, 8 / 40, 4 / 20)),
-        # half sides 4 cos 30 + 2 sin 30 = 4.464 and 4 sin 30 + 2 cos 30 = 3.732
-        ("30.00", (14 / 40, 4 / 20, 8.928 / 40, 7.464 / 20)),
-        ("330.00", (14 / 40, 4 / 20, 8.928 / 40, 7.464 / 20)),
-    ],
-)
-def test_cvat_rotated_boxes_become_the_upright_box_around_them(
-    tmp_path: Path, rotation: str, expected: tuple[float, float, float, float]
-) -> None:
-    make_image(tmp_path / "images" / "cam1__f001.jpg")
+def write_cvat_rotated(tmp_path: Path, rotation: float) -> Reader:
     xml = (
         f'<annotations><image id="0" name="cam1__f001.jpg" width="{WIDTH}" height="{HEIGHT}">'
-        f'<box label="name_plate" xtl="10" ytl="2" xbr="18" ybr="6" rotation="{rotation}"/>'
+        f'<box label="name_plate" xtl="10" ytl="2" xbr="18" ybr="6" rotation="{rotation:.2f}"/>'
         "</image></annotations>"
     )
     (tmp_path / "cvat.xml").write_text(xml)
+    return partial(read_cvat, tmp_path / "cvat.xml", tmp_path / "images")
 
-    (image,) = read_cvat(tmp_path / "cvat.xml", tmp_path / "images")
+
+def write_coco_rotated(tmp_path: Path, rotation: float) -> Reader:
+    """As CVAT's COCO export writes a rotated box: upright in ``bbox``, its turn in ``attributes``."""
+    coco = {
+        "images": [{"id": 1, "file_name": "cam1__f001.jpg", "width": WIDTH, "height": HEIGHT}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [10, 2, 8, 4],
+                "iscrowd": 0,
+                "attributes": {"occluded": False, "rotation": rotation},
+            }
+        ],
+        "categories": [{"id": 1, "name": "name_plate"}],
+    }
+    (tmp_path / "coco.json").write_text(json.dumps(coco))
+    return partial(read_coco, tmp_path / "coco.json", tmp_path / "images")
+
+
+# The same 8x4 box at (10, 2)-(18, 6), turned about its centre (14, 4).
+@pytest.mark.parametrize("write", [write_cvat_rotated, write_coco_rotated])
+@pytest.mark.parametrize(
+    ("rotation", "expected"),
+    [
+        (0, (14 / 40, 4 / 20, 8 / 40, 4 / 20)),
+        (90, (14 / 40, 4 / 20, 4 / 40, 8 / 20)),
+        (180, (14 / 40, 4 / 20, 8 / 40, 4 / 20)),
+        # half sides 4 cos 30 + 2 sin 30 = 4.464 and 4 sin 30 + 2 cos 30 = 3.732
+        (30, (14 / 40, 4 / 20, 8.928 / 40, 7.464 / 20)),
+        (330, (14 / 40, 4 / 20, 8.928 / 40, 7.464 / 20)),
+    ],
+)
+def test_cvat_rotated_boxes_become_the_upright_box_around_them(
+    tmp_path: Path,
+    write: Callable[[Path, float], Reader],
+    rotation: float,
+    expected: tuple[float, float, float, float],
+) -> None:
+    make_image(tmp_path / "images" / "cam1__f001.jpg")
+
+    (image,) = write(tmp_path, rotation)()
 
     (box,) = image.boxes
     assert (box.cx, box.cy, box.w, box.h) == pytest.approx(expected, abs=1e-4)
