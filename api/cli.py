@@ -224,20 +224,34 @@ def _data_import(args: argparse.Namespace) -> int:
         "cvat": importers.read_cvat,
     }
     class_map = json.loads(args.class_map) if args.class_map else None
-    lists = [
-        importers.read_yolo(a, class_map=class_map)
-        if args.format == "yolo"
-        else readers[args.format](a, args.images, class_map=class_map)
-        for a in args.annotations
-    ]
+    lists = []
+    for path in args.annotations:
+        source_of = _import_source(args.source, path)
+        if args.format == "yolo":
+            lists.append(importers.read_yolo(path, class_map=class_map, source_of=source_of))
+        else:
+            lists.append(readers[args.format](path, args.images, class_map=class_map, source_of=source_of))
     items = importers.merge(*lists)
     fractions = dict(zip(("train", "val", "test"), args.fractions, strict=True))
-    print(
-        importers.write_yolo_dataset(
-            split_by_source(items, fractions, args.seed), args.out, load_taxonomy().names
+    splits = split_by_source(items, fractions, args.seed)
+    sources = len({item.source for item in items})
+    for split in (s for s, part in splits.items() if not part):
+        print(
+            f"seragam: warning: the {split} split is empty: {sources} source(s) for {len(fractions)} splits; "
+            "import more streams (or check --source)",
+            file=sys.stderr,
         )
-    )
+    print(importers.write_yolo_dataset(splits, args.out, load_taxonomy().names))
     return 0
+
+
+def _import_source(choice: str, annotations: Path) -> Callable[[Path], str]:
+    """What groups imported images into sources, which the split keeps together (``--source``)."""
+    from datasets import importers
+
+    if choice == "file":
+        return lambda _image: str(annotations.resolve())
+    return importers.source_from_folder if choice == "folder" else importers.source_from_stem
 
 
 def _service_settings(args: argparse.Namespace) -> Settings:
@@ -633,6 +647,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", type=Path, help="image folder (not for yolo)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--class-map", help='JSON mapping of foreign class names, e.g. {"nametag": "name_plate"}')
+    p.add_argument(
+        "--source",
+        choices=["name", "folder", "file"],
+        default="name",
+        help="what makes images one source (stream, recording, photo), which never spans two splits: "
+        "name: the file name before '__' (cam1__f001.jpg), else the whole name; folder: the folder "
+        "the annotations name the image in; file: the annotation file (one per stream)",
+    )
     p.add_argument(
         "--fractions", type=float, nargs=3, default=(0.8, 0.1, 0.1), metavar=("TRAIN", "VAL", "TEST")
     )

@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -91,6 +91,11 @@ def source_from_stem(path: Path, separator: str = "__") -> str:
     return prefix if found else path.stem
 
 
+def source_from_folder(path: Path) -> str:
+    """The folder the annotations name the image in (``cam1/f0001.jpg`` -> ``cam1``): one folder a stream."""
+    return str(path.parent)
+
+
 @dataclass(frozen=True)
 class _RawBox:
     """A box as read from a foreign file: its own class name, corners normalised but not clipped."""
@@ -159,7 +164,37 @@ def _finish(
         raise UnknownClassError(where, unknown, names)
     if dropped:
         log.warning("%s: dropped %d degenerate boxes (empty after clipping to the image)", where, dropped)
+    _warn_of_numbered_frames_apart(
+        [(raw.source_path or raw.path, im.source) for raw, im in zip(raw_images, images, strict=True)], where
+    )
     return images
+
+
+# A numbered file name: frame_000123, IMG_0042, clip-7.
+_NUMBERED = re.compile(r"(?P<name>.*?)[ _.\-]*\d+")
+
+
+def _warn_of_numbered_frames_apart(named: Sequence[tuple[Path, str]], where: Path) -> None:
+    """Files numbered in one series (``frame_000001``, ``frame_000002``) whose whole name is their source
+    are likely frames of one recording, which a split by source would scatter across train and test.
+    ``named``: each image's name (as the annotations give it) and its source."""
+    series = Counter(
+        numbered["name"]
+        for name, source in named
+        if source == name.stem and (numbered := _NUMBERED.fullmatch(name.stem))
+    )
+    apart = {name: n for name, n in series.items() if n > 1}
+    if apart:
+        example = max(apart, key=apart.__getitem__)
+        log.warning(
+            "%s: %d numbered images (%d of them named %r and a number) each make a source of their own; "
+            "if they are frames of one stream, a split would put the same scene in train and test: name "
+            "them <stream>__<frame>, or keep each stream in its own folder (--source folder)",
+            where,
+            sum(apart.values()),
+            apart[example],
+            example,
+        )
 
 
 def _upright_box(
@@ -405,16 +440,17 @@ def _finished_annotation(annotations: list[dict[str, Any]]) -> dict[str, Any] | 
 
 
 def _find_upload(images_dir: Path, reference: str) -> tuple[Path, Path]:
-    """The image file a task refers to, and the path without the upload prefix (for the source)."""
+    """The image file a task refers to, and the path the task names it by, without the upload prefix
+    (for the source)."""
     url = urlparse(reference)
     # Local-storage references look like /data/local-files/?d=dir/frame.jpg.
-    name = PurePosixPath(unquote(parse_qs(url.query).get("d", [url.path])[0])).name
-    upload = LABEL_STUDIO_UPLOAD.fullmatch(name)
-    original = upload["name"] if upload else name
-    path = images_dir / name
+    named = PurePosixPath(unquote(parse_qs(url.query).get("d", [url.path])[0]))
+    upload = LABEL_STUDIO_UPLOAD.fullmatch(named.name)
+    original = upload["name"] if upload else named.name
+    path = images_dir / named.name
     if not path.is_file() and (images_dir / original).is_file():
         path = images_dir / original
-    return path, images_dir / original
+    return path, Path(named.parent, original)
 
 
 def _label_studio_box(result: dict[str, Any]) -> _RawBox:

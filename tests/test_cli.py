@@ -141,3 +141,58 @@ def test_held_out_set_renders_only_test_photos_and_cannot_be_trained_on(
         assert "no 'val' images" in capsys.readouterr().err
     assert main([*argv, "--realdata-split", "test", "--no-realdata"]) == 2
     assert "drop --no-realdata" in capsys.readouterr().err
+
+
+def write_cvat_streams(folder: Path, streams: int, frames: int) -> Path:
+    """A CVAT export of numbered frames (as CVAT names a video's frames), one folder a stream."""
+    images = []
+    for s in range(streams):
+        for f in range(frames):
+            name = f"stream{s}/frame_{f:06d}.jpg"
+            (folder / "images" / f"stream{s}").mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(folder / "images" / name), np.full((20, 40, 3), 10 * s + f, np.uint8))
+            box = '<box label="name_plate" xtl="10" ytl="2" xbr="18" ybr="6"/>' if f % 2 else ""
+            images.append(f'<image id="{len(images)}" name="{name}" width="40" height="20">{box}</image>')
+    xml = folder / "annotations.xml"
+    xml.write_text(f"<annotations><version>1.1</version>{''.join(images)}</annotations>")
+    return xml
+
+
+def imported_streams(data_yaml: Path) -> dict[str, set[str]]:
+    """For each split, the streams its images come from (written as ``<hash>_frame_N``, so read back
+    through the pixel value each stream's frames were drawn with)."""
+    dataset = open_yolo_dataset(data_yaml)
+    return {
+        split: {f"stream{int(cv2.imread(str(path))[0, 0, 0]) // 10}" for path in dataset.images(split)}
+        for split in dataset.splits
+    }
+
+
+def test_data_import_keeps_each_stream_in_one_split_by_folder(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    xml = write_cvat_streams(tmp_path, streams=5, frames=4)
+    argv = ["data", "import", str(xml), "--format", "cvat", "--images", str(tmp_path / "images")]
+
+    assert main([*argv, "--out", str(tmp_path / "by-name")]) == 0
+    assert "20 numbered images (20 of them named 'frame' and a number) each make a source of their own" in (
+        caplog.text
+    )
+    by_name = imported_streams(tmp_path / "by-name" / "data.yaml")
+    assert by_name["train"] & (by_name["val"] | by_name["test"])  # the leak the warning is about
+
+    assert main([*argv, "--source", "folder", "--out", str(tmp_path / "by-folder")]) == 0
+    assert caplog.text.count("numbered images") == 1
+    by_folder = imported_streams(tmp_path / "by-folder" / "data.yaml")
+    assert sorted(len(streams) for streams in by_folder.values()) == [1, 1, 3]
+    assert set.union(*by_folder.values()) == {f"stream{s}" for s in range(5)}
+
+
+def test_data_import_by_annotation_file_warns_of_empty_splits(tmp_path: Path, capsys) -> None:
+    xmls = [write_cvat_streams(tmp_path / f"task{t}", streams=1, frames=3) for t in range(2)]
+    images = tmp_path / "task0" / "images"
+    argv = ["data", "import", *map(str, xmls), "--format", "cvat", "--images", str(images)]
+
+    assert main([*argv, "--source", "file", "--out", str(tmp_path / "out")]) == 0
+
+    assert "the test split is empty: 1 source(s) for 3 splits" in capsys.readouterr().err

@@ -23,6 +23,7 @@ from datasets.importers import (
     read_cvat,
     read_label_studio,
     read_yolo,
+    source_from_folder,
     source_from_stem,
     write_yolo_dataset,
 )
@@ -234,6 +235,21 @@ def test_label_studio_matches_hash_prefixed_files_and_local_file_urls(tmp_path: 
         ("8f3a2b1c-cam7__f010.jpg", "cam7"),
         ("cam8__f011.jpg", "cam8"),
     ]
+
+
+def test_label_studio_sources_by_folder_are_the_folders_tasks_name(tmp_path: Path) -> None:
+    for name in ("8f3a2b1c-f001.jpg", "f002.jpg", "f003.jpg"):
+        make_image(tmp_path / "images" / name)
+    tasks = [
+        {"data": {"image": "/data/upload/3/8f3a2b1c-f001.jpg"}, "annotations": [{"result": []}]},
+        {"data": {"image": "/data/local-files/?d=live%2Fcam8%2Ff002.jpg"}, "annotations": [{"result": []}]},
+        {"data": {"image": "/data/local-files/?d=live%2Fcam9%2Ff003.jpg"}, "annotations": [{"result": []}]},
+    ]
+    (tmp_path / "ls.json").write_text(json.dumps(tasks))
+
+    images = read_label_studio(tmp_path / "ls.json", tmp_path / "images", source_of=source_from_folder)
+
+    assert [im.source for im in images] == ["/data/upload/3", "live/cam8", "live/cam9"]
 
 
 def label_studio_rectangle(x: float, y: float, width: float, height: float, rotation: float) -> dict:
