@@ -251,10 +251,12 @@ class YoloDataset:
 
     def images(self, split: str) -> tuple[Path, ...]:
         """The images of ``split``, refused when there are none: a held-out set (``seragam data synth
-        --realdata-split test``) has only test images, and is never trained or chosen on."""
+        --realdata-split test``) has only test images, and is never trained or chosen on; an import of
+        fewer sources than splits leaves some empty."""
         if not self.splits.get(split):
             raise DatasetFormatError(
-                f"{self.data_yaml} has no {split!r} images (a held-out set is for evaluation only)"
+                f"{self.data_yaml} has no {split!r} images (a held-out set is for evaluation only; "
+                "an imported set needs at least one source a split)"
             )
         return self.splits[split]
 

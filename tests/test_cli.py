@@ -196,3 +196,7 @@ def test_data_import_by_annotation_file_warns_of_empty_splits(tmp_path: Path, ca
     assert main([*argv, "--source", "file", "--out", str(tmp_path / "out")]) == 0
 
     assert "the test split is empty: 1 source(s) for 3 splits" in capsys.readouterr().err
+    assert (
+        main(["train", "--data", str(tmp_path / "out" / "data.yaml"), "--out", str(tmp_path / "m.pt")]) == 2
+    )
+    assert "has no 'val' images" in capsys.readouterr().err
