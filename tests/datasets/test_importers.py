@@ -94,6 +94,26 @@ def write_coco(tmp_path: Path, spec: Spec) -> Reader:
     return partial(read_coco, tmp_path / "coco.json", tmp_path / "images")
 
 
+def label_studio_rectangle(
+    class_name: str, x: float, y: float, width: float, height: float, rotation: float = 0
+) -> dict:
+    """A rectangle on a WIDTH x HEIGHT image, given in pixels as Label Studio's editor draws it:
+    top-left corner, size, then turned clockwise about that corner."""
+    return {
+        "type": "rectanglelabels",
+        "original_width": WIDTH,
+        "original_height": HEIGHT,
+        "value": {
+            "x": 100 * x / WIDTH,
+            "y": 100 * y / HEIGHT,
+            "width": 100 * width / WIDTH,
+            "height": 100 * height / HEIGHT,
+            "rotation": rotation,
+            "rectanglelabels": [class_name],
+        },
+    }
+
+
 def write_label_studio(tmp_path: Path, spec: Spec) -> Reader:
     make_images(tmp_path / "images", spec)
     tasks = [
@@ -104,20 +124,7 @@ def write_label_studio(tmp_path: Path, spec: Spec) -> Reader:
             "annotations": [
                 {
                     "result": [
-                        {
-                            "type": "rectanglelabels",
-                            "original_width": WIDTH,
-                            "original_height": HEIGHT,
-                            "value": {
-                                "x": 100 * x0 / WIDTH,
-                                "y": 100 * y0 / HEIGHT,
-                                "width": 100 * (x1 - x0) / WIDTH,
-                                "height": 100 * (y1 - y0) / HEIGHT,
-                                "rotation": 0,
-                                "rectanglelabels": [c],
-                            },
-                        }
-                        for c, x0, y0, x1, y1 in boxes
+                        label_studio_rectangle(c, x0, y0, x1 - x0, y1 - y0) for c, x0, y0, x1, y1 in boxes
                     ]
                 }
             ],
@@ -252,24 +259,6 @@ def test_label_studio_sources_by_folder_are_the_folders_tasks_name(tmp_path: Pat
     assert [im.source for im in images] == ["/data/upload/3", "live/cam8", "live/cam9"]
 
 
-def label_studio_rectangle(x: float, y: float, width: float, height: float, rotation: float) -> dict:
-    """A ``name_plate`` rectangle on a WIDTH x HEIGHT image, given in pixels as Label Studio's editor
-    draws it: top-left corner, size, then turned clockwise about that corner."""
-    return {
-        "type": "rectanglelabels",
-        "original_width": WIDTH,
-        "original_height": HEIGHT,
-        "value": {
-            "x": 100 * x / WIDTH,
-            "y": 100 * y / HEIGHT,
-            "width": 100 * width / WIDTH,
-            "height": 100 * height / HEIGHT,
-            "rotation": rotation,
-            "rectanglelabels": ["name_plate"],
-        },
-    }
-
-
 # An 8x4 pixel rectangle at (10, 2) on the 40x20 image, turned; expected: the upright box around it,
 # (cx, cy, w, h) normalised, worked out by hand.
 @pytest.mark.parametrize(
@@ -291,7 +280,7 @@ def test_label_studio_rotated_rectangles_become_the_upright_box_around_them(
     tmp_path: Path, rotation: float, expected: tuple[float, float, float, float]
 ) -> None:
     make_image(tmp_path / "images" / "cam1__f001.jpg")
-    result = label_studio_rectangle(10, 2, 8, 4, rotation)
+    result = label_studio_rectangle("name_plate", 10, 2, 8, 4, rotation)
     tasks = [{"data": {"image": "/data/upload/1/cam1__f001.jpg"}, "annotations": [{"result": [result]}]}]
     (tmp_path / "ls.json").write_text(json.dumps(tasks))
 
@@ -308,7 +297,7 @@ def test_label_studio_reads_the_ground_truth_annotation_and_never_a_skipped_one(
     reading it as a negative would teach the model that the attire in it is not there."""
     for name in ("cam1__f001.jpg", "cam2__f002.jpg", "cam3__f003.jpg"):
         make_image(tmp_path / "images" / name)
-    plate = label_studio_rectangle(10, 2, 8, 4, 0)
+    plate = label_studio_rectangle("name_plate", 10, 2, 8, 4)
     skipped = {"was_cancelled": True, "result": []}
     tasks = [
         {"data": {"image": "/data/upload/1/cam1__f001.jpg"}, "annotations": [skipped, {"result": [plate]}]},
