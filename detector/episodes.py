@@ -48,7 +48,12 @@ class EpisodeConfig:
             for name, value, ok, rule in [
                 ("min_score", self.min_score, 0 <= self.min_score <= 1, "in [0, 1]"),
                 ("window", self.window, self.window >= 1, "at least 1"),
-                ("min_window", self.min_window, self.min_window >= 1, "at least 1"),
+                (
+                    "min_window",
+                    self.min_window,
+                    1 <= self.min_window <= self.window,
+                    f"from 1 to window ({self.window})",
+                ),
                 ("confirm_score", self.confirm_score, 0 < self.confirm_score <= 1, "in (0, 1]"),
                 ("end_after_s", self.end_after_s, self.end_after_s >= 0, "0 or more"),
             ]
@@ -64,7 +69,17 @@ class EpisodeConfig:
         unknown = sorted(set(raw) - set(known))
         if unknown:
             raise ValueError(f"unknown episode settings {unknown}: the known ones are {sorted(known)}")
-        return cls(**{name: known[name](value) for name, value in raw.items()})
+        return cls(**{name: _number(name, value, known[name]) for name, value in raw.items()})
+
+
+def _number(name: str, value: object, kind: type) -> Any:
+    """A setting as ``kind``, refusing what would change in the conversion (7.9 frames, ``true``)."""
+    whole = kind is int
+    if isinstance(value, bool) or not isinstance(value, int | float) or (whole and value != int(value)):
+        raise ValueError(
+            f"episode setting {name}={value!r} must be {'a whole number' if whole else 'a number'}"
+        )
+    return kind(value)
 
 
 @dataclass(frozen=True)
@@ -141,8 +156,8 @@ class EpisodeTracker:
         self._window.append(frame)
         confirmed = self.computed_score >= self.config.confirm_score
         if self._open is None:
-            if confirmed:
-                self._open = self._opening_episode()
+            if confirmed and (episode := self._opening_episode()).evidence:
+                self._open = episode
             return None
         return self._continue(self._open, frame, confirmed)
 
@@ -154,7 +169,8 @@ class EpisodeTracker:
         return list(self._closed)
 
     def _opening_episode(self) -> _OpenEpisode:
-        # The window may still hold evidence of the episode that just closed: never start inside it.
+        # The window may still hold evidence of the episode that just closed: never start inside it
+        # (then nothing may be left to open with, when frames share the closing frame's time).
         after_s = self._closed[-1].end_s if self._closed else float("-inf")
         episode = _OpenEpisode(evidence=[])
         for frame in self._window:

@@ -108,6 +108,19 @@ def test_frames_must_come_in_time_order(times: list[float], error: type[Exceptio
     assert issubclass(error, ValueError)
 
 
+def test_a_frame_sharing_the_closing_time_does_not_reopen_an_empty_episode() -> None:
+    """Frames with equal times are allowed (some files repeat timestamps): one that confirms again at
+    the closed episode's end time has no evidence of its own after that end, and must not open one."""
+    tracker = EpisodeTracker()
+    for time_s, score in [(0.0, 0.9), (1.0, 0.9), (1.0, 0.0), (1.0, 0.0)]:
+        tracker.update(time_s, score, {"pdh_khaki"} if score else ())
+    tracker.update(1.0, 0.9, {"pdh_khaki"})
+    for time_s in range(2, 30):
+        tracker.update(float(time_s), 0.0)
+
+    assert [(e.start_s, e.end_s, e.frame_count) for e in tracker.finish()] == [(0.0, 1.0, 2)]
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
@@ -116,6 +129,12 @@ def test_frames_must_come_in_time_order(times: list[float], error: type[Exceptio
         ({"window": 5.0, "end_after_s": 3}, EpisodeConfig(window=5, end_after_s=3.0)),
         ({"windw": 5}, "unknown episode settings"),
         ({"window": 0}, "window=0 must be at least 1"),
+        # padding to min_window values would outlast a shorter window: no episode would ever open
+        ({"window": 1}, r"min_window=3 must be from 1 to window \(1\)"),
+        ({"window": 1, "min_window": 1}, EpisodeConfig(window=1, min_window=1)),
+        ({"window": 7.9}, "window=7.9 must be a whole number"),
+        ({"window": True}, "window=True must be a whole number"),
+        ({"confirm_score": "0.8"}, "confirm_score='0.8' must be a number"),
         ({"confirm_score": 1.5, "min_score": -0.1}, "min_score=-0.1 must be in"),
         ({"end_after_s": -1}, "end_after_s=-1.0 must be 0 or more"),
     ],
