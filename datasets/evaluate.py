@@ -186,12 +186,15 @@ def synthetic_frame_level(scorer: Scorer, data_yaml: Path, split: str = "test") 
     return frame_level(scores[True], scores[False], hits[True], hits[False])
 
 
-def person_crops(scorer: FrameScorer, people: PeopleFinder) -> Scorer:
+def person_crops(scorer: Scorer, people: PeopleFinder) -> Scorer:
     """Two-stage scoring with the detector: run it on each person's crop (the framing it is trained
     on) and take the best crop."""
 
     def score(image: np.ndarray) -> tuple[float, bool]:
-        return max((scorer(crop.image) for crop in people.crops(image)), default=(0.0, False))
+        # flagged when any crop is: the best-scoring crop may be below its class's threshold while
+        # another crop is above its own
+        crops = [scorer(crop.image) for crop in people.crops(image)]
+        return max((s for s, _ in crops), default=0.0), any(hit for _, hit in crops)
 
     return score
 
@@ -304,11 +307,20 @@ def choose_thresholds(weights: Path, data_yaml: Path, imgsz: int, split: str = "
     to ``<weights>.yaml`` where the detector reads them."""
     open_yolo_dataset(data_yaml).images(split)
     m = _validate(weights, data_yaml, imgsz, split)
-    curve_x = np.asarray(m.box.f1_curve)  # (classes with labels, 1000) F1 over confidence 0..1
-    conf = np.linspace(0, 1, curve_x.shape[1])
-    thresholds = {
-        m.names[int(c)]: round(float(np.clip(conf[int(np.argmax(f1))], 0.05, 0.9)), 3)
-        for c, f1 in zip(m.box.ap_class_index, curve_x, strict=True)
-    }
+    names = [m.names[int(c)] for c in m.box.ap_class_index]
+    thresholds = best_f1_thresholds(names, np.asarray(m.box.f1_curve))
     weights.with_suffix(".yaml").write_text(yaml.safe_dump({"imgsz": imgsz, "thresholds": thresholds}))
     return thresholds
+
+
+def best_f1_thresholds(names: list[str], f1_curves: np.ndarray) -> dict[str, float]:
+    """For each class, the confidence where its F1 curve (over confidences 0..1, evenly spaced) peaks,
+    rounded down to 3 decimals (rounding up would drop the detections that made the best F1, as a
+    detection counts from the threshold up) and kept within 0.05-0.9. A class whose F1 is 0 throughout
+    (nothing right at any confidence) is left out, and keeps the taxonomy's default."""
+    conf = np.linspace(0, 1, f1_curves.shape[1])
+    return {
+        name: float(np.clip(math.floor(conf[int(np.argmax(f1))] * 1000) / 1000, 0.05, 0.9))
+        for name, f1 in zip(names, f1_curves, strict=True)
+        if f1.max() > 0
+    }

@@ -4,18 +4,22 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from datasets.evaluate import (
     FrameScorer,
+    best_f1_thresholds,
     evaluate,
     frame_level,
+    person_crops,
     realdata_frame_level,
     roc_auc,
     wilson_interval,
 )
 from datasets.stats import dataset_stats
 from detector.model import DEFAULT_WEIGHTS
+from detector.people import PersonCrop
 
 
 @pytest.mark.parametrize(
@@ -71,3 +75,50 @@ def test_evaluate_writes_report_beside_weights(tiny_dataset: Path, tmp_path: Pat
     assert boxes["boxes"] == labelled and boxes["ap50"].keys() == labelled.keys()
     assert saved["synthetic_frame_level"]["positives"] + saved["synthetic_frame_level"]["negatives"] > 0
     assert saved["realdata_test"] is None
+
+
+def f1_peaking_at(index: int, points: int = 1000) -> np.ndarray:
+    curve = np.zeros(points)
+    curve[index] = 0.8
+    return curve
+
+
+@pytest.mark.parametrize(
+    ("curve", "threshold"),
+    [
+        # the peak at confidence 672/999 = 0.67267: 0.673 would drop the detections scoring 0.6727-0.673
+        (f1_peaking_at(672), 0.672),
+        (f1_peaking_at(328), 0.328),  # 0.32833
+        (f1_peaking_at(10), 0.05),  # kept within 0.05-0.9
+        (f1_peaking_at(999), 0.9),
+        (np.zeros(1000), None),  # never right: the taxonomy default stays
+    ],
+)
+def test_best_f1_thresholds(curve: np.ndarray, threshold: float | None) -> None:
+    chosen = best_f1_thresholds(["pdh_khaki"], curve[None, :])
+    assert chosen.get("pdh_khaki") == threshold
+
+
+class CropsOf:
+    """People found in a frame: here, one crop per value, each a 1-pixel image holding it."""
+
+    def crops(self, image: np.ndarray) -> list[PersonCrop]:
+        return [PersonCrop((0, 0, 1, 1), np.full((1, 1, 3), v, np.uint8)) for v in image.ravel()]
+
+
+@pytest.mark.parametrize(
+    ("crops", "expected"),
+    [
+        # the best-scoring crop is under its class's threshold, another is over its own: flagged
+        ([(50, False), (30, True)], (0.5, True)),
+        ([(50, False), (30, False)], (0.5, False)),
+        ([], (0.0, False)),
+    ],
+)
+def test_person_crops_flags_a_frame_when_any_crop_is_flagged(
+    crops: list[tuple[int, bool]], expected: tuple[float, bool]
+) -> None:
+    hits = dict(crops)
+    score = person_crops(lambda crop: (crop[0, 0, 0] / 100, hits[int(crop[0, 0, 0])]), CropsOf())
+
+    assert score(np.array([v for v, _ in crops], np.uint8)) == expected
