@@ -188,11 +188,10 @@ def synthetic_frame_level(scorer: Scorer, data_yaml: Path, split: str = "test") 
 
 def person_crops(scorer: Scorer, people: PeopleFinder) -> Scorer:
     """Two-stage scoring with the detector: run it on each person's crop (the framing it is trained
-    on) and take the best crop."""
+    on); the frame's score is its best crop's, and it is flagged when any crop is (the best-scoring
+    crop may be under its class's threshold while another crop is over its own)."""
 
     def score(image: np.ndarray) -> tuple[float, bool]:
-        # flagged when any crop is: the best-scoring crop may be below its class's threshold while
-        # another crop is above its own
         crops = [scorer(crop.image) for crop in people.crops(image)]
         return max((s for s, _ in crops), default=0.0), any(hit for _, hit in crops)
 

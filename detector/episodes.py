@@ -14,6 +14,7 @@ threshold can do. The zero padding makes a lone frame never enough: a clip's fir
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -75,7 +76,8 @@ class EpisodeConfig:
 def _number(name: str, value: object, kind: type) -> Any:
     """A setting as ``kind``, refusing what would change in the conversion (7.9 frames, ``true``)."""
     whole = kind is int
-    if isinstance(value, bool) or not isinstance(value, int | float) or (whole and value != int(value)):
+    number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not number or (whole and value != int(value)):
         raise ValueError(
             f"episode setting {name}={value!r} must be {'a whole number' if whole else 'a number'}"
         )

@@ -134,6 +134,7 @@ def test_a_frame_sharing_the_closing_time_does_not_reopen_an_empty_episode() -> 
         ({"window": 1, "min_window": 1}, EpisodeConfig(window=1, min_window=1)),
         ({"window": 7.9}, "window=7.9 must be a whole number"),
         ({"window": True}, "window=True must be a whole number"),
+        ({"end_after_s": float("inf")}, "end_after_s=inf must be a number"),
         ({"confirm_score": "0.8"}, "confirm_score='0.8' must be a number"),
         ({"confirm_score": 1.5, "min_score": -0.1}, "min_score=-0.1 must be in"),
         ({"end_after_s": -1}, "end_after_s=-1.0 must be 0 or more"),
