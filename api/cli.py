@@ -224,14 +224,14 @@ def _data_import(args: argparse.Namespace) -> int:
         "cvat": importers.read_cvat,
     }
     class_map = json.loads(args.class_map) if args.class_map else None
-    lists = []
-    for path in args.annotations:
-        source_of = _import_source(args.source, path)
+
+    def read(path: Path) -> list[importers.LabelledImage]:
+        options = {"class_map": class_map, "source_of": _import_source(args.source, path)}
         if args.format == "yolo":
-            lists.append(importers.read_yolo(path, class_map=class_map, source_of=source_of))
-        else:
-            lists.append(readers[args.format](path, args.images, class_map=class_map, source_of=source_of))
-    items = importers.merge(*lists)
+            return importers.read_yolo(path, **options)
+        return readers[args.format](path, args.images, **options)
+
+    items = importers.merge(*map(read, args.annotations))
     fractions = dict(zip(("train", "val", "test"), args.fractions, strict=True))
     splits = split_by_source(items, fractions, args.seed)
     sources = len({item.source for item in items})
