@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -43,10 +43,13 @@ _REEXPORT = (
     "re-export the clip (save it again from the recorder or phone) and upload it again"
 )
 _REMUX = "it is probably a raw stream; remux it into MP4 or MKV (ffmpeg -r FPS -i IN -c copy OUT.mp4)"
+_REORDER = "remux it into MP4 or MKV, which keep each frame's time (ffmpeg -i IN -c copy OUT.mp4)"
 # File suffixes read as recordings (by `seragam detect`; in `seragam batch` folders).
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".ts", ".flv", ".avi", ".m4v"})
 # Absorbs float rounding of pts * time_base when comparing with multiples of the sampling interval.
 _TIME_EPS_S = 1e-6
+# How far before the requested time a seek tries, in turn, to land on a keyframe shown in time.
+_SEEK_BACK_OFF_S = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
 
 class VideoError(ValueError):
@@ -126,6 +129,8 @@ def probe(path: str | Path) -> VideoInfo:
         duration_s = _stated_duration_s(stream)
         if duration_s is None and container.duration:
             duration_s = container.duration / av.time_base
+        if duration_s is None:  # a live WebM (as browsers record) states none: where its packets end
+            duration_s = _packets_end_s(container, stream)
         return VideoInfo(
             duration_s=duration_s,
             fps=float(rate) if rate else None,
@@ -152,7 +157,12 @@ def iter_frames(
         stream.thread_type = "AUTO"
         reader = _StreamReader(container, stream, keyframes_only=policy.mode == SamplingMode.KEYFRAMES)
         if start_s > 0:
-            reader.seek(start_s)
+            try:
+                reader.seek(start_s)
+            except av.FFmpegError as error:
+                raise CorruptVideoError(
+                    path, f"it cannot be read from {start_s:.2f} s on: {error}"
+                ) from error
         yield from _sample(reader, policy, path, start_s, end_s)
 
 
@@ -167,17 +177,22 @@ def _sample(
     reader: _StreamReader, policy: SamplingPolicy, path: str | Path, start_s: float, end_s: float | None
 ) -> Iterator[VideoFrame]:
     is_due = _schedule(policy, start_s)
-    yielded = 0
+    yielded = decoded = 0
+    last_s = -math.inf
     for frame in reader.frames():
+        decoded += 1
         if frame.pts is None:
             raise CorruptVideoError(path, "its frames carry no timestamps", _REMUX)
         time_s = reader.seconds(frame.pts)
+        if time_s < last_s:  # AVI stores no presentation times: with B-frames they come in decode order
+            raise CorruptVideoError(path, f"its frame times run backwards at {last_s:.2f} s", _REORDER)
+        last_s = time_s
         if end_s is not None and time_s + _TIME_EPS_S >= end_s:
             return  # presentation order: every later frame is past the range too
         if time_s + _TIME_EPS_S >= start_s and is_due(time_s):
             yield VideoFrame(_to_image(frame, policy.max_side), yielded, frame.pts, time_s)
             yielded += 1
-    if yielded == 0:
+    if decoded == 0:  # frames decoded but none due in [start_s, end_s) is a range without a sample
         raise CorruptVideoError(path, reader.damage or "no frame could be decoded")
     if not reader.is_complete():
         raise TruncatedVideoError(path, yielded, reader.reached_s)
@@ -202,20 +217,39 @@ class _StreamReader:
         self._seeked = False
 
     def seek(self, time_s: float) -> None:
-        """Continue from the keyframe at or before ``time_s``."""
-        target = self._start + math.floor((time_s - _TIME_EPS_S) / self.stream.time_base)
-        self._container.seek(max(self._start, target), stream=self.stream, backward=True, any_frame=False)
+        """Continue from a keyframe shown at or before ``time_s``. Demuxers seek by decode time (MP4,
+        FLV: with B-frames the keyframe they land on may be shown after ``time_s``) or by byte position
+        (MPEG-TS: they may land inside a GOP, ahead of its keyframe), so the seek backs off until the
+        first keyframe read is shown in time; at the latest to the file's start."""
         self._seeked = True
+        for back_s in _SEEK_BACK_OFF_S:
+            target = self._start + math.floor((time_s - back_s - _TIME_EPS_S) / self.stream.time_base)
+            if target <= self._start:
+                break
+            self._container.seek(target, stream=self.stream, backward=True, any_frame=False)
+            if self._first_keyframe_s() <= time_s + _TIME_EPS_S:
+                self._container.seek(target, stream=self.stream, backward=True, any_frame=False)
+                return
+        self._container.seek(0)  # the file's start (seeking to a TS stream's own start lands past it)
+
+    def _first_keyframe_s(self) -> float:
+        for packet in self._container.demux(self.stream):
+            if packet.is_keyframe and packet.pts is not None:
+                return self.seconds(packet.pts)
+        return math.inf
 
     def frames(self) -> Iterator[av.VideoFrame]:
-        """Decoded frames in presentation order, up to the first packet that is incomplete or fails."""
+        """Decoded frames in presentation order, up to the first packet that is incomplete or fails;
+        after a seek, from the first keyframe (the packets before it cannot be decoded)."""
+        waiting_for_key = self._seeked
         try:
             for packet in self._container.demux(self.stream):
                 if packet.is_corrupt:
                     self.damage = f"an incomplete packet after {self.reached_s:.2f} s"
                     break
-                self._note(packet)
-                if self.keyframes_only and packet.size and not packet.is_keyframe:
+                self.note(packet)
+                waiting_for_key = waiting_for_key and not packet.is_keyframe
+                if packet.size and (waiting_for_key or (self.keyframes_only and not packet.is_keyframe)):
                     continue
                 yield from packet.decode()
         except av.FFmpegError as error:
@@ -234,7 +268,8 @@ class _StreamReader:
     def seconds(self, pts: int) -> float:
         return float((pts - self._start) * self.stream.time_base)
 
-    def _note(self, packet: av.Packet) -> None:
+    def note(self, packet: av.Packet) -> None:
+        """Count a packet read and how far into the stream it reaches."""
         if packet.size:
             self.packets += 1
         if packet.pts is not None:
@@ -294,7 +329,7 @@ def _scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, in
 
 def _open(path: str | Path) -> InputContainer:
     try:
-        return av.open(str(path))
+        return av.open(str(path), metadata_errors="replace")  # a Latin-1 title is no reason to refuse
     except FileNotFoundError:
         raise
     except av.FFmpegError as error:
@@ -322,6 +357,15 @@ def _stated_duration_s(stream: VideoStream) -> float | None:
         return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
     except ValueError:
         return None
+
+
+def _packets_end_s(container: InputContainer, stream: VideoStream) -> float | None:
+    """Where the stream's packets end, read without decoding them; None without timestamps (a raw stream)."""
+    reader = _StreamReader(container, stream)
+    with suppress(av.FFmpegError):  # damage: reading the frames reports it
+        for packet in container.demux(stream):
+            reader.note(packet)
+    return reader.reached_s or None
 
 
 def _creation_time(value: str | None) -> datetime | None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from detector.video import (
     SamplingMode,
     SamplingPolicy,
     TruncatedVideoError,
+    VideoError,
     decode_frame_at,
     iter_frames,
     probe,
@@ -42,10 +44,13 @@ def write_clip(
     container_format: str | None = None,
     faststart: bool = False,
     codec: str = VIDEO_CODEC,
+    title: str | None = None,
 ) -> Path:
     options = {"movflags": "faststart"} if faststart else {}
     with av.open(str(path), "w", format=container_format, options=options) as container:
         container.metadata["creation_time"] = "2026-02-03T10:00:00.000000Z"
+        if title is not None:
+            container.metadata["title"] = title
         stream = container.add_stream(codec, rate=FPS)
         stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
         stream.codec_context.gop_size = gop
@@ -305,6 +310,101 @@ def test_cut_mpegts_passes_as_a_shorter_clip(make_clip: ClipMaker) -> None:
     """Documented limitation: a TS has no index or stated duration to notice the cut by."""
     got = sampled(cut(make_clip("clip.ts", container_format="mpegts"), 0.6), ALL)
     assert 0 < len(got) < CLIP_FRAMES
+
+
+# Demuxers seek differently: MP4 and FLV by decode time (with B-frames the keyframe they land on may
+# be shown after the time asked), MPEG-TS by byte position (landing inside a GOP).
+SEEKABLE = [
+    ("mp4", VIDEO_CODEC),
+    ("matroska", VIDEO_CODEC),
+    ("mpegts", VIDEO_CODEC),
+    ("flv", VIDEO_CODEC),
+    pytest.param(
+        "mp4",
+        "libx265",
+        marks=pytest.mark.skipif("libx265" not in av.codecs_available, reason="no HEVC encoder here"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("container_format", "codec"), SEEKABLE)
+def test_ranges_and_seeks_yield_what_a_whole_read_yields(
+    make_clip: ClipMaker, container_format: str, codec: str
+) -> None:
+    path = make_clip("clip.video", gop=FPS, container_format=container_format, codec=codec)
+    assert sampled(path, ALL) == list(range(CLIP_FRAMES))
+    for chunk_s in (1.0, 0.7):
+        starts = np.arange(0, CLIP_FRAMES / FPS, chunk_s)
+        chunked = [
+            frame_number(f.image)
+            for start in starts
+            for f in iter_frames(path, ALL, start_s=float(start), end_s=float(start + chunk_s))
+        ]
+        assert chunked == list(range(CLIP_FRAMES)), chunk_s
+    assert [frame_number(decode_frame_at(path, n / FPS)) for n in range(CLIP_FRAMES)] == list(
+        range(CLIP_FRAMES)
+    )
+
+
+def test_a_range_without_a_due_frame_is_empty_not_an_error(make_clip: ClipMaker) -> None:
+    path = make_clip("clip.mp4", gop=FPS)  # keyframes at 0, 1 and 2 s
+    assert list(iter_frames(path, SamplingPolicy(SamplingMode.KEYFRAMES), start_s=1.2, end_s=1.9)) == []
+    assert list(iter_frames(path, SamplingPolicy(SamplingMode.EVERY_N_SECONDS), start_s=2.5)) == []
+
+
+def test_metadata_in_another_encoding_is_no_reason_to_refuse(make_clip: ClipMaker) -> None:
+    path = make_clip("clip.mkv", container_format="matroska", title="Kafe QQ")
+    data = path.read_bytes()
+    assert data.count(b"Kafe QQ") == 1
+    path.write_bytes(data.replace(b"Kafe QQ", b"Kaf\xe9 QQ"))  # Latin-1 "Kafé", not UTF-8; same length
+    assert probe(path).duration_s == pytest.approx(CLIP_FRAMES / FPS, abs=0.15)
+    assert sampled(path, ALL) == list(range(CLIP_FRAMES))
+
+
+class _Unseekable(io.RawIOBase):
+    """Where a live recorder writes: no going back to fill in a duration or an index."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, chunk: bytes) -> int:
+        self.data += chunk
+        return len(chunk)
+
+
+@pytest.mark.skipif("libvpx-vp9" not in av.codecs_available, reason="no VP9 encoder here")
+def test_a_browser_recording_without_a_stated_duration_is_measured(tmp_path: Path) -> None:
+    sink = _Unseekable()
+    with av.open(sink, "w", format="webm", options={"live": "1"}) as container:
+        stream = container.add_stream("libvpx-vp9", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        for number in range(CLIP_FRAMES):
+            image = np.full((HEIGHT, WIDTH, 3), number * LEVEL_STEP, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        container.mux(stream.encode())
+    path = tmp_path / "recording.webm"
+    path.write_bytes(bytes(sink.data))
+    with av.open(str(path)) as container:  # what MediaRecorder leaves out
+        assert container.duration is None and container.streams.video[0].duration is None
+    assert probe(path).duration_s == pytest.approx(CLIP_FRAMES / FPS, abs=0.15)
+    assert sampled(path, ALL) == list(range(CLIP_FRAMES))
+
+
+def test_frame_times_in_decode_order_are_refused(make_clip: ClipMaker) -> None:
+    """AVI keeps no presentation times: with B-frames, frames come with their decode-order times."""
+    path = make_clip("clip.avi", container_format="avi")
+    with pytest.raises(CorruptVideoError, match=r"run backwards.*MP4"):
+        list(iter_frames(path, ALL))
+
+
+@pytest.mark.parametrize("keep", [0.2, 0.3, 0.4])
+def test_a_cut_file_read_from_mid_way_raises_a_video_error(make_clip: ClipMaker, keep: float) -> None:
+    path = cut(make_clip("clip.mkv", container_format="matroska"), keep)
+    with pytest.raises(VideoError):
+        list(iter_frames(path, ALL, start_s=2.5))
 
 
 def open_descriptors(path: Path) -> int:
