@@ -26,7 +26,7 @@ from detector.model import Detector
 from detector.scan import ScanSettings
 from detector.video import SamplingMode
 
-CLIP_CHUNK_S = 10.0  # a clip job commits its frames, and shows progress, every 10 s of video
+CLIP_CHUNK_S = 10.0  # a clip job commits its frames, and shows progress, about every 10 s of video
 
 
 def load_scoring(
@@ -39,8 +39,14 @@ def load_scoring(
         Detector(settings.model, lazy=lazy_model),
         PolicyConfig.load(settings.policy_file),
         WorkingCalendar(CalendarConfig.load(settings.calendar_file)),
-        scan or ScanSettings(SamplingMode.EVERY_N_SECONDS, settings.sample_interval_s, chunk_s=CLIP_CHUNK_S),
+        scan or _clip_sampling(settings.sample_interval_s),
     )
+
+
+def _clip_sampling(interval_s: float) -> ScanSettings:
+    """A frame every ``interval_s``, in chunks of a whole number of intervals near ``CLIP_CHUNK_S``."""
+    chunk_s = interval_s * max(1, round(CLIP_CHUNK_S / interval_s))
+    return ScanSettings(SamplingMode.EVERY_N_SECONDS, interval_s, chunk_s=chunk_s)
 
 
 def build_state(settings: Settings) -> ServiceState:

@@ -59,6 +59,14 @@ class ScanSettings:
             raise ValueError(
                 "chunk_s must be positive, batch and keyframe_stride at least 1, still_diff 0 or more"
             )
+        # Each chunk starts the interval schedule afresh: on a multiple of interval_s, chunks sample
+        # exactly the frames a whole read does.
+        steps = self.chunk_s / self.interval_s
+        if self.mode == SamplingMode.EVERY_N_SECONDS and abs(steps - round(steps)) > 1e-9:
+            raise ValueError(
+                f"chunk_s ({self.chunk_s}) must be a whole number of interval_s ({self.interval_s}), "
+                f"e.g. {max(1, round(steps)) * self.interval_s:g}"
+            )
 
     @property
     def sampling(self) -> SamplingPolicy:

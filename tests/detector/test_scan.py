@@ -148,3 +148,12 @@ def test_a_phone_portrait_recording_stored_sideways_is_scored_upright(
     for frame in scan.frames:
         assert frame.detections.image_size == (360, 640)
         assert frame.detections.best_score(official) == pytest.approx(expected, abs=0.15)
+
+
+def test_interval_chunks_are_whole_intervals() -> None:
+    """A chunk starts the interval schedule afresh, so a chunk of 5 s with a frame every 2 s would
+    sample 0, 2, 4 | 5, 7, 9 where a whole read samples 0, 2, 4, 6, 8."""
+    with pytest.raises(ValueError, match=r"whole number of interval_s \(2.0\), e.g. 4"):
+        ScanSettings(SamplingMode.EVERY_N_SECONDS, 2.0, chunk_s=5)
+    assert ScanSettings(SamplingMode.EVERY_N_SECONDS, 0.1, chunk_s=3).chunk_s == 3  # 30 steps, in floats
+    assert ScanSettings(SamplingMode.KEYFRAMES, 2.0, chunk_s=5).chunk_s == 5  # no interval schedule
