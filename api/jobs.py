@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Caller
@@ -54,6 +55,11 @@ from detector.video import VideoError, VideoInfo, decode_frame_at, probe
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # a clip that kills the server this often is marked failed instead of retried forever
+INTERNAL_ERROR = "internal error while scoring the recording; the log has the details"
+CHUNK_NOT_STORED = (
+    "its frame scores could not be stored: the upload was deleted, or another run scored the same job "
+    "at the same time; submit the recording again"
+)
 # Phones and recorders stamp creation_time at the start or the end of a recording; allow both, plus slack.
 CREATION_SLACK = timedelta(minutes=5)
 
@@ -255,15 +261,28 @@ def run_jobs(
         remaining = Counter(task.job_id for task in tasks)
         try:
             for task, scan in runner.run(tasks):
-                job = session.get_one(Job, task.job_id)
-                record_chunk(session, job, model_version, task, scan)
-                session.commit()
-                on_chunk(task, scan)
                 remaining[task.job_id] -= 1
+                job = session.get_one(Job, task.job_id, populate_existing=True)
+                if job.state != JobState.RUNNING:  # failed meanwhile: its upload was deleted on request
+                    continue
+                try:
+                    record_chunk(session, job, model_version, task, scan)
+                    session.commit()
+                except IntegrityError:  # the upload went (or another run stored this chunk) meanwhile
+                    log.exception("job %d: chunk %d could not be stored", job.id, task.chunk.index)
+                    _fail(session, job, CHUNK_NOT_STORED)
+                    session.commit()
+                    continue
+                on_chunk(task, scan)
                 if remaining[task.job_id] == 0:
                     _finish(session, store, scoring, job)
         except ScanInterruptedError:
             session.rollback()
+            for job_id in [job_id for job_id, left in remaining.items() if left > 0]:
+                job = session.get_one(Job, job_id, populate_existing=True)
+                if job.state == JobState.RUNNING:  # a clean stop is not a crash: it costs no attempt
+                    job.attempts -= 1
+            session.commit()
             log.info("scanning interrupted; unfinished jobs continue from their last chunk next time")
 
 
@@ -299,7 +318,7 @@ def _finish(session: Session, store: UploadStore, scoring: Scoring, job: Job) ->
         path = params.path(store)
         if errors := [c.error for c in job_chunks(session, job.id) if c.error]:
             raise VideoError(errors[0])
-        frames = job_frames(session, job, scoring.detector.version)
+        frames = job_frames(session, job)
         scan = scan_of(frames, scoring)
         clip = judge_clip(session, scoring, params, scan)
         session.commit()  # decoding the evidence frames takes a while: hold no transaction meanwhile
@@ -318,7 +337,7 @@ def _finish(session: Session, store: UploadStore, scoring: Scoring, job: Job) ->
         _fail(session, job, named)
     except Exception:
         log.exception("job %d failed", job.id)
-        _fail(session, job, "internal error while scoring the recording; the log has the details")
+        _fail(session, job, INTERNAL_ERROR)
     session.commit()
 
 
@@ -377,8 +396,22 @@ class JobWorker:
             token = request_id.set(f"job-{job_id}")  # the job's log lines carry its id
             try:
                 run_jobs(self._sessions, self._store, self._scoring, self._runner, [job_id])
+            except Exception:  # the worker outlives any one job: that job fails, the queue goes on
+                log.exception("job %d stopped on an unexpected error", job_id)
+                self._fail_unfinished(job_id)
             finally:
                 request_id.reset(token)
+
+    def _fail_unfinished(self, job_id: int) -> None:
+        try:
+            with self._sessions() as session:
+                job = session.get_one(Job, job_id)
+                if job.state.unfinished:
+                    _fail(session, job, INTERNAL_ERROR)
+                    session.commit()
+        except Exception:  # the database itself is failing: wait before the next try
+            log.exception("job %d could not be marked failed", job_id)
+            self._stop.wait(self._poll_s)
 
     @staticmethod
     def _gave_up(session: Session, job_id: int) -> bool:

@@ -7,7 +7,7 @@
   file and frame scores go too once every case on that upload has; the cases, their decisions, the
   upload's hash and the audit trail stay, so who decided what, and when, remains on record.
 - A deletion request removes one upload and everything about it: its cases with their evidence and
-  decisions, its frame scores, the stored file.
+  decisions, its frame scores, the stored file; a job still scoring it is stopped (marked failed).
 
 Every deletion adds an audit entry saying what went.
 """
@@ -56,6 +56,7 @@ class Deleted:
     evidence_frames: int = 0
     frame_scores: int = 0
     files: int = 0
+    jobs_stopped: int = 0
 
 
 def purge_expired(
@@ -118,8 +119,13 @@ def delete_upload(session: Session, store: UploadStore, sha256: str, actor: Call
         session.execute(delete(CaseDecision).where(CaseDecision.case_id == case.id))
         session.delete(case)
         deleted.cases += 1
+    jobs = _jobs_by_upload(session)[sha256]
+    for job in jobs:
+        if job.state.unfinished:  # its runner finds it failed and stores nothing more
+            job.state, job.error = JobState.FAILED, "the upload was deleted on request before it was scored"
+            deleted.jobs_stopped += 1
     session.flush()
-    _delete_upload_data(session, store, upload, _jobs_by_upload(session)[sha256], deleted)
+    _delete_upload_data(session, store, upload, jobs, deleted)
     record(session, actor, "deletion_request", f"upload:{sha256}", asdict(deleted))
     return deleted
 
@@ -133,7 +139,7 @@ def _jobs_by_upload(session: Session) -> defaultdict[str, list[Job]]:
 
 
 def _busy(jobs: list[Job]) -> bool:
-    return any(job.state in (JobState.QUEUED, JobState.RUNNING) for job in jobs)
+    return any(job.state.unfinished for job in jobs)
 
 
 def _delete_upload_data(

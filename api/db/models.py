@@ -75,6 +75,11 @@ class JobState(StrEnum):
     DONE = "done"
     FAILED = "failed"
 
+    @property
+    def unfinished(self) -> bool:
+        """Still to be scored: queued, or running (or left running by a process that stopped)."""
+        return self in (JobState.QUEUED, JobState.RUNNING)
+
 
 class CaseRule(StrEnum):
     R1 = "R1"  # live_during_working_hours

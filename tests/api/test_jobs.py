@@ -3,6 +3,8 @@ by a server stop is finished by the next server with the same result."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,9 +14,10 @@ from fastapi.testclient import TestClient
 
 from api.config import Settings
 from api.db import Case, FrameScore, Job, JobKind, JobState
-from api.engine import InProcessRunner, attire_score
-from api.jobs import ClipParams, clip_time_notes, run_jobs
+from api.engine import ChunkTask, InProcessRunner, attire_score
+from api.jobs import INTERNAL_ERROR, ClipParams, clip_time_notes, run_jobs
 from api.main import create_app
+from detector.scan import ChunkScan
 from detector.video import VideoInfo
 from tests.api.factories import CLIP_START, World, build_world, post_clip, wait_for_job
 
@@ -151,5 +154,48 @@ def test_a_stopping_worker_leaves_the_job_running_for_the_next_start(
     run_jobs(state.sessions, state.store, state.scoring, stopping, [job_id])
     with state.sessions() as session:
         job = session.get(Job, job_id)
-        assert (job.state, job.attempts, job.progress_done, job.result) == (JobState.RUNNING, 1, 0, None)
+        # A clean stop costs no attempt: only crashes count towards giving a clip up (MAX_ATTEMPTS).
+        assert (job.state, job.attempts, job.progress_done, job.result) == (JobState.RUNNING, 0, 0, None)
         assert session.query(FrameScore).count() == 0
+
+
+def test_a_deletion_request_stops_the_job_scoring_that_upload(
+    client: TestClient, world: World, uniform_clip: bytes
+) -> None:
+    state = client.app.state.service
+    state.worker.stop()
+    accepted = post_clip(client, world, uniform_clip).json()
+    sha256 = hashlib.sha256(uniform_clip).hexdigest()
+    scanning = InProcessRunner(state.scoring.detector, state.scoring.scan)
+    answers = []
+
+    class DeletedMidway:
+        """The real runner; the deletion request comes while the clip's second chunk is scanned."""
+
+        def run(self, tasks: list[ChunkTask]) -> Iterator[tuple[ChunkTask, ChunkScan]]:
+            for task, scan in scanning.run(tasks):
+                if task.chunk.index == 1:
+                    answers.append(client.delete(f"/v1/uploads/{sha256}", headers=world.headers("admin")))
+                yield task, scan
+
+    run_jobs(state.sessions, state.store, state.scoring, DeletedMidway(), [accepted["id"]])
+    (answer,) = answers
+    assert answer.status_code == 200 and answer.json()["jobs_stopped"] == 1, answer.text
+    job = client.get(f"/v1/jobs/{accepted['id']}", headers=world.headers("admin")).json()
+    assert job["state"] == "failed" and "deleted on request" in job["error"]
+    with state.sessions() as session:  # the chunk scanned while the deletion came was not stored
+        assert session.query(FrameScore).count() == 0 and session.query(Case).count() == 0
+
+
+def test_the_worker_goes_on_after_a_job_fails_unexpectedly(
+    client: TestClient, world: World, uniform_clip: bytes
+) -> None:
+    with client.app.state.service.sessions() as session:
+        broken = Job(kind=JobKind.CLIP, params={"upload_sha256": "0" * 64})  # a row no clip job writes
+        session.add(broken)
+        session.commit()
+        broken_id = broken.id
+    job_id = post_clip(client, world, uniform_clip).json()["id"]
+    assert wait_for_job(client, job_id, world.headers("uploader"))["state"] == "done"
+    failed = client.get(f"/v1/jobs/{broken_id}", headers=world.headers("admin")).json()
+    assert failed["state"] == "failed" and failed["error"] == INTERNAL_ERROR

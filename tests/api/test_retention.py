@@ -126,7 +126,14 @@ def test_a_deletion_request_removes_the_upload_its_cases_and_their_evidence(
     )
     response = client.delete(f"/v1/uploads/{sha256}", headers=world.headers("admin"))
     assert response.status_code == 200, response.text
-    assert response.json() == {"uploads": 1, "cases": 1, "evidence_frames": 1, "frame_scores": 1, "files": 1}
+    assert response.json() == {
+        "uploads": 1,
+        "cases": 1,
+        "evidence_frames": 1,
+        "frame_scores": 1,
+        "files": 1,
+        "jobs_stopped": 0,
+    }
     assert client.get(f"/v1/cases/{case['id']}", headers=world.headers("admin")).status_code == 404
     assert not list(client.app.state.service.store.root.rglob("*.*"))
     with client.app.state.service.sessions() as session:
