@@ -149,6 +149,7 @@ def register_streams(session: Session, entries: Sequence[StreamEntry]) -> list[S
     kept in place (``Upload.path`` is its absolute path) and probed once."""
     jobs = session.scalars(select(Job).where(Job.kind == JobKind.STREAM).order_by(Job.id))
     existing = {_identity(ClipParams.from_dict(j.params)): j.id for j in jobs}
+    session.rollback()  # hashing takes a while: hold no transaction (on SQLite, the write lock) meanwhile
     runs = []
     for entry in entries:
         run = StreamRun(entry, problem=entry.problem)
@@ -168,10 +169,12 @@ def _stream_job(
 ) -> tuple[int | None, str | None]:
     assert entry.started_at is not None
     sha256 = file_sha256(entry.path)
+    resolved = entry.path.resolve()
     key = (sha256, entry.platform, entry.handle, entry.started_at.isoformat())
     if key in existing:  # the same bytes, perhaps moved since: read them where they are now
+        _record_in_place(session, sha256, resolved)  # again if retention has purged the row meanwhile
         job = session.get_one(Job, existing[key])
-        job.params = {**job.params, "source_path": str(entry.path.resolve())}
+        job.params = {**job.params, "source_path": str(resolved)}
         return job.id, None
     try:
         info = probe(entry.path)
@@ -179,18 +182,7 @@ def _stream_job(
         return None, str(error)
     if not info.duration_s:
         return None, f"{entry.path} states no duration (a raw stream?): remux it into MP4 or MKV"
-    resolved = entry.path.resolve()
-    content_type = mimetypes.guess_type(resolved.name)[0] or "application/octet-stream"
-    insert_if_absent(
-        session,
-        Upload,
-        {
-            "sha256": sha256,
-            "size": resolved.stat().st_size,
-            "content_type": content_type,
-            "path": str(resolved),
-        },
-    )
+    _record_in_place(session, sha256, resolved)
     params = ClipParams(
         sha256,
         resolved.suffix.lower(),
@@ -205,6 +197,13 @@ def _stream_job(
     session.flush()
     existing[key] = job.id
     return job.id, None
+
+
+def _record_in_place(session: Session, sha256: str, resolved: Path) -> None:
+    """The ``Upload`` row of a recording scored where it lies (its absolute path), unless one exists."""
+    content_type = mimetypes.guess_type(resolved.name)[0] or "application/octet-stream"
+    values = {"sha256": sha256, "size": resolved.stat().st_size, "content_type": content_type}
+    insert_if_absent(session, Upload, values | {"path": str(resolved)})
 
 
 def run_batch(
@@ -229,9 +228,10 @@ def run_batch(
     run_jobs(sessions, store, scoring, runner, list(dict.fromkeys(todo)), on_chunk)
 
 
-def result_lines(session: Session, runs: Sequence[StreamRun], model_version: str) -> Iterator[dict[str, Any]]:
-    """The results file's lines: per stream (in SOURCE order) its summary, then one line per scored
-    frame. Database ids are left out: they differ between an interrupted batch and an uninterrupted one."""
+def result_lines(session: Session, runs: Sequence[StreamRun]) -> Iterator[dict[str, Any]]:
+    """The results file's lines: per stream (in SOURCE order) its summary, with the model that scored
+    it (a stream finished before the model changed keeps its scores), then one line per scored frame.
+    Database ids are left out: they differ between an interrupted batch and an uninterrupted one."""
     for run in runs:
         stream: dict[str, Any] = {"type": "stream", "path": run.entry.name}
         job = session.get(Job, run.job_id) if run.job_id is not None else None
@@ -247,7 +247,7 @@ def result_lines(session: Session, runs: Sequence[StreamRun], model_version: str
             "handle": params.handle,
             "started_at": params.started_at.isoformat(),
             "duration_s": params.duration_s,
-            "model": model_version,
+            "model": job.params.get("scanned_with", {}).get("model"),
             "state": job.state.value,
             "error": job.error,
             "frames": result.get("frames"),
@@ -256,7 +256,7 @@ def result_lines(session: Session, runs: Sequence[StreamRun], model_version: str
             "outcome": result.get("outcome"),
             "cases": [_case_line(c) for c in _cases(session, job.id)],
         }
-        for time_s, detections in job_frames(session, job, model_version):
+        for time_s, detections in job_frames(session, job):
             yield {
                 "type": "frame",
                 "sha256": params.upload_sha256,
@@ -283,8 +283,12 @@ def write_results(lines: Iterator[dict[str, Any]], out: Path) -> None:
     """Write JSON lines to ``out`` atomically (a reader never sees half a file)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=out.parent, suffix=".tmp", delete=False) as tmp:
-        for line in lines:
-            tmp.write(json.dumps(line, sort_keys=True) + "\n")
+        try:
+            for line in lines:
+                tmp.write(json.dumps(line, sort_keys=True) + "\n")
+        except BaseException:
+            Path(tmp.name).unlink()
+            raise
     os.replace(tmp.name, out)
 
 

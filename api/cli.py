@@ -385,7 +385,7 @@ def _batch(args: argparse.Namespace) -> int:
                 sessions, store, scoring, runner, runs, progress.chunk_done, retry_failed=args.retry_failed
             )
         with sessions() as session:
-            write_results(result_lines(session, runs, scoring.detector.version), out)
+            write_results(result_lines(session, runs), out)
             rows = batch_summary(session, runs)
     except KeyboardInterrupt:
         print(

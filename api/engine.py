@@ -195,13 +195,16 @@ def job_chunks(session: Session, job_id: int) -> list[ScanChunk]:
     return list(session.scalars(select(ScanChunk).where(ScanChunk.job_id == job_id).order_by(ScanChunk.n)))
 
 
-def job_frames(session: Session, job: Job, model_version: str) -> list[FrameRecord]:
-    """The frames a job's chunks scored, in time order, with their stored detections."""
+def job_frames(session: Session, job: Job) -> list[FrameRecord]:
+    """The frames a job's chunks scored, in time order, with the detections of the model that scored
+    them (``scan_signature``, recorded when the job started)."""
     times = sorted(t for chunk in job_chunks(session, job.id) for t in chunk.times)
+    if not times:
+        return []
     rows = session.execute(
         select(FrameScore.time_s, FrameScore.detections).where(
             FrameScore.upload_sha256 == job.params["upload_sha256"],
-            FrameScore.model_version == model_version,
+            FrameScore.model_version == job.params["scanned_with"]["model"],
         )
     )
     detections = dict(rows.tuples().all())

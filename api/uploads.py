@@ -99,7 +99,10 @@ def record_upload(session: Session, stored: StoredFile, content_type: str) -> Up
     """The ``Upload`` row of a stored file (the existing one when the same bytes came before)."""
     values = {"sha256": stored.sha256, "size": stored.size, "content_type": content_type}
     insert_if_absent(session, Upload, values | {"path": stored.path.name, "created_at": datetime.now(UTC)})
-    return session.get_one(Upload, stored.sha256)
+    upload = session.get_one(Upload, stored.sha256)
+    if Path(upload.path).is_absolute():  # a batch scored these bytes in place: the store's copy now counts
+        upload.path = stored.path.name  # (retention and deletion remove stored files, never recordings)
+    return upload
 
 
 class UploadSizeLimit:

@@ -3,23 +3,31 @@ the batch ran straight through, was killed with SIGKILL and started again, or ra
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from api.batch import BatchSourceError, read_source
-from api.db import ScanChunk, make_engine, migrate, session_factory
+from api.batch import BatchSourceError, StreamEntry, read_source, register_streams, result_lines, run_batch
+from api.db import Job, JobState, ScanChunk, Upload, make_engine, migrate, session_factory
+from api.engine import InProcessRunner
+from api.retention import purge_expired
 from datasets.clips import Segment, write_livestream_clip
 from datasets.people import PhotoPeople
-from tests.api.factories import TUESDAY, build_world
+from detector.model import DEFAULT_WEIGHTS, Detector, file_sha256
+from tests.api.factories import TUESDAY, World, build_world, post_clip, wait_for_job, wib
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENING, MORNING = f"{TUESDAY}T19:00:00+07:00", f"{TUESDAY}T10:00:00+07:00"
@@ -227,3 +235,101 @@ def test_an_unusable_source_is_refused_with_what_it_needs(
     (tmp_path / name).write_text(content)
     with pytest.raises(BatchSourceError, match=message):
         read_source(tmp_path / name, skew_s=300)
+
+
+def test_a_batch_run_again_after_the_model_changed_and_after_retention_keeps_every_stream(
+    client: TestClient, world: World, attire_clip: Path
+) -> None:
+    """Sari's morning stream opens no case; run again with the ONNX export (another model version) its
+    results keep the scores of the model that made them; after the retention period purged its upload,
+    ``--retry-failed`` scores a failed stream again instead of breaking on the missing upload."""
+    state = client.app.state.service
+    state.worker.stop()
+    entry = StreamEntry("morning.mp4", attire_clip, "tiktok", "sari.sehat", wib(f"{TUESDAY} 10:00"))
+    with state.sessions() as session:
+        runs = register_streams(session, [entry])
+    run_batch(
+        state.sessions,
+        state.store,
+        state.scoring,
+        InProcessRunner(state.scoring.detector, state.scoring.scan),
+        runs,
+    )
+
+    onnx = replace(state.scoring, detector=Detector(DEFAULT_WEIGHTS.with_suffix(".onnx")))
+    run_batch(state.sessions, state.store, onnx, InProcessRunner(onnx.detector, onnx.scan), runs)
+    with state.sessions() as session:
+        stream, *frames = result_lines(session, runs)
+    assert stream["state"] == "done" and stream["cases"] == []
+    assert stream["model"] == state.scoring.detector.version != onnx.detector.version
+    assert len(frames) == stream["frames"] > 0
+
+    with state.sessions() as session:  # the stream failed (say, its disk was unreadable) a month ago
+        session.get_one(Job, runs[0].job_id).state = JobState.FAILED
+        purge_expired(
+            session,
+            state.store,
+            now=datetime.now(UTC) + timedelta(days=31),
+            unflagged_days=30,
+            dismissed_days=90,
+        )
+        session.commit()
+        assert session.get(Upload, stream["sha256"]) is None
+    with state.sessions() as session:
+        runs = register_streams(session, [entry])
+    run_batch(
+        state.sessions, state.store, onnx, InProcessRunner(onnx.detector, onnx.scan), runs, retry_failed=True
+    )
+    with state.sessions() as session:
+        stream, *frames = result_lines(session, runs)
+    assert stream["state"] == "done" and stream["model"] == onnx.detector.version
+    assert len(frames) == stream["frames"] > 0
+
+
+def test_a_service_upload_of_a_recording_a_batch_scored_is_deleted_on_request(
+    client: TestClient, world: World, attire_clip: Path
+) -> None:
+    state = client.app.state.service
+    entry = StreamEntry("evening.mp4", attire_clip, "tiktok", "budi.lmj", wib(f"{TUESDAY} 19:00"))
+    with state.sessions() as session:
+        register_streams(session, [entry])  # the agency's recording, scored where it lies
+    accepted = post_clip(client, world, attire_clip.read_bytes())
+    assert accepted.status_code == 202, accepted.text
+    wait_for_job(client, accepted.json()["id"], world.headers("uploader"))
+    sha256 = hashlib.sha256(attire_clip.read_bytes()).hexdigest()
+    assert list(state.store.root.rglob(f"{sha256}.mp4"))  # the service's own copy
+    answer = client.delete(f"/v1/uploads/{sha256}", headers=world.headers("admin"))
+    assert answer.status_code == 200 and answer.json()["files"] >= 1, answer.text
+    assert not list(state.store.root.rglob(f"{sha256}.mp4"))
+    assert attire_clip.is_file()  # the recording itself is the agency's, never touched
+
+
+def test_registering_streams_holds_no_write_lock_while_hashing(
+    attire_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a transaction holds the database's write lock from its start: hashing a recording
+    of many gigabytes inside one would lock the service out."""
+    url = f"sqlite:///{tmp_path / 'batch.db'}"
+    migrate(url)
+    sessions = session_factory(make_engine(url))
+    locked_out = []
+
+    def hash_while_another_writes(path: Path) -> str:
+        other = sqlite3.connect(tmp_path / "batch.db", timeout=0.2, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        except sqlite3.OperationalError as error:
+            locked_out.append(str(error))
+        finally:
+            other.close()
+        return file_sha256(path)
+
+    monkeypatch.setattr("api.batch.file_sha256", hash_while_another_writes)
+    entries = [
+        StreamEntry(f"{handle}.mp4", attire_clip, "tiktok", handle, wib(f"{TUESDAY} 19:00"))
+        for handle in ("budi.lmj", "sari.sehat")
+    ]
+    with sessions() as session:
+        runs = register_streams(session, entries)
+    assert all(run.job_id for run in runs) and locked_out == []
