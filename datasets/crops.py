@@ -3,10 +3,12 @@
 Crops come from two sources, split by source photo exactly as the detection dataset they are built
 from (no person crosses splits):
 
-- every person in the detection dataset's frames: ``official`` when the centre of an official box
-  (a civil-service garment or attribute) lies inside the person's box, else ``none``. Frames made from
-  an official-attire photo that carry no official box are skipped: kept as they are they show attire
-  the labels do not name (a white shirt with a name plate), so their label is unknown;
+- every person in the detection dataset's frames: ``official`` when they wear an official box (a
+  civil-service garment or attribute; ``wearers``), else ``none``. Where the labels cannot say, the
+  person is skipped: in frames made from an official-attire photo, people wearing no official box
+  (their uniform's box was cut off by the frame or an overlay, or never drawn), and all of a frame of
+  such a photo that carries no official box (attire the labels do not name, e.g. a white shirt with a
+  name plate);
 - the real photos of ``../shared/realdata`` (``train`` split only) themselves, labelled by their
   image-level label: in an official-attire photo the main people (at least 60% of the tallest
   person's height) are ``official`` and smaller ones are skipped; everyone in other photos is
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -37,17 +40,41 @@ def frame_source(frame: Path) -> str:
     return frame.stem.split("_", 1)[1].rsplit("_", 1)[0]
 
 
-def official_centres(frame: Path, shape: tuple[int, ...], names: tuple[str, ...]) -> np.ndarray:
-    """``(n, 2)`` pixel centres of the frame's official boxes (civil-service garments and attributes)."""
+def official_boxes(frame: Path, shape: tuple[int, ...], names: tuple[str, ...]) -> np.ndarray:
+    """``(n, 4)`` pixel boxes ``(x0, y0, x1, y1)`` of the frame's official labels (civil-service
+    garments and attributes)."""
     official = load_taxonomy().official_names
     h, w = shape[:2]
     return np.array(
         [
-            (line.cx * w, line.cy * h)
+            (
+                (line.cx - line.w / 2) * w,
+                (line.cy - line.h / 2) * h,
+                (line.cx + line.w / 2) * w,
+                (line.cy + line.h / 2) * h,
+            )
             for line in read_yolo_labels(yolo_label_path(frame), len(names))
             if names[line.class_id] in official
         ]
-    ).reshape(-1, 2)
+    ).reshape(-1, 4)
+
+
+def wearers(people: Sequence[tuple[int, int, int, int]], boxes: np.ndarray) -> set[int]:
+    """The indices of the people who wear the official ``boxes``: each box goes to one person, of those
+    whose box holds its centre the one whose middle it lies nearest (relative to their width), since
+    garments and insignia sit on the torso; so in a group, one garment does not make every person whose
+    box overlaps it official."""
+    worn = set()
+    for bx0, by0, bx1, by1 in boxes:
+        cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
+        holders = [
+            (abs(cx - (x0 + x1) / 2) / (x1 - x0), k)
+            for k, (x0, y0, x1, y1) in enumerate(people)
+            if x0 <= cx <= x1 and y0 <= cy <= y1
+        ]
+        if holders:
+            worn.add(min(holders)[1])
+    return worn
 
 
 def _real_photos(realdata: Path) -> dict[str, tuple[Path, str]]:
@@ -55,10 +82,14 @@ def _real_photos(realdata: Path) -> dict[str, tuple[Path, str]]:
     return {path.stem: (path, label) for path, label in realdata_photos(realdata)}
 
 
-def _unknown(frame: Path, centres: np.ndarray, real: dict[str, tuple[Path, str]]) -> bool:
-    """A frame of an official-attire photo without official boxes: attire the labels do not name."""
+def _of_official_photo(frame: Path, real: dict[str, tuple[Path, str]]) -> bool:
     source = frame_source(frame)
-    return not len(centres) and source in real and is_official_label(real[source][1])
+    return source in real and is_official_label(real[source][1])
+
+
+def _unknown(frame: Path, boxes: np.ndarray, real: dict[str, tuple[Path, str]]) -> bool:
+    """A frame of an official-attire photo without official boxes: attire the labels do not name."""
+    return not len(boxes) and _of_official_photo(frame, real)
 
 
 def labelled_frames(data_yaml: Path, split: str, realdata: Path = REALDATA_DIR) -> list[tuple[Path, bool]]:
@@ -69,9 +100,9 @@ def labelled_frames(data_yaml: Path, split: str, realdata: Path = REALDATA_DIR) 
     frames, sources = [], set()
     for frame_path in dataset.splits.get(split, ()):
         sources.add(frame_source(frame_path))
-        centres = official_centres(frame_path, (1, 1), dataset.names)  # only whether there are any
-        if not _unknown(frame_path, centres, real):
-            frames.append((frame_path, bool(len(centres))))
+        boxes = official_boxes(frame_path, (1, 1), dataset.names)  # only whether there are any
+        if not _unknown(frame_path, boxes, real):
+            frames.append((frame_path, bool(len(boxes))))
     frames += [
         (path, is_official_label(label)) for stem, (path, label) in sorted(real.items()) if stem in sources
     ]
@@ -101,26 +132,22 @@ def build_crops(
         for frame_path in frames:
             source_split[frame_source(frame_path)] = split
             frame = cv2.imread(str(frame_path), cv2.IMREAD_COLOR)
-            centres = official_centres(frame_path, frame.shape, dataset.names)
-            if _unknown(frame_path, centres, real):
+            boxes = official_boxes(frame_path, frame.shape, dataset.names)
+            if _unknown(frame_path, boxes, real):
                 continue
-            for k, crop in enumerate(finder.crops(frame)):
-                x0, y0, x1, y1 = crop.box
-                inside = (
-                    (centres[:, 0] >= x0)
-                    & (centres[:, 0] <= x1)
-                    & (centres[:, 1] >= y0)
-                    & (centres[:, 1] <= y1)
-                )
-                write(split, CLASSES[int(inside.any())], f"{frame_path.stem}_{k}", crop.image)
+            crops = finder.crops(frame)
+            worn = wearers([c.box for c in crops], boxes)
+            for k, crop in enumerate(crops):
+                if k in worn or not _of_official_photo(frame_path, real):
+                    write(split, CLASSES[k in worn], f"{frame_path.stem}_{k}", crop.image)
 
     for stem, (path, label) in sorted(real.items()):
         split = source_split.get(stem, "train")
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         crops = finder.crops(image)
-        tallest = max((c.box[3] - c.box[1] for c in crops), default=0)
+        tallest = max((c.height for c in crops), default=0.0)
         for k, crop in enumerate(crops):
-            if is_official_label(label) and crop.box[3] - crop.box[1] < MAIN_PERSON_SHARE * tallest:
+            if is_official_label(label) and crop.height < MAIN_PERSON_SHARE * tallest:
                 continue
             for r in range(real_repeat if split == "train" else 1):
                 write(split, CLASSES[is_official_label(label)], f"real_{stem}_{k}_{r}", crop.image)

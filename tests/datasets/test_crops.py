@@ -13,12 +13,13 @@ import pytest
 import yaml
 
 from api.cli import main
-from datasets.crops import build_crops, frame_source, labelled_frames, official_centres
+from datasets.crops import build_crops, frame_source, labelled_frames, official_boxes, wearers
 from datasets.evaluate import choose_attire_threshold, evaluate
 from datasets.importers import open_yolo_dataset
 from datasets.train import TrainConfig, train
 from detector.attire import CLASSES, AttireClassifier, upper_body
 from detector.model import DEFAULT_WEIGHTS, Detector
+from detector.people import person_crops
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +51,7 @@ def test_crops_follow_the_datasets_splits_and_boxes(tiny_dataset: Path, crops: t
             assert image.shape[0] <= round(image.shape[1] * 1.25) + 1  # upper body only
     # a frame with an official box gives at least one official crop, and official crops come from such frames
     official_frames = {
-        f.stem
-        for fs in dataset.splits.values()
-        for f in fs
-        if len(official_centres(f, (1, 1), dataset.names))
+        f.stem for fs in dataset.splits.values() for f in fs if len(official_boxes(f, (1, 1), dataset.names))
     }
     official_crops = {c.stem.rsplit("_", 1)[0] for c in out.glob("*/official/*.jpg")}
     assert official_crops and official_crops <= official_frames
@@ -69,7 +67,7 @@ def test_labelled_frames_take_the_truth_from_the_boxes(tiny_dataset: Path, tmp_p
     frames = labelled_frames(tiny_dataset, "val", tmp_path / "no-realdata")
     assert [p for p, _ in frames] == list(dataset.splits["val"])
     assert [t for _, t in frames] == [
-        bool(len(official_centres(p, (1, 1), dataset.names))) for p in dataset.splits["val"]
+        bool(len(official_boxes(p, (1, 1), dataset.names))) for p in dataset.splits["val"]
     ]
 
 
@@ -116,3 +114,22 @@ def test_upper_body_keeps_wide_crops_whole() -> None:
     assert upper_body(np.zeros((100, 100, 3), np.uint8)).shape[:2] == (100, 100)
     assert upper_body(np.zeros((400, 100, 3), np.uint8)).shape[:2] == (125, 100)
     assert CLASSES == ("none", "official")
+
+
+def test_each_official_box_is_worn_by_one_person() -> None:
+    left, right = (0, 0, 100, 300), (60, 0, 160, 300)  # two people whose boxes overlap
+    garment_of_left = np.array([[20, 80, 80, 200]])  # centre (50, 140): inside both boxes
+    assert wearers([left, right], garment_of_left) == {0}
+    pin_of_right = np.array([[105, 100, 115, 110]])
+    assert wearers([left, right], pin_of_right) == {1}
+    assert wearers([left, right], np.vstack([garment_of_left, pin_of_right])) == {0, 1}
+    assert wearers([left, right], np.array([[300, 0, 320, 20]])) == set()  # nobody holds it
+    assert wearers([left], np.zeros((0, 4))) == set()
+
+
+def test_person_crops_skip_slivers_and_keep_the_persons_own_height() -> None:
+    image = np.zeros((400, 300, 3), np.uint8)
+    boxes = np.array([[100.2, 10, 100.6, 300], [50, -20, 150, 380], [0, 0, 20, 30]])
+    (crop,) = person_crops(image, boxes)  # the sliver cuts out no pixel, the last is under 48 px
+    assert crop.box == (40, 0, 160, 400) and crop.height == 400.0  # clipped box, unclipped height
+    assert crop.image.shape == (400, 120, 3)
