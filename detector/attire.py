@@ -8,6 +8,7 @@ training (``seragam data crops``) and in use.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from detector.people import PeopleFinder
 
 if TYPE_CHECKING:
     from ultralytics import YOLO
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ATTIRE_WEIGHTS = MODELS_DIR / "seragam-attire.pt"
 CLASSES = ("none", "official")  # class folder names; ultralytics orders them alphabetically
@@ -55,6 +58,7 @@ class AttireClassifier:
         sidecar = self.weights.with_suffix(".yaml")
         settings = (yaml.safe_load(sidecar.read_text()) or {}) if sidecar.exists() else {}
         self.threshold = float(settings.get("threshold", 0.5))
+        self.threshold_detector: str | None = settings.get("detector")  # the mean's other half, if any
         self._device = device
         self._lock = threading.Lock()
 
@@ -104,6 +108,16 @@ class TwoStage:
         self.classifier = AttireClassifier(weights)
         self.detector = Detector.raw(detector)
         self.people_finder = people or PeopleFinder()
+        chosen_with = self.classifier.threshold_detector
+        if chosen_with is not None and chosen_with != self.detector.version:
+            log.warning(
+                "the attire threshold %s of %s was chosen with the detector %s, not %s: choose it again "
+                "with `seragam eval --attire ... --tune-attire-threshold` (an ONNX export scores as its .pt)",
+                self.classifier.threshold,
+                self.classifier.weights.name,
+                chosen_with,
+                self.detector.version,
+            )
 
     def people(self, image: np.ndarray) -> list[PersonAttire]:
         crops = self.people_finder.crops(image)

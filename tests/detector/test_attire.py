@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -40,3 +42,14 @@ def test_each_person_is_scored_by_the_classifier_and_the_raw_detector(frames: li
             assert person.official == (person.score >= two_stage.classifier.threshold)
             people += 1
     assert people >= 4
+
+
+def test_a_threshold_chosen_with_another_detector_is_warned_of(caplog: pytest.LogCaptureFixture) -> None:
+    """The threshold holds for the mean with the detector it was chosen with (named in its file)."""
+    with caplog.at_level(logging.WARNING, logger="detector.attire"):
+        TwoStage()
+    assert caplog.text == ""
+    other = DEFAULT_WEIGHTS.with_suffix(".onnx")
+    with caplog.at_level(logging.WARNING, logger="detector.attire"):
+        TwoStage(detector=other)
+    assert "chosen with the detector seragam-n@" in caplog.text and "--tune-attire-threshold" in caplog.text
