@@ -14,12 +14,13 @@ threshold can do. The zero padding makes a lone frame never enough: a clip's fir
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
+
+from detector.settings import number_setting
 
 
 class OutOfOrderFrameError(ValueError):
@@ -70,18 +71,7 @@ class EpisodeConfig:
         unknown = sorted(set(raw) - set(known))
         if unknown:
             raise ValueError(f"unknown episode settings {unknown}: the known ones are {sorted(known)}")
-        return cls(**{name: _number(name, value, known[name]) for name, value in raw.items()})
-
-
-def _number(name: str, value: object, kind: type) -> Any:
-    """A setting as ``kind``, refusing what would change in the conversion (7.9 frames, ``true``)."""
-    whole = kind is int
-    number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not number or (whole and value != int(value)):
-        raise ValueError(
-            f"episode setting {name}={value!r} must be {'a whole number' if whole else 'a number'}"
-        )
-    return kind(value)
+        return cls(**{name: number_setting(name, value, known[name]) for name, value in raw.items()})
 
 
 @dataclass(frozen=True)

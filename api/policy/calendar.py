@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 import holidays
 import yaml
 
+from detector.settings import switch_setting
+
 WIB = ZoneInfo("Asia/Jakarta")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -132,6 +134,7 @@ class WeeklySchedule:
         """From ``{"mon-thu": {"work": ["07:30-16:00"], "breaks": ["12:00-13:00"]}, "fri": ...}``; a
         day given as a plain list (``"sat": ["07:30-12:00"]``) has those work windows and no breaks."""
         days = [DaySchedule()] * 7
+        given_days: set[int] = set()
         for key, given in raw.items():
             hours = {"work": given} if isinstance(given, list) else given
             if not isinstance(hours, Mapping) or not all(isinstance(v, list) for v in hours.values()):
@@ -143,6 +146,9 @@ class WeeklySchedule:
                 raise ValueError(f"schedule of {key!r} has unknown keys {unknown}: use 'work' and 'breaks'")
             day = DaySchedule(*(tuple(map(Window.parse, hours.get(k, ()))) for k in ("work", "breaks")))
             for index in _weekdays(key):
+                if index in given_days:
+                    raise ValueError(f"{DAY_NAMES[index]} is given twice in the schedule (again in {key!r})")
+                given_days.add(index)
                 days[index] = day
         return cls(tuple(days))
 
@@ -170,6 +176,7 @@ class SchedulePeriod:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> SchedulePeriod:
+        _refuse_unknown(raw, {"name", "first_day", "last_day", "schedule", "agencies"}, "period")
         return cls(
             name=raw["name"],
             first_day=_date(raw["first_day"]),
@@ -193,6 +200,9 @@ class HolidayConfig:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> HolidayConfig:
+        _refuse_unknown(
+            raw, {"country", "categories", "language", "subdivision", "extra", "removed"}, "holidays"
+        )
         return cls(
             country=raw["country"],
             categories=tuple(raw["categories"]),
@@ -216,16 +226,19 @@ class CalendarConfig:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> CalendarConfig:
-        known = {"default_schedule", "holidays", "periods", "agencies", "breaks_count_as_working_hours"}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ValueError(f"unknown calendar settings {unknown}: the known ones are {sorted(known)}")
+        _refuse_unknown(
+            raw,
+            {"default_schedule", "holidays", "periods", "agencies", "breaks_count_as_working_hours"},
+            "calendar",
+        )
         return cls(
             default_schedule=WeeklySchedule.from_dict(raw["default_schedule"]),
             holidays=HolidayConfig.from_dict(raw["holidays"]),
             periods=tuple(SchedulePeriod.from_dict(p) for p in raw.get("periods") or ()),
             agencies={code: WeeklySchedule.from_dict(s) for code, s in (raw.get("agencies") or {}).items()},
-            breaks_count_as_working_hours=bool(raw.get("breaks_count_as_working_hours", False)),
+            breaks_count_as_working_hours=switch_setting(
+                "breaks_count_as_working_hours", raw.get("breaks_count_as_working_hours", False)
+            ),
         )
 
     @classmethod
@@ -420,7 +433,15 @@ def _note(text: str, note: str, separator: str) -> str:
 
 
 def _date(value: date | str) -> date:
+    if isinstance(value, datetime):  # a datetime is a date too, and would fail every comparison later
+        raise ValueError(f"{value} must be a day (YYYY-MM-DD), without a time")
     return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _refuse_unknown(raw: Mapping[str, Any], known: set[str], what: str) -> None:
+    """A misspelt key would silently be ignored (``extras`` for ``extra``: a holiday counted as worked)."""
+    if unknown := sorted(set(raw) - known):
+        raise ValueError(f"unknown {what} settings {unknown}: the known ones are {sorted(known)}")
 
 
 def _datetime(value: datetime | str) -> datetime:

@@ -27,6 +27,7 @@ from api.policy.calendar import (
 )
 from detector.detections import Detections
 from detector.episodes import AttireEpisode, EpisodeConfig
+from detector.settings import number_setting, switch_setting
 from detector.taxonomy import load_taxonomy
 
 DEFAULT_POLICY = files("api.policy") / "default_policy.yaml"
@@ -73,9 +74,11 @@ class PolicyConfig:
             )
         return cls(
             version=str(raw["version"]),
-            min_r1_segment_s=float(raw["min_r1_segment_s"]),
-            min_r2_overlap_s=float(raw["min_r2_overlap_s"]),
-            attire_rule_applies_in_breaks=bool(raw["attire_rule_applies_in_breaks"]),
+            min_r1_segment_s=number_setting("min_r1_segment_s", raw["min_r1_segment_s"]),
+            min_r2_overlap_s=number_setting("min_r2_overlap_s", raw["min_r2_overlap_s"]),
+            attire_rule_applies_in_breaks=switch_setting(
+                "attire_rule_applies_in_breaks", raw["attire_rule_applies_in_breaks"]
+            ),
             episodes=EpisodeConfig.from_dict(raw["episodes"]),
         )
 

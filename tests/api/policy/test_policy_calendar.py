@@ -10,9 +10,11 @@ from api.policy import (
     WIB,
     AgencySchedule,
     CalendarConfig,
+    HolidayConfig,
     NaiveTimestampError,
     PersonContext,
     PersonSpan,
+    SchedulePeriod,
     SegmentKind,
     WeeklySchedule,
     Window,
@@ -232,6 +234,54 @@ def test_naive_timestamps_are_refused(calendar: WorkingCalendar, call) -> None:
         ),
         pytest.param(
             lambda: span("2026-04-14 10:00", "2026-04-14 09:00", "x"), "before it starts", id="span"
+        ),
+        pytest.param(
+            lambda: WeeklySchedule.from_dict({"fri": ["07:30-11:00"], "mon-fri": ["07:30-16:00"]}),
+            "Friday is given twice",
+            id="a day given twice",
+        ),
+        pytest.param(
+            lambda: HolidayConfig.from_dict(
+                {"country": "ID", "categories": [], "extras": {"2026-12-15": "x"}}
+            ),
+            r"unknown holidays settings \['extras'\]",
+            id="misspelt holidays key",
+        ),
+        pytest.param(
+            lambda: SchedulePeriod.from_dict(
+                {
+                    "name": "r",
+                    "first_day": "2026-02-19",
+                    "last_day": "2026-03-20",
+                    "schedule": {},
+                    "agency": {},
+                }
+            ),
+            "unknown period settings",
+            id="misspelt period key",
+        ),
+        pytest.param(
+            lambda: SchedulePeriod.from_dict(
+                {
+                    "name": "r",
+                    "first_day": datetime(2026, 2, 19, tzinfo=WIB),
+                    "last_day": "2026-03-20",
+                    "schedule": {},
+                }
+            ),
+            "without a time",
+            id="a time for a day",
+        ),
+        pytest.param(
+            lambda: CalendarConfig.from_dict(
+                {
+                    "default_schedule": {},
+                    "holidays": {"country": "ID", "categories": []},
+                    "breaks_count_as_working_hours": "false",
+                }
+            ),
+            "true or false",
+            id="text is no switch",
         ),
     ],
 )

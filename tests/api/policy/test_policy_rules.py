@@ -166,6 +166,10 @@ def test_naive_stream_start_is_refused() -> None:
         pytest.param({"min_r1_segment_s": -1}, "0 or more", id="negative"),
         pytest.param({"threshold": 1}, "unknown", id="unknown key"),
         pytest.param({"episodes": {"window": 0}}, "window", id="bad episode config"),
+        pytest.param({"min_r1_segment_s": float("nan")}, "must be a number", id="nan: R1 would never flag"),
+        pytest.param({"min_r1_segment_s": float("inf")}, "must be a number", id="inf"),
+        pytest.param({"min_r2_overlap_s": True}, "must be a number", id="true is no number"),
+        pytest.param({"attire_rule_applies_in_breaks": "false"}, "true or false", id="text is no switch"),
     ],
 )
 def test_bad_policy_is_refused(change: dict, message: str) -> None:
