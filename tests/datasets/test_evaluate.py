@@ -103,7 +103,7 @@ class CropsOf:
     """People found in a frame: here, one crop per value, each a 1-pixel image holding it."""
 
     def crops(self, image: np.ndarray) -> list[PersonCrop]:
-        return [PersonCrop((0, 0, 1, 1), np.full((1, 1, 3), v, np.uint8)) for v in image.ravel()]
+        return [PersonCrop((0, 0, 1, 1), np.full((1, 1, 3), v, np.uint8), 1.0) for v in image.ravel()]
 
 
 @pytest.mark.parametrize(
