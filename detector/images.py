@@ -91,7 +91,17 @@ def _header(data: bytes, max_pixels: int) -> tuple[int, int, Orientation]:
         ) from exc
     # ImportError: ultralytics wraps Image.open to load an optional HEIF plugin when Pillow cannot
     # identify a file; without that plugin installed, "not an image" surfaces as an ImportError.
-    except (UnidentifiedImageError, OSError, ImportError) as exc:
+    # ValueError, SyntaxError, EOFError, struct.error: Pillow's own complaints about a damaged header
+    # (a short IHDR chunk, a text or colour-profile chunk that decompresses too far).
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ImportError,
+        ValueError,
+        SyntaxError,
+        EOFError,
+        struct.error,
+    ) as exc:
         raise ImageError("the file is not a readable image; send a JPEG or PNG frame") from exc
     if width * height > max_pixels:
         raise ImageError(
@@ -147,8 +157,19 @@ def _complete(data: bytes) -> bool:
     if is_jpeg(data):
         return _jpeg_ends(data)
     if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return b"IEND" in data[-16:]
+        return _png_ends(data)
     return True
+
+
+def _png_ends(data: bytes) -> bool:
+    """Whether the PNG's ``IEND`` chunk is there, chunk by chunk (bytes after it are fine)."""
+    at = 8
+    while at + 8 <= len(data):
+        length, kind = int.from_bytes(data[at : at + 4], "big"), data[at + 4 : at + 8]
+        if kind == b"IEND":
+            return True
+        at += 12 + length  # length, type, data, CRC
+    return False
 
 
 def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:

@@ -50,10 +50,32 @@ def _with_exif_thumbnail(jpeg: bytes) -> bytes:
     return jpeg[:2] + b"\xff\xe1" + (len(segment) + 2).to_bytes(2, "big") + segment + jpeg[2:]
 
 
-def test_a_jpeg_with_bytes_after_its_end_decodes() -> None:
+def test_a_jpeg_or_png_with_bytes_after_its_end_decodes() -> None:
     """Some phones append a trailer after the end-of-image marker; the image itself is whole."""
-    for data in (_jpeg() + b"SEFHtrailer\x00\x01" * 40, _with_exif_thumbnail(_jpeg()) + b"\x00" * 64):
+    for data in (
+        _jpeg() + b"SEFHtrailer\x00\x01" * 40,
+        _with_exif_thumbnail(_jpeg()) + b"\x00" * 64,
+        _png() + b"\x00" * 32,
+    ):
         assert decode_image(data).shape == (40, 30, 3)
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda png: png[:33] + _chunk(b"zTXt", b"k\x00\x00" + zlib.compress(b"a" * 2_000_000)) + png[33:],
+        lambda png: png[:33] + _chunk(b"iCCP", b"p\x00\x00" + zlib.compress(b"a" * 2_000_000)) + png[33:],
+        lambda png: png[:8] + _chunk(b"IHDR", png[16:28]) + png[33:],  # 12 bytes where 13 belong
+    ],
+    ids=["text-chunk-too-big", "colour-profile-too-big", "short-header"],
+)
+def test_a_png_whose_header_chunks_pillow_refuses_is_an_image_error(damage) -> None:
+    with pytest.raises(ImageError, match="not a readable image"):
+        decode_image(damage(_png()))
 
 
 @pytest.mark.parametrize("keep", [0.5, 0.9, 0.99])
