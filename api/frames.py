@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,7 +15,7 @@ from api.policy import Judgement, judge_frame
 from api.registry import normalise_handle, parse_platform
 from api.scoring import Scoring, stream_subject
 from api.storage import UploadStore
-from api.uploads import record_upload
+from api.uploads import record_upload, stored_suffix
 from detector.detections import Detections
 from detector.images import decode_image, is_jpeg
 
@@ -56,7 +57,9 @@ def score_frame(
     parse_platform(frame.platform)
     normalise_handle(frame.handle)
     detections = scoring.detector.detect(image)
-    stored = store.put(frame.data, frame.suffix)
+    stored = store.put(
+        frame.data, stored_suffix(session, hashlib.sha256(frame.data).hexdigest(), frame.suffix)
+    )
     record_upload(session, stored, frame.content_type)
     subject = stream_subject(session, frame.platform, frame.handle, frame.captured_at, 0.0)
     judgement = judge_frame(scoring.calendar, scoring.policy, subject.stream, detections)

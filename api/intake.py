@@ -14,7 +14,7 @@ from api.deps import ServiceState
 from api.frames import FrameResult, FrameUpload, score_frame
 from api.jobs import accept_clip
 from api.timestamps import parse_timestamp
-from api.uploads import IMAGE_TYPES, VIDEO_TYPES, read_limited, staged, suffix_for
+from api.uploads import IMAGE_TYPES, VIDEO_TYPES, accepted_type, read_limited, staged
 
 
 def take_frame(
@@ -29,10 +29,10 @@ def take_frame(
     """Check, score and judge an uploaded frame and commit what it found. ``captured_at``: the form's
     field name, its text and the zone of a naive time (``parse_timestamp``)."""
     settings = state.settings
-    suffix = suffix_for(file, IMAGE_TYPES, "a JPEG, PNG, WebP or BMP image")
+    content_type, suffix = accepted_type(file, IMAGE_TYPES, "a JPEG, PNG, WebP or BMP image")
     data = read_limited(file, settings.max_image_bytes, "image")
     captured = parse_timestamp(*captured_at, now=datetime.now(UTC), skew_s=settings.clock_skew_s)
-    upload = FrameUpload(data, file.content_type or "", suffix, platform, handle, captured)
+    upload = FrameUpload(data, content_type, suffix, platform, handle, captured)
     result = score_frame(session, state.store, state.scoring, upload, max_pixels=settings.max_image_pixels)
     session.commit()
     return result
@@ -51,7 +51,7 @@ def take_clip(
     """Stage, probe and queue an uploaded clip (committed), and wake the job worker. ``started_at``: the
     form's field name, its text and the zone of a naive time (``parse_timestamp``)."""
     settings = state.settings
-    suffix = suffix_for(file, VIDEO_TYPES, "a video clip")
+    content_type, suffix = accepted_type(file, VIDEO_TYPES, "a video clip")
     now = datetime.now(UTC)
     started = parse_timestamp(*started_at, now=now, skew_s=settings.clock_skew_s)
     with staged(file, state.store, settings.max_clip_bytes, "clip") as clip:
@@ -60,7 +60,7 @@ def take_clip(
             state.store,
             clip,
             suffix=suffix,
-            content_type=file.content_type or "",
+            content_type=content_type,
             platform=platform,
             handle=handle,
             started_at=started,

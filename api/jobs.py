@@ -46,14 +46,15 @@ from api.registry import normalise_handle, parse_platform
 from api.request_ids import request_id
 from api.schemas import Outcome
 from api.scoring import ClipScan, Scoring, StreamSubject, stream_subject
-from api.storage import UploadStore
-from api.uploads import StagedFile, record_upload
+from api.storage import StoredFile, UploadStore
+from api.uploads import StagedFile, record_upload, stored_suffix
 from detector.detections import Detections
 from detector.scan import ChunkScan
 from detector.video import VideoError, VideoInfo, decode_frame_at, probe
 
 log = logging.getLogger(__name__)
 
+MAX_CLIP_S = 24 * 3600  # a longer stated duration is a damaged header (no clip upload is that long)
 MAX_ATTEMPTS = 3  # a clip that kills the server this often is marked failed instead of retried forever
 INTERNAL_ERROR = "internal error while scoring the recording; the log has the details"
 CHUNK_NOT_STORED = (
@@ -108,14 +109,14 @@ def accept_clip(
     sample_interval_s: float,
     caller: Caller,
 ) -> Job:
-    """Probe a staged clip and queue its job; refused clips (``InvalidUploadError``, unknown platform)
-    leave nothing stored. Flushed, the caller commits."""
+    """Probe a staged clip and queue its job; refused clips (``InvalidUploadError``, unknown platform,
+    rows the database refuses) leave nothing stored: the file goes into the store last. Flushed, the
+    caller commits."""
     clean_platform, clean_handle = parse_platform(platform).value, normalise_handle(handle)
     info = _probe_upload(staged.path)
-    stored = store.adopt(staged.path, staged.sha256, suffix)
-    record_upload(session, stored, content_type)
+    suffix = stored_suffix(session, staged.sha256, suffix)
     params = ClipParams(
-        stored.sha256,
+        staged.sha256,
         suffix,
         clean_platform,
         clean_handle,
@@ -131,7 +132,10 @@ def accept_clip(
         progress_total=math.ceil(params.duration_s / sample_interval_s),
     )
     session.add(job)
+    stored = StoredFile(staged.sha256, staged.size, store.location(staged.sha256, suffix))
+    record_upload(session, stored, content_type)
     session.flush()
+    store.adopt(staged.path, staged.sha256, suffix)
     return job
 
 
@@ -144,6 +148,11 @@ def _probe_upload(path: Path) -> VideoInfo:
         raise InvalidUploadError(
             "the clip has no duration (zero-length, or a raw stream without timestamps); "
             "upload the recorded clip as MP4 or MKV"
+        )
+    if info.duration_s > MAX_CLIP_S:
+        raise InvalidUploadError(
+            f"the clip states a duration of {info.duration_s:.0f} s, over a day: its header is damaged; "
+            "re-export the clip (save it again from the recorder or phone)"
         )
     return info
 

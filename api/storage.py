@@ -24,7 +24,8 @@ class UploadStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def _path(self, sha256: str, suffix: str) -> Path:
+    def location(self, sha256: str, suffix: str) -> Path:
+        """Where the file of these bytes is (or would be) kept."""
         if len(sha256) != 64 or not set(sha256) <= SHA256_HEX:
             raise ValueError(f"not a sha256 hex digest: {sha256!r}")
         if suffix and (not suffix.startswith(".") or not suffix[1:].isalnum()):
@@ -33,7 +34,7 @@ class UploadStore:
 
     def put(self, data: bytes, suffix: str) -> StoredFile:
         sha256 = hashlib.sha256(data).hexdigest()
-        path = self._path(sha256, suffix)
+        path = self.location(sha256, suffix)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
@@ -43,7 +44,7 @@ class UploadStore:
 
     def adopt(self, staged: Path, sha256: str, suffix: str) -> StoredFile:
         """Move a file already written (and hashed) elsewhere on the same file system into the store."""
-        path = self._path(sha256, suffix)
+        path = self.location(sha256, suffix)
         size = staged.stat().st_size
         if path.exists():
             staged.unlink()
@@ -53,14 +54,14 @@ class UploadStore:
         return StoredFile(sha256, size, path)
 
     def path(self, sha256: str, suffix: str) -> Path:
-        path = self._path(sha256, suffix)
+        path = self.location(sha256, suffix)
         if not path.exists():
             raise FileNotFoundError(f"no stored file {sha256}{suffix}")
         return path
 
     def remove(self, sha256: str, suffix: str) -> int:
         """Delete a stored file (retention, deletion requests); returns how many files went (0 or 1)."""
-        path = self._path(sha256, suffix)
+        path = self.location(sha256, suffix)
         try:
             path.unlink()
         except FileNotFoundError:

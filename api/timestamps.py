@@ -25,17 +25,23 @@ def parse_timestamp(
         ) from None
     if value.tzinfo is None and tz:
         value = value.replace(tzinfo=zone(tz))
-    if not FIRST_YEAR <= value.year < datetime.max.year:
-        raise InvalidTimestampError(
-            f"{field} {text!r} lies outside the years {FIRST_YEAR}-{datetime.max.year - 1}; check the date"
-        )
+    if not FIRST_YEAR <= value.year < datetime.max.year:  # before the conversion, which would overflow
+        raise _outside_the_years(field, text)
     value = require_aware(value, field)
+    if value.year < FIRST_YEAR:  # 2000-01-01T06:00+07:00 is 1999 in UTC
+        raise _outside_the_years(field, text)
     if now is not None and value > now.astimezone(UTC) + timedelta(seconds=skew_s):
         raise InvalidTimestampError(
             f"{field} {value.isoformat()} is in the future (now is {now.astimezone(UTC).isoformat()}); "
             "check the capture time and its UTC offset"
         )
     return value
+
+
+def _outside_the_years(field: str, text: str) -> InvalidTimestampError:
+    return InvalidTimestampError(
+        f"{field} {text!r} lies outside the years {FIRST_YEAR}-{datetime.max.year - 1}; check the date"
+    )
 
 
 def zone(name: str) -> ZoneInfo:

@@ -41,12 +41,21 @@ FORM_SLACK_BYTES = 64 * 1024  # room for the form fields and multipart boundarie
 _CHUNK = 1 << 20
 
 
-def suffix_for(upload: UploadFile, accepted: Mapping[str, str], expected: str) -> str:
-    """The stored suffix for the upload's content type; ``UnsupportedMediaTypeError`` if not accepted."""
+def accepted_type(upload: UploadFile, accepted: Mapping[str, str], expected: str) -> tuple[str, str]:
+    """The upload's media type, without parameters (what is recorded), and its stored suffix;
+    ``UnsupportedMediaTypeError`` if not accepted."""
     content_type = (upload.content_type or "").split(";")[0].strip().lower()
     if content_type not in accepted:
-        raise UnsupportedMediaTypeError(content_type, f"{expected} as one of: {', '.join(accepted)}")
-    return accepted[content_type]
+        raise UnsupportedMediaTypeError(content_type[:100], f"{expected} as one of: {', '.join(accepted)}")
+    return content_type, accepted[content_type]
+
+
+def stored_suffix(session: Session, sha256: str, suffix: str) -> str:
+    """The suffix these bytes are kept under if they came before: the same bytes sent again with
+    another content type stay one file, the one retention and deletion know of."""
+    upload = session.get(Upload, sha256)
+    known = Path(upload.path) if upload is not None else None
+    return known.suffix if known is not None and not known.is_absolute() else suffix
 
 
 def read_limited(upload: UploadFile, max_bytes: int, what: str) -> bytes:

@@ -354,9 +354,10 @@ def _stated_duration_s(stream: VideoStream) -> float | None:
         return None
     try:
         hours, minutes, seconds = tag.split(":")
-        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        stated = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
     except ValueError:
         return None
+    return stated if math.isfinite(stated) and stated >= 0 else None  # "00:00:nan" is no duration
 
 
 def _packets_end_s(container: InputContainer, stream: VideoStream) -> float | None:

@@ -25,7 +25,7 @@ UNSET: Final = Unset.UNSET
 EARLIEST_BIRTH_YEAR = 1940
 MIN_APPOINTMENT_AGE = 18  # minimum age to be appointed ASN
 PPPK_MONTH_CODE = 21  # NI PPPK carry 21 where a PNS NIP has the appointment month (verify)
-_HANDLE = re.compile(r"[^\s/@]+")
+_HANDLE = re.compile(r"[^\s/@\x00-\x1f\x7f]+")  # no spaces, slashes, @ or control characters
 _AGENCY_CODE = re.compile(r"[A-Z0-9][A-Z0-9._-]*")
 
 

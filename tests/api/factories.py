@@ -119,8 +119,9 @@ def post_clip(
     *,
     handle: str = "budi.lmj",
     started_at: str = CLIP_START,
+    content_type: str = "video/mp4",
     **extra,
 ) -> Response:
     data = {"platform": "tiktok", "handle": handle, "stream_started_at": started_at, **extra}
-    files = {"file": ("clip.mp4", clip, "video/mp4")}
+    files = {"file": ("clip", clip, content_type)}
     return client.post("/v1/clips", data=data, files=files, headers=world.headers("uploader"))

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from api.db import Job, Upload
-from tests.api.factories import World, post_clip
+from tests.api.factories import World, post_clip, post_frame, wait_for_job
 
 
 def _png_declaring(width: int, height: int) -> bytes:
@@ -69,6 +72,10 @@ FUTURE = (datetime.now(UTC) + timedelta(days=1)).isoformat()
         pytest.param(None, {"captured_at": FUTURE}, 422, "future", id="future timestamp"),
         pytest.param(None, {"platform": "myspace"}, 422, "unknown platform", id="unknown platform"),
         pytest.param(None, {"handle": "https://tiktok.com/@budi"}, 422, "handle", id="url as handle"),
+        pytest.param(None, {"handle": "budi\x00lmj"}, 422, "handle", id="control character in handle"),
+        pytest.param(
+            None, {"captured_at": "2000-01-01T06:00:00+07:00"}, 422, "outside the years", id="1999 in UTC"
+        ),
     ],
 )
 def test_bad_frames_are_refused_and_nothing_is_stored(
@@ -101,6 +108,7 @@ def test_a_request_without_a_file_says_what_is_missing(client: TestClient, world
         pytest.param(None, {"stream_started_at": FUTURE}, 422, "future", id="future start"),
         pytest.param(None, {"stream_started_at": "2026-04-14 15:59"}, 422, "offset", id="naive start"),
         pytest.param(None, {"handle": "a b"}, 422, "handle", id="bad handle"),
+        pytest.param(None, {"handle": "budi\x00lmj"}, 422, "handle", id="control character in handle"),
     ],
 )
 def test_bad_clips_are_refused_at_upload_and_nothing_is_stored(
@@ -179,3 +187,49 @@ def test_an_oversize_body_without_content_length_is_refused_while_reading(
     assert "content-length" not in {k.lower() for k in response.request.headers}
     assert response.status_code == 413 and "limit" in response.json()["detail"]
     _assert_nothing_stored(client)
+
+
+def _mkv_stating(duration_tag: bytes) -> bytes:
+    """A 3 s MKV whose video track's DURATION tag is overwritten with ``duration_tag`` (same length)."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="matroska") as container:
+        stream = container.add_stream("mpeg4", rate=5)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for n in range(15):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 96, 3), n * 10, np.uint8), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    data = buffer.getvalue()
+    stated = b"00:00:03.000000000"
+    assert data.count(stated) == 1
+    return data.replace(stated, duration_tag.ljust(len(stated)))
+
+
+def test_a_clip_stating_an_impossible_duration_is_measured_or_refused(
+    client: TestClient, world: World
+) -> None:
+    nan = post_clip(client, world, _mkv_stating(b"00:00:nan"), content_type="video/x-matroska")
+    assert nan.status_code == 202, nan.text  # no duration stated: the container's own is used
+    wait_for_job(client, nan.json()["id"], world.headers("uploader"))
+    with client.app.state.service.sessions() as session:
+        assert session.get_one(Job, nan.json()["id"]).params["duration_s"] == pytest.approx(3.0, abs=0.3)
+    absurd = post_clip(client, world, _mkv_stating(b"999999:00:00.0"), content_type="video/x-matroska")
+    assert absurd.status_code == 422 and "over a day" in absurd.json()["detail"], absurd.text
+    assert len(_stored_files(client.app.state.service.store.root)) == 1  # the first clip only
+
+
+def test_the_same_bytes_sent_as_another_type_stay_one_file_that_deletion_removes(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    for content_type in ("image/JPEG; quality=high", "image/webp", "image/png"):
+        answer = post_frame(
+            client, world, uniform_frame, handle="budi.lmj", at="10:00", content_type=content_type
+        )
+        assert answer.status_code == 200, answer.text
+    sha256 = answer.json()["upload_sha256"]
+    store = client.app.state.service.store
+    assert [p.name for p in _stored_files(store.root) if p.name.startswith(sha256)] == [f"{sha256}.jpg"]
+    with client.app.state.service.sessions() as session:
+        assert session.get_one(Upload, sha256).content_type == "image/jpeg"  # the first, without parameters
+    assert client.delete(f"/v1/uploads/{sha256}", headers=world.headers("admin")).status_code == 200
+    assert _stored_files(store.root) == []
