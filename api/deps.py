@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.auth import Caller, authenticate
 from api.config import Settings
 from api.db.models import ApiKeyRole
-from api.errors import ForbiddenError
+from api.errors import ForbiddenError, InvalidUploadError
 from api.jobs import JobWorker
 from api.retention import RetentionSchedule
 from api.scoring import Scoring
@@ -89,3 +89,9 @@ def _role_guard(*roles: ApiKeyRole, registry_wide: bool = False) -> object:
 Uploader = Annotated[Caller, _role_guard(ApiKeyRole.UPLOADER, ApiKeyRole.ADMINISTRATOR)]
 Reviewer = Annotated[Caller, _role_guard(ApiKeyRole.REVIEWER, ApiKeyRole.ADMINISTRATOR)]
 RegistryAdmin = Annotated[Caller, _role_guard(ApiKeyRole.ADMINISTRATOR, registry_wide=True)]
+
+
+async def one_file(request: Request) -> None:
+    """A request carries one ``file``: a second one would be dropped without a word (the last one wins)."""
+    if (count := len((await request.form()).getlist("file"))) > 1:
+        raise InvalidUploadError(f"the request carries {count} files; send one frame or clip per request")

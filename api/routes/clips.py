@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
 
-from api.deps import SessionDep, StateDep, Uploader
+from api.deps import SessionDep, StateDep, Uploader, one_file
 from api.intake import take_clip
 from api.schemas import JobOut
 
 router = APIRouter(prefix="/v1", tags=["clips"])
 
 
-@router.post("/clips", status_code=202, response_model=JobOut)
+@router.post("/clips", status_code=202, response_model=JobOut, dependencies=[Depends(one_file)])
 def post_clip(
     response: Response,
     session: SessionDep,

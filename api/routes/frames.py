@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 
-from api.deps import SessionDep, StateDep, Uploader
+from api.deps import SessionDep, StateDep, Uploader, one_file
 from api.intake import take_frame
 from api.schemas import CaseSummary, FrameResponse, Outcome, detections_out
 
 router = APIRouter(prefix="/v1", tags=["frames"])
 
 
-@router.post("/frames", response_model=FrameResponse)
+@router.post("/frames", response_model=FrameResponse, dependencies=[Depends(one_file)])
 def post_frame(
     session: SessionDep,
     state: StateDep,

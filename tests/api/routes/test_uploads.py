@@ -233,3 +233,18 @@ def test_the_same_bytes_sent_as_another_type_stay_one_file_that_deletion_removes
         assert session.get_one(Upload, sha256).content_type == "image/jpeg"  # the first, without parameters
     assert client.delete(f"/v1/uploads/{sha256}", headers=world.headers("admin")).status_code == 200
     assert _stored_files(store.root) == []
+
+
+@pytest.mark.parametrize("route", ["/v1/frames", "/v1/clips"])
+def test_a_request_with_two_files_is_refused_not_half_scored(
+    client: TestClient, world: World, uniform_frame: bytes, route: str
+) -> None:
+    data = {"platform": "tiktok", "handle": "budi.lmj", "captured_at": "2026-04-14T19:00:00+07:00"}
+    data["stream_started_at"] = data["captured_at"]
+    files = [
+        ("file", ("a.jpg", uniform_frame, "image/jpeg")),
+        ("file", ("b.jpg", uniform_frame, "image/jpeg")),
+    ]
+    response = client.post(route, data=data, files=files, headers=world.headers("uploader"))
+    assert response.status_code == 422 and "2 files" in response.json()["detail"], response.text
+    _assert_nothing_stored(client)
