@@ -17,14 +17,15 @@ def parse_timestamp(
     """``text`` as an aware UTC datetime. A naive ``text`` needs ``tz`` (e.g. ``Asia/Jakarta``), else
     ``NaiveTimestampError``. Times before the year 2000 are refused; with ``now`` given, so is a time
     more than ``skew_s`` after it (a capture or stream start cannot lie in the future)."""
+    given_zone = zone(tz) if tz else None  # checked even where the text's own offset wins
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InvalidTimestampError(
             f"{field} {text!r} is not an ISO 8601 timestamp; write e.g. 2026-04-14T19:00:00+07:00"
         ) from None
-    if value.tzinfo is None and tz:
-        value = value.replace(tzinfo=zone(tz))
+    if value.tzinfo is None and given_zone:
+        value = value.replace(tzinfo=given_zone)
     if not FIRST_YEAR <= value.year < datetime.max.year:  # before the conversion, which would overflow
         raise _outside_the_years(field, text)
     value = require_aware(value, field)

@@ -69,6 +69,7 @@ FUTURE = (datetime.now(UTC) + timedelta(days=1)).isoformat()
         pytest.param(
             None, {"captured_at": "2026-04-14T19:00:00", "tz": "Mars/Olympus"}, 422, "IANA", id="bad tz"
         ),
+        pytest.param(None, {"tz": "Mars/Olympus"}, 422, "IANA", id="bad tz beside an offset"),
         pytest.param(None, {"captured_at": FUTURE}, 422, "future", id="future timestamp"),
         pytest.param(None, {"platform": "myspace"}, 422, "unknown platform", id="unknown platform"),
         pytest.param(None, {"handle": "https://tiktok.com/@budi"}, 422, "handle", id="url as handle"),
