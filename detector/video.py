@@ -43,7 +43,7 @@ _REEXPORT = (
     "re-export the clip (save it again from the recorder or phone) and upload it again"
 )
 _REMUX = "it is probably a raw stream; remux it into MP4 or MKV (ffmpeg -r FPS -i IN -c copy OUT.mp4)"
-_REORDER = "remux it into MP4 or MKV, which keep each frame's time (ffmpeg -i IN -c copy OUT.mp4)"
+_REORDER = "convert it to MP4, which keeps each frame's time (ffmpeg -i IN OUT.mp4)"
 # File suffixes read as recordings (by `seragam detect`; in `seragam batch` folders).
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".ts", ".flv", ".avi", ".m4v"})
 # Absorbs float rounding of pts * time_base when comparing with multiples of the sampling interval.
