@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Caller
 from api.cases import EvidenceFrame, Provenance, open_cases
-from api.db.models import ApiKeyRole, Case, Job, JobKind, JobState, ScanChunk
+from api.db.models import UNFINISHED_JOB_STATES, ApiKeyRole, Case, Job, JobKind, JobState, ScanChunk
 from api.engine import (
     ChunkRunner,
     ChunkTask,
@@ -360,7 +360,7 @@ def next_job_id(session: Session) -> int | None:
     streams are left to ``seragam batch``)."""
     query = (
         select(Job.id)
-        .where(Job.kind == JobKind.CLIP, Job.state.in_([JobState.QUEUED, JobState.RUNNING]))
+        .where(Job.kind == JobKind.CLIP, Job.state.in_(UNFINISHED_JOB_STATES))
         .order_by(Job.id)
         .limit(1)
     )

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from detector.settings import number_setting
+from detector.settings import number_setting, refuse_unknown
 
 
 class OutOfOrderFrameError(ValueError):
@@ -68,9 +68,7 @@ class EpisodeConfig:
     def from_dict(cls, raw: Mapping[str, Any]) -> EpisodeConfig:
         """Build from configuration (e.g. parsed YAML); missing keys take their defaults."""
         known = {f.name: type(f.default) for f in fields(cls)}
-        unknown = sorted(set(raw) - set(known))
-        if unknown:
-            raise ValueError(f"unknown episode settings {unknown}: the known ones are {sorted(known)}")
+        refuse_unknown(raw, known, "episode")
         return cls(**{name: number_setting(name, value, known[name]) for name, value in raw.items()})
 
 

@@ -1,10 +1,18 @@
-"""Configuration values checked the same way everywhere: YAML turns ``.nan``, ``.inf``, ``true`` and
-``"false"`` into values that Python's ``float()`` and ``bool()`` would accept without a word."""
+"""Configuration values checked the same way everywhere (unknown keys, numbers, switches): YAML
+turns ``.nan``, ``.inf``, ``true`` and ``"false"`` into values that Python's ``float()`` and ``bool()``
+would accept without a word, and a misspelt key would be ignored."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Mapping
 from typing import Any
+
+
+def refuse_unknown(raw: Mapping[str, Any], known: Collection[str], what: str) -> None:
+    """A misspelt key would silently be ignored (``extras`` for ``extra``: a holiday counted as worked)."""
+    if unknown := sorted(set(raw) - set(known)):
+        raise ValueError(f"unknown {what} settings {unknown}: the known ones are {sorted(known)}")
 
 
 def number_setting(name: str, value: object, kind: type = float) -> Any:

@@ -78,7 +78,10 @@ class JobState(StrEnum):
     @property
     def unfinished(self) -> bool:
         """Still to be scored: queued, or running (or left running by a process that stopped)."""
-        return self in (JobState.QUEUED, JobState.RUNNING)
+        return self in UNFINISHED_JOB_STATES
+
+
+UNFINISHED_JOB_STATES = (JobState.QUEUED, JobState.RUNNING)
 
 
 class CaseRule(StrEnum):

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import holidays
 import yaml
 
-from detector.settings import switch_setting
+from detector.settings import refuse_unknown, switch_setting
 
 WIB = ZoneInfo("Asia/Jakarta")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -176,7 +176,7 @@ class SchedulePeriod:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> SchedulePeriod:
-        _refuse_unknown(raw, {"name", "first_day", "last_day", "schedule", "agencies"}, "period")
+        refuse_unknown(raw, {"name", "first_day", "last_day", "schedule", "agencies"}, "period")
         return cls(
             name=raw["name"],
             first_day=_date(raw["first_day"]),
@@ -200,7 +200,7 @@ class HolidayConfig:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> HolidayConfig:
-        _refuse_unknown(
+        refuse_unknown(
             raw, {"country", "categories", "language", "subdivision", "extra", "removed"}, "holidays"
         )
         return cls(
@@ -226,7 +226,7 @@ class CalendarConfig:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> CalendarConfig:
-        _refuse_unknown(
+        refuse_unknown(
             raw,
             {"default_schedule", "holidays", "periods", "agencies", "breaks_count_as_working_hours"},
             "calendar",
@@ -436,12 +436,6 @@ def _date(value: date | str) -> date:
     if isinstance(value, datetime):  # a datetime is a date too, and would fail every comparison later
         raise ValueError(f"{value} must be a day (YYYY-MM-DD), without a time")
     return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
-def _refuse_unknown(raw: Mapping[str, Any], known: set[str], what: str) -> None:
-    """A misspelt key would silently be ignored (``extras`` for ``extra``: a holiday counted as worked)."""
-    if unknown := sorted(set(raw) - known):
-        raise ValueError(f"unknown {what} settings {unknown}: the known ones are {sorted(known)}")
 
 
 def _datetime(value: datetime | str) -> datetime:
