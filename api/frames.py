@@ -8,26 +8,23 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from api.cases import EVIDENCE_SUFFIX, EvidenceFrame, Provenance, open_cases
+from api.cases import EvidenceFrame, Provenance, open_cases
 from api.db import insert_if_absent
 from api.db.models import Case, FrameScore
 from api.policy import Judgement, judge_frame
 from api.registry import normalise_handle, parse_platform
 from api.scoring import Scoring, stream_subject
 from api.storage import UploadStore
-from api.uploads import record_upload, stored_suffix
+from api.uploads import IMAGE_TYPES, record_upload, stored_suffix
 from detector.detections import Detections
-from detector.images import decode_image, is_jpeg
+from detector.images import decode_image, image_media_type
 
 
 @dataclass(frozen=True)
 class FrameUpload:
-    """A frame as received: its bytes and accepted content type (``suffix`` follows from it), the account
-    it shows and when it was captured (aware)."""
+    """A frame as received: its bytes, the account it shows and when it was captured (aware)."""
 
     data: bytes
-    content_type: str
-    suffix: str
     platform: str
     handle: str
     captured_at: datetime
@@ -57,10 +54,10 @@ def score_frame(
     parse_platform(frame.platform)
     normalise_handle(frame.handle)
     detections = scoring.detector.detect(image)
-    stored = store.put(
-        frame.data, stored_suffix(session, hashlib.sha256(frame.data).hexdigest(), frame.suffix)
-    )
-    record_upload(session, stored, frame.content_type)
+    content_type = image_media_type(frame.data)  # the bytes' own format, whatever the sender declared
+    sha256 = hashlib.sha256(frame.data).hexdigest()
+    stored = store.put(frame.data, stored_suffix(session, sha256, IMAGE_TYPES[content_type]))
+    record_upload(session, stored, content_type)
     subject = stream_subject(session, frame.platform, frame.handle, frame.captured_at, 0.0)
     judgement = judge_frame(scoring.calendar, scoring.policy, subject.stream, detections)
     detected = detections.to_dict()["detections"]
@@ -74,7 +71,7 @@ def score_frame(
             "detections": detected,
         },
     )
-    jpeg = frame.data if frame.suffix == EVIDENCE_SUFFIX and is_jpeg(frame.data) else None
+    jpeg = frame.data if content_type == "image/jpeg" else None
     evidence = [EvidenceFrame(0.0, subject.stream.start, image, detections, jpeg)]
     cases = open_cases(
         session,

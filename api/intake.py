@@ -29,10 +29,10 @@ def take_frame(
     """Check, score and judge an uploaded frame and commit what it found. ``captured_at``: the form's
     field name, its text and the zone of a naive time (``parse_timestamp``)."""
     settings = state.settings
-    content_type, suffix = accepted_type(file, IMAGE_TYPES, "a JPEG, PNG, WebP or BMP image")
+    accepted_type(file, IMAGE_TYPES, "a JPEG, PNG, WebP or BMP image")
     data = read_limited(file, settings.max_image_bytes, "image")
     captured = parse_timestamp(*captured_at, now=datetime.now(UTC), skew_s=settings.clock_skew_s)
-    upload = FrameUpload(data, content_type, suffix, platform, handle, captured)
+    upload = FrameUpload(data, platform, handle, captured)
     result = score_frame(session, state.store, state.scoring, upload, max_pixels=settings.max_image_pixels)
     session.commit()
     return result

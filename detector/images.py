@@ -14,6 +14,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 MAX_PIXELS = 40_000_000  # a 4K frame is 8.3 MP; anything far above is a mistake or a decompression bomb
+# The still formats a frame may come in, by Pillow's name: others (GIF, TIFF, HEIC ...) are refused, so that
+# what is stored and shown to reviewers is a format every browser displays.
+_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "BMP": "image/bmp"}
 
 
 class ImageError(ValueError):
@@ -73,6 +76,13 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     return orientation.apply(image)
 
 
+def image_media_type(data: bytes) -> str:
+    """The media type of bytes ``decode_image`` accepted, read from their own header: what is stored and
+    served, whatever type the sender declared."""
+    with Image.open(io.BytesIO(data)) as probe:
+        return _MEDIA_TYPES[probe.format]
+
+
 def shown_size(path: Path) -> tuple[int, int]:
     """``(width, height)`` of an image file as ``decode_image`` gives it, read from its header."""
     width, height, orientation = _header(path.read_bytes(), MAX_PIXELS)
@@ -85,6 +95,7 @@ def _header(data: bytes, max_pixels: int) -> tuple[int, int, Orientation]:
         with Image.open(io.BytesIO(data)) as probe:
             width, height = probe.size
             exif = probe.info.get("exif")  # read with the header (JPEG, WebP; PNG's eXIf before its pixels)
+            kind, frames = probe.format, getattr(probe, "n_frames", 1)
     except Image.DecompressionBombError as exc:
         raise ImageError(
             f"the image declares too many pixels, above the limit of {max_pixels:,}; send a downscaled frame"
@@ -103,6 +114,12 @@ def _header(data: bytes, max_pixels: int) -> tuple[int, int, Orientation]:
         struct.error,
     ) as exc:
         raise ImageError("the file is not a readable image; send a JPEG or PNG frame") from exc
+    if kind not in _MEDIA_TYPES:
+        raise ImageError(f"the file is a {kind} image; send the frame as JPEG, PNG, WebP or BMP")
+    if frames > 1:  # only the first would be scored: the others would be dropped without a word
+        raise ImageError(
+            f"the image is an animation of {frames} frames; send one frame, or the recording as a clip"
+        )
     if width * height > max_pixels:
         raise ImageError(
             f"the image is {width}x{height} pixels, above the limit of {max_pixels:,}; "

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps, PngImagePlugin
 
-from detector.images import ImageError, decode_image, shown_size
+from detector.images import ImageError, decode_image, image_media_type, shown_size
 
 
 def _jpeg(h: int = 40, w: int = 30) -> bytes:
@@ -41,6 +41,38 @@ def test_good_images_decode_to_bgr() -> None:
 def test_bad_images_are_refused_with_advice(data: bytes, max_pixels: int, message: str) -> None:
     with pytest.raises(ImageError, match=message):
         decode_image(data, max_pixels)
+
+
+def _pillow(fmt: str, frames: int = 1) -> bytes:
+    """A small image in ``fmt`` (an animation of ``frames`` frames when more than one)."""
+    images = [Image.new("RGB", (30, 40), (n * 60, 120, 120)) for n in range(frames)]
+    out = io.BytesIO()
+    images[0].save(out, fmt, save_all=frames > 1, append_images=images[1:])
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (_pillow("GIF"), "a GIF image; send the frame as JPEG, PNG, WebP or BMP"),
+        (_pillow("TIFF"), "a TIFF image"),
+        (_pillow("PNG", frames=3), "an animation of 3 frames; send one frame, or the recording as a clip"),
+        (_pillow("WEBP", frames=2), "an animation of 2 frames"),
+    ],
+    ids=["gif", "tiff", "animated-png", "animated-webp"],
+)
+def test_other_formats_and_animations_are_refused_not_scored_by_their_first_frame(
+    data: bytes, message: str
+) -> None:
+    with pytest.raises(ImageError, match=message):
+        decode_image(data)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "BMP"])
+def test_the_media_type_is_read_from_the_bytes(fmt: str) -> None:
+    data = _pillow(fmt)
+    assert decode_image(data).shape == (40, 30, 3)
+    assert image_media_type(data) == f"image/{fmt.lower()}"
 
 
 def _with_exif_thumbnail(jpeg: bytes) -> bytes:
