@@ -293,7 +293,8 @@ def write_results(lines: Iterator[dict[str, Any]], out: Path) -> None:
 
 
 class BatchProgress:
-    """Progress bars with ETA, in seconds of video: the whole batch, and each stream in progress."""
+    """Progress bars with ETA, in seconds of video: the whole batch, and each stream in progress. A chunk
+    counts once: one finished before and scanned again (another model, an error) does not count twice."""
 
     def __init__(
         self, sessions: sessionmaker[Session], runs: Sequence[StreamRun], chunk_s: float, *, enabled: bool
@@ -302,33 +303,48 @@ class BatchProgress:
         self._bars: dict[int, tqdm] = {}
         self._names = {r.job_id: r.entry.name for r in runs if r.job_id is not None}
         self._chunk_s: dict[int, dict[int, float]] = {}
-        done_s = total_s = 0.0
+        self._counted: dict[int, set[int]] = {}
         with sessions() as session:
             for job_id in self._names:
-                job = session.get_one(Job, job_id)
-                duration = job.params["duration_s"]
-                spans = {c.index: (c.end_s or duration) - c.start_s for c in plan_chunks(duration, chunk_s)}
-                finished = {c.n for c in job_chunks(session, job_id)}
-                self._chunk_s[job_id] = spans
-                total_s += duration
-                done_s += sum(s for n, s in spans.items() if n in finished)
+                duration = session.get_one(Job, job_id).params["duration_s"]
+                self._chunk_s[job_id] = {
+                    c.index: (c.end_s or duration) - c.start_s for c in plan_chunks(duration, chunk_s)
+                }
+                self._counted[job_id] = {c.n for c in job_chunks(session, job_id)}
         self._total = tqdm(
-            total=round(total_s), initial=round(done_s), unit="s", desc="video scored", disable=not enabled
+            total=round(sum(sum(spans.values()) for spans in self._chunk_s.values())),
+            initial=round(sum(self._seconds(job_id) for job_id in self._names)),
+            unit="s",
+            desc="video scored",
+            disable=not enabled,
         )
 
+    @property
+    def done_s(self) -> float:
+        """Seconds of video scored, in this run or before."""
+        return sum(self._seconds(job_id) for job_id in self._names)
+
+    def _seconds(self, job_id: int) -> float:
+        spans = self._chunk_s[job_id]
+        return sum(spans.get(n, 0.0) for n in self._counted[job_id])
+
     def chunk_done(self, task: ChunkTask, scan: ChunkScan) -> None:
+        if scan.error and self._enabled:
+            tqdm.write(f"seragam: {self._names[task.job_id]}: {scan.error}")
+        if task.chunk.index in self._counted[task.job_id]:
+            return
+        self._counted[task.job_id].add(task.chunk.index)
         seconds = self._chunk_s[task.job_id].get(task.chunk.index, 0.0)
         self._total.update(round(seconds))
         if not self._enabled:
             return
         if task.job_id not in self._bars:
             total = round(sum(self._chunk_s[task.job_id].values()))
+            done = round(self._seconds(task.job_id) - seconds)
             self._bars[task.job_id] = tqdm(
-                total=total, unit="s", desc=self._names[task.job_id][-30:], leave=False
+                total=total, initial=done, unit="s", desc=self._names[task.job_id][-30:], leave=False
             )
         self._bars[task.job_id].update(round(seconds))
-        if scan.error:
-            tqdm.write(f"seragam: {self._names[task.job_id]}: {scan.error}")
 
     def __enter__(self) -> BatchProgress:
         return self

@@ -20,7 +20,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from api.batch import BatchSourceError, StreamEntry, read_source, register_streams, result_lines, run_batch
+from api.batch import (
+    BatchProgress,
+    BatchSourceError,
+    StreamEntry,
+    read_source,
+    register_streams,
+    result_lines,
+    run_batch,
+)
 from api.db import Job, JobState, ScanChunk, Upload, make_engine, migrate, session_factory
 from api.engine import InProcessRunner
 from api.retention import purge_expired
@@ -284,6 +292,35 @@ def test_a_batch_run_again_after_the_model_changed_and_after_retention_keeps_eve
         stream, *frames = result_lines(session, runs)
     assert stream["state"] == "done" and stream["model"] == onnx.detector.version
     assert len(frames) == stream["frames"] > 0
+
+
+def test_chunks_scanned_again_with_another_model_count_once_in_the_progress(
+    client: TestClient, world: World, attire_clip: Path
+) -> None:
+    state = client.app.state.service
+    state.worker.stop()
+    entry = StreamEntry("evening.mp4", attire_clip, "tiktok", "budi.lmj", wib(f"{TUESDAY} 19:00"))
+    with state.sessions() as session:
+        runs = register_streams(session, [entry])
+    local = InProcessRunner(state.scoring.detector, state.scoring.scan)
+    run_batch(state.sessions, state.store, state.scoring, local, runs)
+    onnx = replace(state.scoring, detector=Detector(DEFAULT_WEIGHTS.with_suffix(".onnx")))
+    with state.sessions() as session:  # say its case could not be stored: retried, with another model
+        job = session.get_one(Job, runs[0].job_id)
+        job.state, duration = JobState.FAILED, job.params["duration_s"]
+        session.commit()
+    with BatchProgress(state.sessions, runs, onnx.scan.chunk_s, enabled=False) as progress:
+        assert progress.done_s == pytest.approx(duration)  # every chunk was scanned by the first run
+        run_batch(
+            state.sessions,
+            state.store,
+            onnx,
+            InProcessRunner(onnx.detector, onnx.scan),
+            runs,
+            progress.chunk_done,
+            retry_failed=True,
+        )
+        assert progress.done_s == pytest.approx(duration)  # not twice the stream (before: 32 s of 16 s)
 
 
 def test_a_service_upload_of_a_recording_a_batch_scored_is_deleted_on_request(
