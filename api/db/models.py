@@ -393,6 +393,8 @@ class User(Base):
     role: Mapped[ApiKeyRole] = mapped_column(_vocabulary(ApiKeyRole, "user_role"))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # In every session cookie; signing out raises it, so copies of the cookie stop working too.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     agency: Mapped[Agency | None] = relationship()
 
@@ -449,3 +451,10 @@ def _refuse_decision_change(mapper: Mapper[CaseDecision], connection: Any, targe
     raise AuditLogIsAppendOnlyError(
         f"decision {target.id} cannot be changed or deleted; record a new decision that revises it"
     )
+
+
+# SQLite gives a new row the highest id + 1, so the id of the newest case, decision, job, key or user
+# deleted would go to the next one, and audit entries, jobs and sign-in cookies naming it would point at
+# the newcomer. AUTOINCREMENT never gives an id twice (PostgreSQL's sequences never do).
+for _table in Base.metadata.tables.values():
+    _table.dialect_options["sqlite"]["autoincrement"] = True

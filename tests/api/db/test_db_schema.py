@@ -33,6 +33,39 @@ def test_downgrade_to_base_and_upgrade_again(engine: Engine, database_url: str) 
     assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
 
 
+def test_the_id_of_a_deleted_row_is_never_given_again(db_session: Session) -> None:
+    """Audit entries, jobs and cookies name rows by id: a new row must not take a deleted one's."""
+    first, newest = Agency(code="A", name="A"), Agency(code="B", name="B")
+    db_session.add_all([first, newest])
+    db_session.flush()
+    db_session.delete(newest)
+    db_session.flush()
+    again = Agency(code="C", name="C")
+    db_session.add(again)
+    db_session.flush()
+    assert again.id > newest.id > first.id
+
+
+def test_a_database_of_the_previous_schema_keeps_its_rows_and_ids(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'seragam.db'}"
+    migrate(url, "0005")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO agencies (id, code, name) VALUES (1, 'A', 'A'), (7, 'B', 'B')"))
+        connection.execute(text("DELETE FROM agencies WHERE id = 7"))
+    migrate(url)
+    with Session(engine) as session:
+        assert [(a.id, a.code) for a in session.query(Agency)] == [(1, "A")]
+        session.add_all([Agency(code="C", name="C"), Agency(code="D", name="D")])
+        session.flush()
+        session.delete(session.query(Agency).filter_by(code="D").one())
+        session.flush()
+        session.add(Agency(code="E", name="E"))
+        session.flush()
+        assert [a.id for a in session.query(Agency).order_by(Agency.id)] == [1, 2, 4]
+    engine.dispose()
+
+
 def test_migrate_does_not_depend_on_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
