@@ -7,7 +7,6 @@ the accepted content type, so a name like ``../../etc/passwd`` cannot reach the 
 from __future__ import annotations
 
 import hashlib
-import json
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -116,7 +115,9 @@ def record_upload(session: Session, stored: StoredFile, content_type: str) -> Up
 
 class UploadSizeLimit:
     """Refuses request bodies above a per-path limit with a 413: at once when ``Content-Length`` says so,
-    and while reading otherwise (chunked uploads), so an oversized body is never read whole."""
+    and while reading otherwise (chunked uploads), so an oversized body is never read whole. Either way
+    the refusal is raised where the app reads the body, so the app's own error handlers answer: JSON for
+    the API, an error page for the web UI."""
 
     def __init__(self, app: ASGIApp, limits: Mapping[str, int]) -> None:
         self.app = app
@@ -127,10 +128,14 @@ class UploadSizeLimit:
         if limit is None:
             await self.app(scope, receive, send)
             return
-        detail = str(UploadTooLargeError("upload", limit - FORM_SLACK_BYTES))
+        too_large = HTTPException(413, str(UploadTooLargeError("upload", limit - FORM_SLACK_BYTES)))
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _send_json(send, 413, {"detail": detail})
+
+            async def refusing_receive() -> Message:
+                raise too_large
+
+            await self.app(scope, refusing_receive, send)
             return
         seen = 0
 
@@ -139,14 +144,7 @@ class UploadSizeLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise HTTPException(413, detail)
+                raise too_large
             return message
 
         await self.app(scope, counting_receive, send)
-
-
-async def _send_json(send: Send, status: int, body: dict[str, str]) -> None:
-    payload = json.dumps(body).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})

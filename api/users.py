@@ -7,7 +7,7 @@ import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.auth import Caller
@@ -60,13 +60,31 @@ def list_users(session: Session) -> list[User]:
 
 
 def check_password(session: Session, username: str, password: str) -> User | None:
-    """The user whose username and password these are, else None (same time either way)."""
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    """The user whose username and password these are, else None (same time either way).
+
+    Ends the session's transaction (nothing may be pending) before the argon2 check: it takes ~0.2 s, and
+    a SQLite transaction holds the write lock, so parallel sign-ins queued behind it and failed with
+    "database is locked"."""
+    found = session.execute(
+        select(User.id, User.password_hash).where(User.username == username.strip().lower())
+    ).first()
+    session.rollback()
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(found.password_hash if found else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
-    return user
+    return session.get(User, found.id) if found else None  # also None if removed during the check
+
+
+def end_sessions(session: Session, user_id: int, session_version: int) -> bool:
+    """Signs the user out of every session cookie by raising their session version, if ``session_version``
+    (the cookie's) is still current; False when it was not (that cookie had already stopped working)."""
+    raised = session.execute(
+        update(User)
+        .where(User.id == user_id, User.session_version == session_version)
+        .values(session_version=User.session_version + 1)
+    )
+    return raised.rowcount == 1
 
 
 def caller_for(session: Session, user: User) -> Caller:

@@ -1,11 +1,12 @@
-"""Signing in and out, and the language switch. Failed sign-ins are counted per username and per
-address; past the limit the form refuses for a pause (429). Every attempt is audited."""
+"""Signing in and out, and the language switch. Sign-in attempts are counted per username and per
+address (a right password's attempt is taken back); past the limit the form refuses for a pause (429).
+Every attempt is audited. Signing out ends every copy of the session cookie."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -14,36 +15,58 @@ from fastapi.responses import RedirectResponse, Response
 from api.audit import record
 from api.deps import SessionDep, SettingsDep
 from api.ui.web import LANGUAGES, CsrfChecked, render
-from api.users import check_password
+from api.users import check_password, end_sessions
 
 router = APIRouter(include_in_schema=False)
 
 
 class SignInThrottle:
-    """Failures per key (username, address) within a sliding window; one process, in memory."""
+    """Sign-in attempts per username and per address within a sliding window; one process, in memory.
+
+    An attempt is counted before its password is checked (the check takes ~0.2 s), so guesses sent in
+    parallel cannot all pass while none has failed yet; a right password takes its attempt back."""
 
     def __init__(self) -> None:
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._attempts: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def blocked(self, keys: list[str], limit: int, window_s: float) -> bool:
+    def admit(self, username: str, address: str, limit: int, window_s: float) -> float | None:
+        """Counts an attempt and returns its time, or None (nothing counted) when the username or the
+        address already had ``limit`` attempts within ``window_s``."""
+        keys = _throttle_keys(username, address)
         now = time.monotonic()
         with self._lock:
+            self._forget_before(now - window_s)
+            if any(len(self._attempts.get(key, ())) >= limit for key in keys):
+                return None
             for key in keys:
-                failures = self._failures[key]
-                while failures and failures[0] < now - window_s:
-                    failures.popleft()
-            return any(len(self._failures[key]) >= limit for key in keys)
+                self._attempts.setdefault(key, deque()).append(now)
+            return now
 
-    def failed(self, keys: list[str]) -> None:
+    def succeeded(self, username: str, address: str, at: float) -> None:
+        """The attempt admitted at ``at`` had the right password: the username's count starts over, the
+        address only gets this attempt back (signing in to one's own account between guesses at other
+        accounts must not clear the address's failures)."""
+        user_key, address_key = _throttle_keys(username, address)
         with self._lock:
-            for key in keys:
-                self._failures[key].append(time.monotonic())
+            self._attempts.pop(user_key, None)
+            attempts = self._attempts.get(address_key)
+            if attempts and at in attempts:
+                attempts.remove(at)
 
-    def succeeded(self, keys: list[str]) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+    def _forget_before(self, cutoff: float) -> None:
+        """Drops attempts older than the window and keys left with none: memory holds one window's
+        attempts, not every username ever tried."""
+        for key in list(self._attempts):
+            attempts = self._attempts[key]
+            while attempts and attempts[0] < cutoff:
+                attempts.popleft()
+            if not attempts:
+                del self._attempts[key]
+
+
+def _throttle_keys(username: str, address: str) -> tuple[str, str]:
+    return f"user:{username.strip().lower()}", f"address:{address}"
 
 
 def _safe_next(target: str) -> str:
@@ -67,9 +90,9 @@ def sign_in(
 ) -> Response:
     throttle: SignInThrottle = request.app.state.sign_in_throttle
     address = request.client.host if request.client else "unknown"
-    keys = [f"user:{username.strip().lower()}", f"address:{address}"]
     context = {"next": _safe_next(next), "username": username}
-    if throttle.blocked(keys, settings.sign_in_attempts, settings.sign_in_pause_s):
+    admitted_at = throttle.admit(username, address, settings.sign_in_attempts, settings.sign_in_pause_s)
+    if admitted_at is None:
         record(
             session, f"sign-in:{username[:60]}", "sign_in_refused", f"address:{address}", {"throttled": True}
         )
@@ -77,14 +100,19 @@ def sign_in(
         return render(request, "sign_in.html", context | {"error": "sign_in.throttled"}, status_code=429)
     user = check_password(session, username, password)
     if user is None:
-        throttle.failed(keys)
         record(session, f"sign-in:{username[:60]}", "sign_in_failed", f"address:{address}")
         session.commit()
         return render(request, "sign_in.html", context | {"error": "sign_in.failed"}, status_code=401)
-    throttle.succeeded(keys)
+    throttle.succeeded(username, address, admitted_at)
     language = request.session.get("lang")
     request.session.clear()  # a fresh session (and CSRF token) for the signed-in user
-    request.session.update({"user_id": user.id, **({"lang": language} if language else {})})
+    request.session.update(
+        {
+            "user_id": user.id,
+            "session_version": user.session_version,
+            **({"lang": language} if language else {}),
+        }
+    )
     record(session, f"user:{user.id}:{user.username}", "sign_in", f"user:{user.id}", {"address": address})
     session.commit()
     return RedirectResponse(_safe_next(next), status_code=303)
@@ -92,8 +120,9 @@ def sign_in(
 
 @router.post("/sign-out", dependencies=[CsrfChecked])
 def sign_out(request: Request, session: SessionDep) -> Response:
-    user_id = request.session.get("user_id")
-    if user_id:
+    user_id, version = request.session.get("user_id"), request.session.get("session_version")
+    # A cookie that had already stopped working ends nothing: an old copy cannot sign the user out again.
+    if isinstance(user_id, int) and isinstance(version, int) and end_sessions(session, user_id, version):
         record(session, f"user:{user_id}", "sign_out", f"user:{user_id}")
         session.commit()
     language = request.session.get("lang")

@@ -122,7 +122,8 @@ def signed_in(request: Request, state: StateDep) -> SignedIn:
         raise SignInRequired
     with state.sessions() as session:
         user = session.get(User, user_id)
-        if user is None:  # removed since signing in
+        # Removed since signing in, or signed out since (from this or any copy of the cookie).
+        if user is None or user.session_version != request.session.get("session_version"):
             request.session.clear()
             raise SignInRequired
         return SignedIn(user.id, user.username, user.display_name, user.role, caller_for(session, user))

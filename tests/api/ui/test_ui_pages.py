@@ -74,6 +74,19 @@ def test_wrong_file_types_are_refused(browser) -> None:
     assert response.status_code == 415
 
 
+def test_an_upload_over_the_size_limit_is_a_413_page(client: TestClient, browser) -> None:
+    """A body whose Content-Length (which browsers send) is over the limit was refused with JSON."""
+    user = browser("desk")
+    over_the_limit = client.app.state.service.settings.max_clip_bytes * 2
+    response = user.client.post(
+        "/ui/upload",
+        content=b"never read",
+        headers={"Content-Type": "multipart/form-data; boundary=b", "Content-Length": str(over_the_limit)},
+    )
+    assert response.status_code == 413 and response.headers["content-type"].startswith("text/html")
+    assert 'class="error-detail">the upload is larger than the limit' in response.text
+
+
 def test_another_uploaders_job_is_not_found(client: TestClient, browser, uniform_clip: bytes) -> None:
     with client.app.state.service.sessions() as session:
         create_user(session, username="desk2", password=PASSWORD, role="uploader")

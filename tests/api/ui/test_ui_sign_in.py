@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from types import SimpleNamespace
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from api import users
+from api.audit import record
 from api.db import AuditEntry, User
-from tests.api.ui.conftest import WebUser
+from api.ui import sign_in
+from tests.api.ui.conftest import PASSWORD, WebUser
 
 
 def _actions(client: TestClient) -> list[str]:
@@ -36,6 +43,11 @@ def test_passwords_are_stored_as_argon2_hashes(client: TestClient, web_users: No
     assert stored.startswith("$argon2id$")
 
 
+def test_an_unknown_username_is_refused_even_with_the_stand_in_hashs_password(browser) -> None:
+    """Unknown usernames are checked against a stand-in hash (same time); its password must not pass."""
+    assert browser(None).sign_in("nobody", "not a password anyone has").status_code == 401
+
+
 def test_a_wrong_password_is_refused_and_audited(client: TestClient, browser) -> None:
     response = browser(None).sign_in("rev.kominfo", "not the password")
     assert response.status_code == 401 and "salah" in response.text
@@ -48,6 +60,81 @@ def test_sign_in_is_throttled_after_repeated_failures(client: TestClient, browse
         assert user.sign_in("desk", "wrong password!").status_code == 401
     throttled = user.sign_in("desk")  # even the right password waits
     assert throttled.status_code == 429 and "Terlalu banyak" in throttled.text
+
+
+class _SlowHasher:
+    """The real hasher, its check slowed down and run after ``before_check``."""
+
+    def __init__(self, before_check=lambda: None, delay_s: float = 0.0) -> None:
+        self.real, self.before_check, self.delay_s = users._hasher, before_check, delay_s
+
+    def verify(self, hash: str, password: str) -> bool:
+        self.before_check()
+        time.sleep(self.delay_s)
+        return self.real.verify(hash, password)
+
+
+def test_parallel_guesses_are_counted_before_their_passwords_are_checked(
+    client: TestClient, browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each guess used to be counted only once its check failed, so guesses sent together all passed."""
+    monkeypatch.setattr(users, "_hasher", _SlowHasher(delay_s=0.5))
+    guessers = [browser(None) for _ in range(8)]
+    tokens = [guesser.csrf() for guesser in guessers]
+    statuses: list[int] = []
+
+    def guess(guesser: WebUser, token: str) -> None:
+        form = {"csrf_token": token, "username": "admin", "password": "a wrong guess"}
+        statuses.append(guesser.client.post("/ui/sign-in", data=form, follow_redirects=False).status_code)
+
+    threads = [threading.Thread(target=guess, args=pair) for pair in zip(guessers, tokens, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    limit = client.app.state.service.settings.sign_in_attempts
+    assert sorted(statuses) == [401] * limit + [429] * (len(guessers) - limit)
+
+
+def test_signing_in_to_ones_own_account_keeps_the_addresss_failures(client: TestClient, browser) -> None:
+    """A right password used to clear the address's count too: one's own account every few guesses
+    allowed unlimited guesses at others. It clears the username's count and takes its own attempt back."""
+    user = browser(None)
+    limit = client.app.state.service.settings.sign_in_attempts
+    for n in range(limit - 1):
+        assert user.sign_in(f"someone{n}", "a wrong guess").status_code == 401
+    assert user.sign_in("desk").status_code == 303
+    assert user.sign_in("someone-else", "a wrong guess").status_code == 401
+    assert user.sign_in("desk").status_code == 429
+
+
+def test_the_throttle_forgets_attempts_past_its_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every username tried used to stay in memory for good."""
+    clock = SimpleNamespace(monotonic=lambda: 0.0)
+    monkeypatch.setattr(sign_in, "time", clock)
+    throttle = sign_in.SignInThrottle()
+    for n in range(100):
+        clock.monotonic = lambda n=n: n * 10.0
+        assert throttle.admit(f"someone{n}", f"10.0.0.{n}", limit=5, window_s=15.0) is not None
+    assert len(throttle._attempts) == 4  # two attempts, each counted per username and per address
+
+
+@pytest.mark.parametrize(("password", "status"), [(PASSWORD, 303), ("a wrong guess", 401)])
+def test_no_database_lock_is_held_while_the_password_is_checked(
+    client: TestClient, browser, monkeypatch: pytest.MonkeyPatch, password: str, status: int
+) -> None:
+    """The check takes ~0.2 s; SQLite sign-ins that held the write lock through it queued, and past the
+    busy timeout failed with "database is locked" (500). Another session writes during the check here."""
+    sessions = client.app.state.service.sessions
+
+    def write_elsewhere() -> None:
+        with sessions() as session:
+            record(session, "test", "written_during_the_check", "test")
+            session.commit()
+
+    monkeypatch.setattr(users, "_hasher", _SlowHasher(write_elsewhere))
+    assert browser(None).sign_in("rev.kominfo", password).status_code == status
+    assert "written_during_the_check" in _actions(client)
 
 
 def test_a_form_without_this_sessions_csrf_token_is_refused(browser) -> None:
@@ -80,6 +167,24 @@ def test_sign_out_ends_the_session(browser) -> None:
     user: WebUser = browser("admin")
     assert user.post("/ui/sign-out", page="/ui/cases").status_code == 303
     assert user.get("/ui/cases").status_code == 303
+
+
+def test_sign_out_ends_every_copy_of_the_session(client: TestClient, browser) -> None:
+    """The session is a signed cookie: a copy taken before signing out used to stay valid for 12 h."""
+
+    def with_cookie(cookie: str) -> TestClient:
+        return TestClient(client.app, base_url="https://testserver", cookies={"seragam_session": cookie})
+
+    user: WebUser = browser("admin")
+    token = user.csrf("/ui/cases")
+    copy = user.client.cookies["seragam_session"]
+    assert user.post("/ui/sign-out", {"csrf_token": token}).status_code == 303
+    response = with_cookie(copy).get("/ui/registry/users", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/ui/sign-in")
+    again = browser("admin")  # signing in again works, and the old copy cannot sign this session out
+    with_cookie(copy).post("/ui/sign-out", data={"csrf_token": token}, follow_redirects=False)
+    assert again.get("/ui/cases").status_code == 200
+    assert _actions(client).count("sign_out") == 1
 
 
 def test_language_switches_to_english_and_back(browser) -> None:
