@@ -442,13 +442,17 @@ def _retention(args: argparse.Namespace) -> int:
 def _registry_import(args: argparse.Namespace) -> int:
     from api.db import make_engine, migrate, session_factory
     from api.registry import import_registry_csv
+    from api.registry.audit_entries import record_import
 
+    data = args.file.read_bytes()  # before the database is touched: a wrong path changes nothing
     settings = _service_settings(args)
     migrate(settings.db_url)
     engine = make_engine(settings.db_url)
     try:
         with session_factory(engine)() as session:
-            report = import_registry_csv(session, args.file.read_bytes(), preview=args.preview)
+            report = import_registry_csv(session, data, preview=args.preview)
+            if report.imported:
+                record_import(session, "cli", report)
             session.commit()
     finally:
         engine.dispose()
@@ -762,7 +766,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, LookupError, FileNotFoundError, FileExistsError, RegistryError, DatasetError) as exc:
+    # OSError: a missing file, a directory given for a file, no permission; the message names the path.
+    except (ValueError, LookupError, OSError, RegistryError, DatasetError) as exc:
         print(f"seragam: error: {exc}", file=sys.stderr)
         return 2
 

@@ -284,8 +284,9 @@ class AgencySchedule:
 
 @dataclass(frozen=True)
 class PersonContext:
-    """Whose calendar to read: the person, their agency, and their own record. A person with any
-    ``shifts`` works exactly their rostered shifts: schedules and holidays do not apply to them.
+    """Whose calendar to read: the person, their agency, and their own record. On the days their
+    ``shifts`` cover (WIB days from the first shift's start to the last shift's end) a person works exactly
+    their rostered shifts: schedules and holidays do not apply; before and after, their schedule does.
     ``agency_schedules``: the registry's schedules of their agency and the agencies above it, in the
     order they take precedence (the first that covers a day applies)."""
 
@@ -323,13 +324,7 @@ class WorkingCalendar:
         start, end = require_aware(start, "start"), require_aware(end, "end")
         if end < start:
             raise ValueError(f"interval ends ({end}) before it starts ({start})")
-        if person.shifts:
-            marks = [TimeSegment(start, end, SegmentKind.OFF_DUTY, "outside rostered shifts")]
-            marks += [
-                TimeSegment(s.start, s.end, SegmentKind.WORKING, _shift_reason(s)) for s in person.shifts
-            ]
-        else:
-            marks = self._schedule_marks(person, start, end)
+        marks = self._schedule_marks(person, start, end) + _roster_marks(person.shifts)
         marks += [
             TimeSegment(s.start, s.end, SegmentKind.LEAVE, _note("leave", s.note, ": ")) for s in person.leave
         ]
@@ -422,6 +417,24 @@ def _flatten(marks: list[TimeSegment], start: datetime, end: datetime) -> list[T
 
 def _no_work_reason(day: date) -> str:
     return "weekend" if day.weekday() >= 5 else f"no working hours on {DAY_NAMES[day.weekday()]}"
+
+
+def _roster_marks(shifts: tuple[PersonSpan, ...]) -> list[TimeSegment]:
+    """The WIB days a roster covers, from the day its first shift starts to the day its last shift ends,
+    are off duty but for the shifts; outside them the schedule applies, so one old shift does not make
+    every later day off duty."""
+    if not shifts:
+        return []
+    first = min(to_wib(s.start).date() for s in shifts)
+    # The day of a shift's last moment: a night shift reaches the next day, a 16:00-24:00 one does not.
+    last = max(to_wib(s.end - timedelta(microseconds=1)).date() for s in shifts)
+    covered = TimeSegment(
+        datetime.combine(first, time(), WIB),
+        datetime.combine(last + timedelta(days=1), time(), WIB),
+        SegmentKind.OFF_DUTY,
+        "outside rostered shifts",
+    )
+    return [covered] + [TimeSegment(s.start, s.end, SegmentKind.WORKING, _shift_reason(s)) for s in shifts]
 
 
 def _shift_reason(shift: PersonSpan) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.models import Agency, Person, Schedule, SocialAccount
+from api.db.models import Agency, ApiKey, Case, Person, Schedule, SocialAccount, User
 from api.registry.errors import DuplicateEntryError, InUseError, InvalidEntryError, NotFoundError
 from api.registry.lookup import count_where, get_or_raise
 from api.registry.values import UNSET, Unset, agency_code, required_text
@@ -58,17 +58,27 @@ def update_agency(
 
 
 def delete_agency(session: Session, agency_id: int) -> None:
-    """Remove an agency that has no sub-agencies, people, accounts or schedules left."""
+    """Remove an agency that nothing refers to any more: no sub-agency, person, official account, schedule,
+    API key, web UI user or case (the database would refuse the delete; this says what to move first)."""
     agency = get_agency(session, agency_id)
     dependants = {
         "sub-agencies": count_where(session, Agency, Agency.parent_id == agency_id),
         "people": count_where(session, Person, Person.agency_id == agency_id),
         "official accounts": count_where(session, SocialAccount, SocialAccount.agency_id == agency_id),
         "schedules": count_where(session, Schedule, Schedule.agency_id == agency_id),
+        "API keys": count_where(session, ApiKey, ApiKey.agency_id == agency_id),
+        "web UI users": count_where(session, User, User.agency_id == agency_id),
+        "cases": count_where(session, Case, Case.agency_id == agency_id),
     }
     left = ", ".join(f"{n} {what}" for what, n in dependants.items() if n)
     if left:
-        raise InUseError(f"agency {agency.code} still has {left}; move or delete them first")
+        # Cases outlive retention (only a deletion request of their upload removes them): say so.
+        hint = (
+            "; a case keeps its agency until a deletion request removes its upload"
+            if dependants["cases"]
+            else ""
+        )
+        raise InUseError(f"agency {agency.code} still has {left}; move or delete them first{hint}")
     session.delete(agency)
     session.flush()
 

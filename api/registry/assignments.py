@@ -11,7 +11,7 @@ from api.db.models import Assignment, AssignmentKind
 from api.registry.errors import InvalidEntryError
 from api.registry.lookup import get_or_raise
 from api.registry.people import get_person
-from api.registry.values import UNSET, Unset, parse_choice, utc_timestamp
+from api.registry.values import UNSET, Unset, parse_choice, required_text, utc_timestamp
 
 
 def create_assignment(
@@ -84,9 +84,7 @@ def delete_assignment(session: Session, assignment_id: int) -> None:
 
 def _reference(reference: str | None) -> str | None:
     text = (reference or "").strip()
-    if len(text) > 200:
-        raise InvalidEntryError("reference", f"is {len(text)} characters long, at most 200 allowed")
-    return text or None
+    return required_text("reference", text, 200) if text else None
 
 
 def _check_span(starts_at: datetime, ends_at: datetime) -> None:

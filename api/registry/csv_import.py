@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -122,10 +123,20 @@ def _rows(text: str, report: ImportReport) -> list[tuple[int, dict[str, str]]]:
         header_line = file.readline()
         file.seek(0)
         delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-        reader = csv.reader(file, delimiter=delimiter)
+        # Strict: a quote left open would otherwise swallow every later row into one cell, silently.
+        reader = csv.reader(file, delimiter=delimiter, strict=True)
         header = [name.strip().lower() for name in next(reader, [])]
         _check_header(header, report)
-        rows = []
+        return _records(reader, header, report)
+
+
+def _records(
+    reader: Iterator[list[str]], header: list[str], report: ImportReport
+) -> list[tuple[int, dict[str, str]]]:
+    """The non-empty rows after the header, numbered; reading stops at the first row that is not CSV."""
+    rows: list[tuple[int, dict[str, str]]] = []
+    number = 1
+    try:
         for number, values in enumerate(reader, start=2):
             if not any(value.strip() for value in values):
                 continue
@@ -135,6 +146,14 @@ def _rows(text: str, report: ImportReport) -> list[tuple[int, dict[str, str]]]:
                 )
                 continue
             rows.append((number, {name: value.strip() for name, value in zip(header, values, strict=False)}))
+    except csv.Error as exc:
+        report.errors.append(
+            RowError(
+                number + 1,
+                f"cannot be read as CSV ({exc}); a cell that starts with a quote must end with one, "
+                "and nothing may follow the closing quote. Later rows were not read",
+            )
+        )
     return rows
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from enum import Enum, StrEnum
 from typing import Final, TypeVar
@@ -25,7 +26,7 @@ UNSET: Final = Unset.UNSET
 EARLIEST_BIRTH_YEAR = 1940
 MIN_APPOINTMENT_AGE = 18  # minimum age to be appointed ASN
 PPPK_MONTH_CODE = 21  # NI PPPK carry 21 where a PNS NIP has the appointment month (verify)
-_HANDLE = re.compile(r"[^\s/@\x00-\x1f\x7f]+")  # no spaces, slashes, @ or control characters
+_HANDLE = re.compile(r"[^\s/@\x00-\x1f\x7f-\x9f]+")  # no spaces, slashes, @ or control characters
 _AGENCY_CODE = re.compile(r"[A-Z0-9][A-Z0-9._-]*")
 
 
@@ -76,8 +77,15 @@ def _check_appointment(value: str, birth: date, *, year: int, month: int) -> Non
 
 
 def normalise_handle(value: str) -> str:
-    """``"@Budi.Santoso "`` -> ``"budi.santoso"``: trimmed, lower case, without the leading ``@``."""
-    handle = value.strip().lstrip("@").lower()
+    """``"@Budi.Santoso "`` -> ``"budi.santoso"``: trimmed, case-folded, without the leading ``@``.
+
+    A handle copied from a page or typed with an Asian input method can carry invisible format
+    characters (zero-width space, direction marks, BOM) or full-width forms (U+FF20 for ``@``); NFKC and
+    dropping format characters make it the same handle as the one registered.
+    """
+    compatible = unicodedata.normalize("NFKC", value)
+    visible = "".join(c for c in compatible if unicodedata.category(c) != "Cf")
+    handle = visible.strip().casefold().lstrip("@")
     if not _HANDLE.fullmatch(handle):
         raise InvalidEntryError(
             "handle", f"{value!r} is not a handle; give the account name alone, e.g. @budi.santoso, not a URL"
@@ -116,12 +124,25 @@ def agency_code(value: str) -> str:
 
 
 def required_text(field: str, value: str, max_length: int) -> str:
-    """``value`` trimmed; refused when empty or longer than ``max_length``."""
+    """``value`` trimmed; refused when empty, longer than ``max_length`` or not one line of text."""
     text = value.strip()
     if not text:
         raise InvalidEntryError(field, "must not be empty")
     if len(text) > max_length:
         raise InvalidEntryError(field, f"is {len(text)} characters long, at most {max_length} allowed")
+    return one_line(field, text)
+
+
+def one_line(field: str, text: str) -> str:
+    """``text`` unless it holds a line break, tab or other control character (the sign of a CSV cell
+    that swallowed the rows after it, or of a paste from somewhere else)."""
+    for position, char in enumerate(text, start=1):
+        if unicodedata.category(char) == "Cc":
+            raise InvalidEntryError(
+                field,
+                f"has a line break or other control character (U+{ord(char):04X}) at position {position}; "
+                "write it as one line of text",
+            )
     return text
 
 

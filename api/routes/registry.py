@@ -1,5 +1,6 @@
 """Registry administration (BKPSDM-wide administrators): agencies, people, accounts, schedules,
-assignments, and the CSV import. Thin wrappers around ``api.registry``; its errors map to 404, 409 and 422."""
+assignments, and the CSV import. Thin wrappers around ``api.registry``; its errors map to 404, 409 and 422.
+Every change is written to the audit log, as the web UI's are."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from api import registry
 from api.deps import RegistryAdmin, SessionDep
 from api.errors import InvalidUploadError
+from api.registry.audit_entries import record_change, record_import
 from api.schemas import (
     AccountIn,
     AccountOut,
@@ -39,8 +41,9 @@ def list_agencies(session: SessionDep, _: RegistryAdmin) -> list[AgencyOut]:
 
 
 @router.post("/agencies", status_code=201, response_model=AgencyOut)
-def create_agency(body: AgencyIn, session: SessionDep, _: RegistryAdmin) -> AgencyOut:
+def create_agency(body: AgencyIn, session: SessionDep, caller: RegistryAdmin) -> AgencyOut:
     agency = registry.create_agency(session, **body.model_dump())
+    record_change(session, caller, "create", "agencies", agency.id)
     session.commit()
     return AgencyOut.of(agency)
 
@@ -51,15 +54,20 @@ def get_agency(agency_id: int, session: SessionDep, _: RegistryAdmin) -> AgencyO
 
 
 @router.patch("/agencies/{agency_id}", response_model=AgencyOut)
-def update_agency(agency_id: int, body: AgencyUpdate, session: SessionDep, _: RegistryAdmin) -> AgencyOut:
-    agency = registry.update_agency(session, agency_id, **body.model_dump(exclude_unset=True))
+def update_agency(
+    agency_id: int, body: AgencyUpdate, session: SessionDep, caller: RegistryAdmin
+) -> AgencyOut:
+    fields = body.model_dump(exclude_unset=True)
+    agency = registry.update_agency(session, agency_id, **fields)
+    record_change(session, caller, "update", "agencies", agency_id, fields=fields)
     session.commit()
     return AgencyOut.of(agency)
 
 
 @router.delete("/agencies/{agency_id}", status_code=204)
-def delete_agency(agency_id: int, session: SessionDep, _: RegistryAdmin) -> None:
+def delete_agency(agency_id: int, session: SessionDep, caller: RegistryAdmin) -> None:
     registry.delete_agency(session, agency_id)
+    record_change(session, caller, "delete", "agencies", agency_id)
     session.commit()
 
 
@@ -69,8 +77,9 @@ def list_people(session: SessionDep, _: RegistryAdmin) -> list[PersonOut]:
 
 
 @router.post("/people", status_code=201, response_model=PersonOut)
-def create_person(body: PersonIn, session: SessionDep, _: RegistryAdmin) -> PersonOut:
+def create_person(body: PersonIn, session: SessionDep, caller: RegistryAdmin) -> PersonOut:
     person = registry.create_person(session, **body.model_dump())
+    record_change(session, caller, "create", "people", person.id)
     session.commit()
     return PersonOut.of(person)
 
@@ -81,15 +90,20 @@ def get_person(person_id: int, session: SessionDep, _: RegistryAdmin) -> PersonO
 
 
 @router.patch("/people/{person_id}", response_model=PersonOut)
-def update_person(person_id: int, body: PersonUpdate, session: SessionDep, _: RegistryAdmin) -> PersonOut:
-    person = registry.update_person(session, person_id, **body.model_dump(exclude_unset=True))
+def update_person(
+    person_id: int, body: PersonUpdate, session: SessionDep, caller: RegistryAdmin
+) -> PersonOut:
+    fields = body.model_dump(exclude_unset=True)
+    person = registry.update_person(session, person_id, **fields)
+    record_change(session, caller, "update", "people", person_id, fields=fields)
     session.commit()
     return PersonOut.of(person)
 
 
 @router.delete("/people/{person_id}", status_code=204)
-def delete_person(person_id: int, session: SessionDep, _: RegistryAdmin) -> None:
+def delete_person(person_id: int, session: SessionDep, caller: RegistryAdmin) -> None:
     registry.delete_person(session, person_id)
+    record_change(session, caller, "delete", "people", person_id)
     session.commit()
 
 
@@ -99,8 +113,9 @@ def list_accounts(session: SessionDep, _: RegistryAdmin, person_id: int | None =
 
 
 @router.post("/accounts", status_code=201, response_model=AccountOut)
-def create_account(body: AccountIn, session: SessionDep, _: RegistryAdmin) -> AccountOut:
+def create_account(body: AccountIn, session: SessionDep, caller: RegistryAdmin) -> AccountOut:
     account = registry.create_account(session, **body.model_dump())
+    record_change(session, caller, "create", "accounts", account.id)
     session.commit()
     return AccountOut.of(account)
 
@@ -111,15 +126,20 @@ def get_account(account_id: int, session: SessionDep, _: RegistryAdmin) -> Accou
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountOut)
-def update_account(account_id: int, body: AccountUpdate, session: SessionDep, _: RegistryAdmin) -> AccountOut:
-    account = registry.update_account(session, account_id, **body.model_dump(exclude_unset=True))
+def update_account(
+    account_id: int, body: AccountUpdate, session: SessionDep, caller: RegistryAdmin
+) -> AccountOut:
+    fields = body.model_dump(exclude_unset=True)
+    account = registry.update_account(session, account_id, **fields)
+    record_change(session, caller, "update", "accounts", account_id, fields=fields)
     session.commit()
     return AccountOut.of(account)
 
 
 @router.delete("/accounts/{account_id}", status_code=204)
-def delete_account(account_id: int, session: SessionDep, _: RegistryAdmin) -> None:
+def delete_account(account_id: int, session: SessionDep, caller: RegistryAdmin) -> None:
     registry.delete_account(session, account_id)
+    record_change(session, caller, "delete", "accounts", account_id)
     session.commit()
 
 
@@ -131,8 +151,9 @@ def list_assignments(
 
 
 @router.post("/assignments", status_code=201, response_model=AssignmentOut)
-def create_assignment(body: AssignmentIn, session: SessionDep, _: RegistryAdmin) -> AssignmentOut:
+def create_assignment(body: AssignmentIn, session: SessionDep, caller: RegistryAdmin) -> AssignmentOut:
     assignment = registry.create_assignment(session, **body.model_dump())
+    record_change(session, caller, "create", "assignments", assignment.id)
     session.commit()
     return AssignmentOut.of(assignment)
 
@@ -144,16 +165,19 @@ def get_assignment(assignment_id: int, session: SessionDep, _: RegistryAdmin) ->
 
 @router.patch("/assignments/{assignment_id}", response_model=AssignmentOut)
 def update_assignment(
-    assignment_id: int, body: AssignmentUpdate, session: SessionDep, _: RegistryAdmin
+    assignment_id: int, body: AssignmentUpdate, session: SessionDep, caller: RegistryAdmin
 ) -> AssignmentOut:
-    assignment = registry.update_assignment(session, assignment_id, **body.model_dump(exclude_unset=True))
+    fields = body.model_dump(exclude_unset=True)
+    assignment = registry.update_assignment(session, assignment_id, **fields)
+    record_change(session, caller, "update", "assignments", assignment_id, fields=fields)
     session.commit()
     return AssignmentOut.of(assignment)
 
 
 @router.delete("/assignments/{assignment_id}", status_code=204)
-def delete_assignment(assignment_id: int, session: SessionDep, _: RegistryAdmin) -> None:
+def delete_assignment(assignment_id: int, session: SessionDep, caller: RegistryAdmin) -> None:
     registry.delete_assignment(session, assignment_id)
+    record_change(session, caller, "delete", "assignments", assignment_id)
     session.commit()
 
 
@@ -163,8 +187,9 @@ def list_schedules(session: SessionDep, _: RegistryAdmin, agency_id: int | None 
 
 
 @router.post("/schedules", status_code=201, response_model=ScheduleOut)
-def create_schedule(body: ScheduleIn, session: SessionDep, _: RegistryAdmin) -> ScheduleOut:
+def create_schedule(body: ScheduleIn, session: SessionDep, caller: RegistryAdmin) -> ScheduleOut:
     schedule = registry.create_schedule(session, **body.model_dump())
+    record_change(session, caller, "create", "schedules", schedule.id)
     session.commit()
     return ScheduleOut.of(schedule)
 
@@ -176,23 +201,26 @@ def get_schedule(schedule_id: int, session: SessionDep, _: RegistryAdmin) -> Sch
 
 @router.patch("/schedules/{schedule_id}", response_model=ScheduleOut)
 def update_schedule(
-    schedule_id: int, body: ScheduleUpdate, session: SessionDep, _: RegistryAdmin
+    schedule_id: int, body: ScheduleUpdate, session: SessionDep, caller: RegistryAdmin
 ) -> ScheduleOut:
-    schedule = registry.update_schedule(session, schedule_id, **body.model_dump(exclude_unset=True))
+    fields = body.model_dump(exclude_unset=True)
+    schedule = registry.update_schedule(session, schedule_id, **fields)
+    record_change(session, caller, "update", "schedules", schedule_id, fields=fields)
     session.commit()
     return ScheduleOut.of(schedule)
 
 
 @router.delete("/schedules/{schedule_id}", status_code=204)
-def delete_schedule(schedule_id: int, session: SessionDep, _: RegistryAdmin) -> None:
+def delete_schedule(schedule_id: int, session: SessionDep, caller: RegistryAdmin) -> None:
     registry.delete_schedule(session, schedule_id)
+    record_change(session, caller, "delete", "schedules", schedule_id)
     session.commit()
 
 
 @router.post("/registry/import", response_model=ImportReportOut)
 def import_registry(
     session: SessionDep,
-    _: RegistryAdmin,
+    caller: RegistryAdmin,
     file: Annotated[UploadFile, File(description="CSV: type,code,name,parent_code,nip,agency_code,...")],
     preview: Annotated[bool, Form(description="validate only; import nothing")] = False,
 ) -> ImportReportOut:
@@ -201,5 +229,7 @@ def import_registry(
     report = registry.import_registry_csv(session, data, preview=preview)
     if not report.ok and not preview:
         raise InvalidUploadError("nothing was imported: " + "; ".join(str(e) for e in report.errors))
+    if report.imported:
+        record_import(session, caller, report)
     session.commit()
     return ImportReportOut.of(report)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from api.db import Case, FrameScore, make_engine, session_factory
+from api.db import AuditEntry, Case, FrameScore, make_engine, session_factory
 from tests.api.factories import BUDI_NIP, CLIP_START
 
 CSV = (
@@ -34,6 +34,24 @@ def test_registry_import_refuses_a_bad_file_whole(tmp_path: Path, registry_db: s
     bad.write_text(CSV.splitlines()[0] + "\nperson,,Nobody,,1985,DISKOMINFO,,,,\n")
     assert main(["registry", "import", str(bad), "--database-url", registry_db]) == 1
     assert "row 2" in capsys.readouterr().err
+
+
+def test_registry_import_is_audited_once(registry_db: str) -> None:
+    engine = make_engine(registry_db)
+    with session_factory(engine)() as session:
+        entries = [(e.actor, e.action, e.detail) for e in session.query(AuditEntry)]
+    engine.dispose()
+    assert entries == [("cli", "registry_import", {"agencies": 1, "people": 1, "accounts": 1})]
+
+
+@pytest.mark.parametrize("name", ["", "missing.csv"], ids=["directory", "missing"])
+def test_registry_import_of_an_unreadable_path_is_a_clear_error(tmp_path: Path, name: str, capsys) -> None:
+    database = tmp_path / "seragam.db"
+    path = tmp_path / name
+    assert main(["registry", "import", str(path), "--database-url", f"sqlite:///{database}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("seragam: error:") and str(path) in err and "Traceback" not in err
+    assert not database.exists()
 
 
 def test_score_prints_the_judgement_and_stores_nothing(

@@ -47,6 +47,16 @@ def at(calendar: WorkingCalendar, person: PersonContext, when: str) -> tuple[Seg
 
 
 NIGHT_NURSE = PersonContext("N1", "RSUD", shifts=(span("2026-04-14 22:00", "2026-04-15 06:00", ""),))
+# Shifts on Monday 13 April (afternoon) and Thursday 16 April (evening, to midnight): the roster covers
+# 13-16 April; the schedule applies before and after.
+ROSTERED = replace(
+    STAFF,
+    shifts=(
+        span("2026-04-13 14:00", "2026-04-13 22:00", ""),
+        span("2026-04-16 16:00", "2026-04-17 00:00", ""),
+    ),
+)
+ONE_OLD_SHIFT = replace(STAFF, shifts=(span("2026-01-10 08:00", "2026-01-10 14:00", "event"),))
 ON_DUTY_TRIP = replace(STAFF, assignments=(span("2026-04-18 08:00", "2026-04-18 12:00", "800/123/2026"),))
 ON_LEAVE = replace(STAFF, leave=(span("2026-04-14 00:00", "2026-04-16 00:00", "cuti tahunan"),))
 RAMADAN = "Ramadan 1447 H: "
@@ -137,6 +147,26 @@ RAMADAN = "Ramadan 1447 H: "
         pytest.param(NIGHT_NURSE, "2026-04-15 06:00:00", OFF, "outside rostered shifts", id="shift end"),
         pytest.param(
             NIGHT_NURSE, "2026-04-15 10:00:00", OFF, "outside rostered shifts", id="roster replaces"
+        ),
+        pytest.param(
+            NIGHT_NURSE, "2026-04-16 10:00:00", W, "Thursday working hours 07:30-16:00", id="after the roster"
+        ),
+        pytest.param(
+            ROSTERED, "2026-04-10 10:00:00", W, "Friday working hours 07:30-16:30", id="before roster"
+        ),
+        pytest.param(ROSTERED, "2026-04-12 23:59:59", OFF, "weekend", id="last moment before roster"),
+        pytest.param(ROSTERED, "2026-04-13 00:00:00", OFF, "outside rostered shifts", id="roster first day"),
+        pytest.param(
+            ROSTERED, "2026-04-13 10:00:00", OFF, "outside rostered shifts", id="roster not schedule"
+        ),
+        pytest.param(ROSTERED, "2026-04-14 10:00:00", OFF, "outside rostered shifts", id="day off in roster"),
+        pytest.param(ROSTERED, "2026-04-16 23:59:59", W, "shift 16:00-00:00", id="last shift to midnight"),
+        pytest.param(ROSTERED, "2026-04-17 00:00:00", OFF, "outside working hours", id="roster over"),
+        pytest.param(
+            ROSTERED, "2026-04-17 08:00:00", W, "Friday working hours 07:30-16:30", id="after roster"
+        ),
+        pytest.param(
+            ONE_OLD_SHIFT, "2026-04-21 10:00:00", W, "Tuesday working hours 07:30-16:00", id="one old shift"
         ),
         pytest.param(
             ON_DUTY_TRIP,

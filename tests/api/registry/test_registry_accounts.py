@@ -22,7 +22,10 @@ def test_handle_and_platform_are_normalised(db_session: Session, budi: Person) -
     assert (account.platform, account.handle, account.is_official) == (Platform.TIKTOK, "budi.santoso", False)
 
 
-@pytest.mark.parametrize("handle", ["budi.santoso", "@Budi.Santoso", " @BUDI.SANTOSO "])
+@pytest.mark.parametrize(
+    "handle",
+    ["budi.santoso", "@Budi.Santoso", " @BUDI.SANTOSO ", "\u200b@budi.santoso", "\uff20Budi.Santoso"],
+)
 def test_same_handle_on_same_platform_is_a_duplicate(db_session: Session, budi: Person, handle: str) -> None:
     create_account(db_session, platform="tiktok", handle="budi.santoso", person_id=budi.id)
     with pytest.raises(DuplicateEntryError, match=r"platform\+handle 'tiktok/budi\.santoso'"):
@@ -86,6 +89,16 @@ def test_find_account_returns_owner_and_agency(
         "PKM-01",
         "DINKES",
     )
+
+
+def test_a_handle_with_invisible_or_full_width_characters_finds_the_registered_account(
+    db_session: Session, budi: Person
+) -> None:
+    registered = create_account(
+        db_session, platform="tiktok", handle="\ufeff@Budi.LMJ\u200e", person_id=budi.id
+    )
+    assert registered.handle == "budi.lmj"
+    assert find_account(db_session, "tiktok", "\uff20\uff42\uff55\uff44\uff49.lmj\u200b") is registered
 
 
 def test_find_unregistered_account_is_none(db_session: Session, budi: Person) -> None:

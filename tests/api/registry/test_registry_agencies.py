@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy.orm import Session
 
-from api.db import Agency, Person
+from api.auth import create_api_key
+from api.db import Agency, Case, CaseRule, Person
 from api.registry import (
     DuplicateEntryError,
     InUseError,
@@ -19,6 +23,7 @@ from api.registry import (
     list_agencies,
     update_agency,
 )
+from api.users import create_user
 
 
 def test_create_and_read_back(db_session: Session) -> None:
@@ -103,3 +108,35 @@ def test_delete_refuses_while_anything_depends_on_the_agency(
     delete_agency(db_session, agencies["PUSTU-02A"].id)
     db_session.commit()
     assert "PUSTU-02A" not in [a.code for a in list_agencies(db_session)]
+
+
+def _api_key(session: Session, agency_id: int) -> None:
+    create_api_key(session, name="desk", role="reviewer", agency_id=agency_id)
+
+
+def _web_user(session: Session, agency_id: int) -> None:
+    create_user(session, username="rina", password="x" * 12, role="reviewer", agency_id=agency_id)
+
+
+def _case(session: Session, agency_id: int) -> None:
+    at = datetime(2026, 4, 14, 3, tzinfo=UTC)
+    session.add(Case(rule=CaseRule.R1, agency_id=agency_id, start_at=at, end_at=at, policy_version="test"))
+    session.flush()
+
+
+@pytest.mark.parametrize(
+    ("refer", "says"),
+    [
+        (_api_key, "1 API keys"),
+        (_web_user, "1 web UI users"),
+        (_case, "1 cases; move or delete them first; a case"),
+    ],
+)
+def test_delete_refuses_while_a_key_user_or_case_names_the_agency(
+    db_session: Session, agencies: dict[str, Agency], refer: Callable[[Session, int], None], says: str
+) -> None:
+    agency = agencies["BKPSDM"]
+    refer(db_session, agency.id)
+    with pytest.raises(InUseError, match=f"BKPSDM still has {says}"):
+        delete_agency(db_session, agency.id)
+    assert get_agency(db_session, agency.id) is agency

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 
+import api
 from api.db import Agency, AssignmentKind, Person
 from api.registry import (
     InvalidEntryError,
@@ -16,6 +20,7 @@ from api.registry import (
     list_schedules,
     update_assignment,
     update_schedule,
+    weekly_schedule,
 )
 
 WIB = timezone(timedelta(hours=7))
@@ -32,6 +37,14 @@ def test_schedule_keeps_its_text(db_session: Session, agencies: dict[str, Agency
     )
     assert (schedule.definition, schedule.valid_to) == (FIVE_DAY, None)
     assert list_schedules(db_session, agency_id=agencies["DINKES"].id) == [schedule]
+
+
+def test_the_schedule_form_shows_a_definition_the_parser_takes() -> None:
+    page = (Path(api.__file__).parent / "templates" / "registry.html").read_text()
+    example = re.search(r'<textarea name="definition"[^>]*placeholder="([^"]*)"', page)
+    assert example is not None
+    schedule = weekly_schedule(html.unescape(example.group(1)))
+    assert [str(w) for w in schedule.days[0].work] == ["08:00-15:00"]
 
 
 @pytest.mark.parametrize(

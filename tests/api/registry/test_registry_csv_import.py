@@ -77,6 +77,9 @@ def test_spreadsheet_exports_are_read(db_session: Session, delimiter: str, bom: 
         ("person,,Cahyo,,199203042016041003,,,,,", "agency_code: a person row needs nip, name, agency_code"),
         ("person,PKM-01,Cahyo,,199203042016041003,PKM-01,,,,", "code: not used by a person row"),
         ("person,,Cahyo,,199203042016041003,PKM-01,,,,,extra", "11 fields but the header has 10"),
+        ('agency,DINSOS,"Dinas Sosial,,,,,,,', "a cell that starts with a quote must end with one"),
+        ('agency,DINSOS,"Dinas" Sosial,,,,,,,', "cannot be read as CSV"),
+        ('agency,DINSOS,"Dinas\nSosial",,,,,,,', "name: has a line break or other control character"),
     ],
 )
 def test_each_failing_row_is_reported_and_nothing_is_imported(
@@ -94,6 +97,18 @@ def test_all_failing_rows_are_listed_with_their_numbers(db_session: Session) -> 
     report = import_registry_csv(db_session, _csv(rows))
     assert [e.row for e in report.errors] == [8, 10, 11]
     assert str(report.errors[0]).startswith("row 8: nip: '123' is not a valid NIP")
+
+
+def test_a_quote_left_open_is_its_row_not_a_cell_swallowing_the_rest(db_session: Session) -> None:
+    rows = ['agency,DINSOS,"Dinas Sosial,,,,,,,', *GOOD_ROWS]
+    report = import_registry_csv(db_session, _csv(rows))
+    db_session.commit()
+    assert [e.row for e in report.errors] == [2]
+    assert (
+        "must end with one" in report.errors[0].message
+        and "Later rows were not read" in report.errors[0].message
+    )
+    assert _counts(db_session) == (0, 0, 0)
 
 
 def test_existing_entries_count_as_duplicates_and_survive(db_session: Session) -> None:

@@ -1,6 +1,8 @@
-"""NIP, handle and platform checks, table-driven: what is accepted, and what each error says."""
+"""NIP, handle, platform and text checks, table-driven: what is accepted, and what each error says."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -12,6 +14,7 @@ from api.registry import (
     parse_platform,
     validate_nip,
 )
+from api.registry.values import required_text
 
 
 @pytest.mark.parametrize(
@@ -62,6 +65,12 @@ def test_invalid_nips_say_what_is_wrong_and_show_the_format(raw: str, says: str)
         ("  @DINKES_Lumajang ", "dinkes_lumajang"),
         ("@@double", "double"),
         ("Pemkab-Lumajang", "pemkab-lumajang"),
+        ("budi.lmj\u200b", "budi.lmj"),  # zero-width space, copied from a web page
+        ("\u200ebudi.lmj", "budi.lmj"),  # left-to-right mark
+        ("\ufeffbudi.lmj", "budi.lmj"),  # BOM / zero-width no-break space
+        ("\uff20budi.lmj", "budi.lmj"),  # full-width @ of an Asian input method
+        ("\uff42\uff55\uff44\uff49.\uff4c\uff4d\uff4a", "budi.lmj"),  # full-width letters
+        ("@Stra\u00dfe", "strasse"),  # case-folded, not only lower case
     ],
 )
 def test_handles_are_normalised(raw: str, handle: str) -> None:
@@ -74,6 +83,25 @@ def test_handles_are_normalised(raw: str, handle: str) -> None:
 def test_non_handles_are_refused(raw: str) -> None:
     with pytest.raises(InvalidEntryError, match="handle"):
         normalise_handle(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ("  ", "must not be empty"),
+        ("x" * 201, "201 characters long"),
+        ("Dinas\nSosial", "control character (U+000A) at position 6"),
+        ("Dinas\tSosial", "control character (U+0009)"),
+        ("Dinas\x85Sosial", "control character (U+0085)"),
+    ],
+)
+def test_bad_text_values_are_refused(raw: str, says: str) -> None:
+    with pytest.raises(InvalidEntryError, match=rf"name: .*{re.escape(says)}"):
+        required_text("name", raw, 200)
+
+
+def test_text_values_are_trimmed() -> None:
+    assert required_text("name", "  Dinas Sosial ", 200) == "Dinas Sosial"
 
 
 @pytest.mark.parametrize(("raw", "platform"), [("tiktok", "tiktok"), ("TikTok", "tiktok"), (" X ", "x")])

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from api.db import AuditEntry
 from tests.api.factories import BUDI_NIP, World
 
 CSV = (
@@ -87,6 +89,33 @@ def test_bad_registry_entries_are_named(
 def test_deleting_an_agency_in_use_is_409(client: TestClient, world: World) -> None:
     response = client.delete(f"/v1/agencies/{world.agencies['DINKES']}", headers=world.headers("admin"))
     assert response.status_code == 409 and "people" in response.json()["detail"]
+
+
+def _audit(client: TestClient) -> list[tuple[str, str, str, dict]]:
+    with client.app.state.service.sessions() as session:
+        entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        return [(e.actor.split(":")[0], e.action, e.target, e.detail) for e in entries]
+
+
+def test_registry_changes_are_audited_and_refusals_are_not(client: TestClient, world: World) -> None:
+    admin = world.headers("admin")
+    span = {"starts_at": "2026-04-14T08:00:00+07:00", "ends_at": "2026-04-14T16:00:00+07:00"}
+    created = client.post(
+        "/v1/assignments", json={"person_id": 1, "kind": "assignment", **span}, headers=admin
+    )
+    number = created.json()["id"]
+    client.patch(f"/v1/assignments/{number}", json={"reference": "ST/1"}, headers=admin)
+    client.delete(f"/v1/assignments/{number}", headers=admin)
+    assert client.delete(f"/v1/agencies/{world.agencies['DINKES']}", headers=admin).status_code == 409
+    files = {"file": ("registry.csv", CSV.encode(), "text/csv")}
+    client.post("/v1/registry/import", files=files, data={"preview": "true"}, headers=admin)
+    assert client.post("/v1/registry/import", files=files, headers=admin).status_code == 200
+    assert _audit(client) == [
+        ("api-key", "create", f"assignments:{number}", {}),
+        ("api-key", "update", f"assignments:{number}", {"fields": ["reference"]}),
+        ("api-key", "delete", f"assignments:{number}", {}),
+        ("api-key", "registry_import", "registry", {"agencies": 1, "people": 1, "accounts": 1}),
+    ]
 
 
 @pytest.mark.parametrize("key", ["uploader", "reviewer_kominfo"])
