@@ -17,6 +17,7 @@ from api.db.models import ApiKeyRole, AssignmentKind, Platform
 from api.deps import SessionDep
 from api.errors import ResourceNotFoundError
 from api.registry import InvalidEntryError
+from api.registry.audit_entries import record_change, record_import
 from api.timestamps import parse_timestamp
 from api.ui.upload_pages import ZONES
 from api.ui.web import AdminUser, CsrfChecked, render
@@ -68,7 +69,7 @@ def import_csv(
     data = read_limited(file, MAX_CSV_BYTES, "CSV file")
     report = registry.import_registry_csv(session, data, preview=preview)
     if report.imported:
-        record(session, user.caller, "registry_import", "registry", {"people": report.people})
+        record_import(session, user.caller, report)
         session.commit()
     else:
         session.rollback()
@@ -100,7 +101,7 @@ def delete_entry(section: str, entry_id: int, session: SessionDep, user: AdminUs
     if section not in DELETERS:
         raise ResourceNotFoundError("registry section", section)
     DELETERS[section](session, entry_id)
-    record(session, user.caller, "delete", f"{section}:{entry_id}")
+    record_change(session, user.caller, "delete", section, entry_id)
     session.commit()
     return RedirectResponse(f"/ui/registry/{section}", status_code=303)
 
@@ -125,7 +126,8 @@ def add_agency(
     name: Annotated[str, Form()],
     parent_id: Annotated[str, Form()] = "",
 ) -> Response:
-    registry.create_agency(session, code=code, name=name, parent_id=_optional_id(parent_id))
+    agency = registry.create_agency(session, code=code, name=name, parent_id=_optional_id(parent_id))
+    record_change(session, user.caller, "create", "agencies", agency.id)
     session.commit()
     return _done("agencies")
 
@@ -138,7 +140,8 @@ def add_person(
     name: Annotated[str, Form()],
     agency_id: Annotated[int, Form()],
 ) -> Response:
-    registry.create_person(session, nip=nip, name=name, agency_id=agency_id)
+    person = registry.create_person(session, nip=nip, name=name, agency_id=agency_id)
+    record_change(session, user.caller, "create", "people", person.id)
     session.commit()
     return _done("people")
 
@@ -153,7 +156,7 @@ def add_account(
     is_official: Annotated[bool, Form()] = False,
     agency_id: Annotated[str, Form()] = "",
 ) -> Response:
-    registry.create_account(
+    account = registry.create_account(
         session,
         platform=platform,
         handle=handle,
@@ -161,6 +164,7 @@ def add_account(
         is_official=is_official,
         agency_id=_optional_id(agency_id),
     )
+    record_change(session, user.caller, "create", "accounts", account.id)
     session.commit()
     return _done("accounts")
 
@@ -175,7 +179,7 @@ def add_schedule(
     valid_from: Annotated[date, Form()],
     valid_to: Annotated[date | None, Form()] = None,
 ) -> Response:
-    registry.create_schedule(
+    schedule = registry.create_schedule(
         session,
         agency_id=agency_id,
         name=name,
@@ -183,6 +187,7 @@ def add_schedule(
         valid_from=valid_from,
         valid_to=valid_to,
     )
+    record_change(session, user.caller, "create", "schedules", schedule.id)
     session.commit()
     return _done("schedules")
 
@@ -198,7 +203,7 @@ def add_assignment(
     tz: Annotated[str, Form()] = "Asia/Jakarta",
     reference: Annotated[str, Form()] = "",
 ) -> Response:
-    registry.create_assignment(
+    assignment = registry.create_assignment(
         session,
         person_id=person_id,
         kind=kind,
@@ -206,6 +211,7 @@ def add_assignment(
         ends_at=parse_timestamp("ends_at", ends_at, tz),
         reference=reference or None,
     )
+    record_change(session, user.caller, "create", "assignments", assignment.id)
     session.commit()
     return _done("assignments")
 

@@ -33,6 +33,8 @@ AUDIT_ACTIONS = (
     "feedback",
     "export_report",
     "export_feedback",
+    "create",
+    "update",
     "delete",
     "registry_import",
     "create_user",

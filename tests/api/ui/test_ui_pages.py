@@ -108,7 +108,9 @@ def test_registry_pages_add_and_delete_entries(browser) -> None:
     delete_url = re.search(r'action="(/ui/registry/agencies/\d+/delete)"', row).group(1)
     assert admin.post(delete_url, page=page).status_code == 303
     assert "DISHUB" not in admin.get(page).text
-    assert "delete" in admin.get("/ui/audit?action=delete").text
+    agency = delete_url.split("/")[-2]
+    for action in ("create", "delete"):  # worded as the API's entries (api.registry.audit_entries)
+        assert f"agencies:{agency}" in admin.get(f"/ui/audit?action={action}").text
 
 
 @pytest.mark.parametrize("section", ["agencies", "people", "accounts", "schedules", "assignments", "users"])
