@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -108,15 +109,26 @@ def viewed_by(session: Session, user_id: int, case_ids: Sequence[int]) -> set[in
 
 
 def next_case(session: Session, caller: Caller, filters: CaseFilter) -> Case | None:
-    """The first undecided case of the queue (``filters``) this user has not viewed yet, else the first
-    undecided one at all; None when nothing waits."""
-    undecided = [c for c in list_cases(session, caller, filters) if c.state in UNDECIDED]
+    """The first undecided case of the queue (``filters``, in its order, from its first page whatever
+    page it shows) this user has not viewed yet, else the first undecided one at all; None when nothing
+    waits."""
     if caller.user_id is not None:
-        seen = viewed_by(session, caller.user_id, [c.id for c in undecided])
-        unseen = [c for c in undecided if c.id not in seen]
-        if unseen:
-            return unseen[0]
-    return undecided[0] if undecided else None
+        unseen = _first_undecided(session, caller, replace(filters, unviewed_by=caller.user_id))
+        if unseen is not None:
+            return unseen
+    return _first_undecided(session, caller, filters)
+
+
+def _first_undecided(session: Session, caller: Caller, filters: CaseFilter) -> Case | None:
+    # A CaseFilter narrows to one state, not to both undecided ones, so they are picked out here, page by
+    # page through the whole queue: decided cases may fill its first pages.
+    page = replace(filters, offset=0)
+    while cases := list_cases(session, caller, page):
+        undecided = next((case for case in cases if case.state in UNDECIDED), None)
+        if undecided is not None:
+            return undecided
+        page = replace(page, offset=page.offset + page.limit)
+    return None
 
 
 def add_feedback(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import pytest
 import yaml
 from fastapi.testclient import TestClient
@@ -13,7 +14,9 @@ from sqlalchemy import select
 from api.cli import main
 from api.config import Settings
 from api.db import AuditEntry, Case, User
+from detector.images import decode_image
 from detector.taxonomy import load_taxonomy
+from tests.api.factories import World, jpeg, post_frame
 
 
 def _service_args(settings: Settings) -> list[str]:
@@ -100,18 +103,114 @@ def test_seragam_train_takes_the_exported_dataset(feedback_dataset: Path, tmp_pa
     assert out.is_file()
 
 
-def test_a_case_dismissed_as_false_positive_exports_as_a_hard_negative(
-    client: TestClient, browser, kominfo_case: int, tmp_path: Path
-) -> None:
-    page = f"/ui/cases/{kominfo_case}"
-    dismissal = {"kind": "dismiss", "reason": "false_positive"}
-    assert browser("rev.kominfo").post(f"{page}/decisions", dismissal, page=page).status_code == 303
-    out = tmp_path / "negatives"
-    assert (
-        main(
-            ["data", "export-feedback", "--out", str(out), *_service_args(client.app.state.service.settings)]
-        )
-        == 0
+def _export_feedback(client: TestClient, out: Path) -> int:
+    return main(
+        ["data", "export-feedback", "--out", str(out), *_service_args(client.app.state.service.settings)]
     )
-    (label,) = (out / "labels" / "train").glob("*.txt")
-    assert label.read_text().strip() == ""
+
+
+def _labels(out: Path) -> list[str]:
+    return [label.read_text() for label in sorted((out / "labels" / "train").glob("*.txt"))]
+
+
+CONFIRM = ("decisions", {"kind": "confirm"})
+DISMISS_FALSE_POSITIVE = ("decisions", {"kind": "dismiss", "reason": "false_positive"})
+COMMENT = ("decisions", {"kind": "comment", "note": "dibahas dengan atasan"})
+MISSED = (
+    "feedback",
+    {"evidence_n": "1", "kind": "false_negative", "class_name": "name_plate", "box": "40,60,90,80"},
+)
+NOT_THERE = ("feedback", {"evidence_n": "1", "kind": "false_positive", "detection_index": "0"})
+RENAMED = (
+    "feedback",
+    {"evidence_n": "1", "kind": "wrong_class", "detection_index": "0", "class_name": "name_plate"},
+)
+
+
+def _apply(reviewer, case_id: int, steps: list[tuple[str, dict[str, str]]]) -> None:
+    page = f"/ui/cases/{case_id}"
+    for what, form in steps:
+        assert reviewer.post(f"{page}/{what}", form, page=page).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("steps", "hard_negative"),
+    [
+        ([DISMISS_FALSE_POSITIVE], True),
+        ([DISMISS_FALSE_POSITIVE, COMMENT], True),  # a comment leaves the dismissal as it is
+        ([DISMISS_FALSE_POSITIVE, CONFIRM], False),  # a later decision revises it
+        ([("decisions", {"kind": "dismiss", "reason": "not_asn"})], False),  # the attire is there
+    ],
+)
+def test_a_case_dismissed_as_false_positive_exports_as_a_hard_negative(
+    client: TestClient, browser, kominfo_case: int, tmp_path: Path, steps, hard_negative: bool
+) -> None:
+    _apply(browser("rev.kominfo"), kominfo_case, steps)
+    assert _export_feedback(client, tmp_path / "negatives") == 0
+    (label,) = _labels(tmp_path / "negatives")
+    assert (label.strip() == "") == hard_negative
+
+
+@pytest.fixture
+def shared_frame_cases(client: TestClient, world: World, uniform_frame: bytes) -> list[int]:
+    """Two cases on one stored evidence file: the same frame uploaded twice."""
+    return [
+        post_frame(client, world, uniform_frame, handle="budi.lmj", at=at).json()["cases"][0]["id"]
+        for at in ("19:00", "20:00")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "added"),
+    [
+        ([CONFIRM], [CONFIRM], 0),
+        ([MISSED, CONFIRM], [CONFIRM], 1),  # one case's correction holds for the frame
+        ([NOT_THERE, MISSED, CONFIRM], [NOT_THERE, CONFIRM], 1),  # agreeing corrections, applied once
+    ],
+)
+def test_a_frame_shared_by_cases_is_exported_once_with_their_corrections(
+    client: TestClient, browser, shared_frame_cases: list[int], tmp_path: Path, first, second, added: int
+) -> None:
+    reviewer = browser("rev.kominfo")
+    for case_id, steps in zip(shared_frame_cases, (first, second), strict=True):
+        _apply(reviewer, case_id, steps)
+    assert _export_feedback(client, tmp_path / "shared") == 0
+    (label,) = _labels(tmp_path / "shared")
+    with client.app.state.service.sessions() as session:
+        detections = len(session.get_one(Case, shared_frame_cases[0]).evidence[0].detections)
+    removed = 1 if NOT_THERE in first else 0
+    assert len(label.splitlines()) == detections - removed + added
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ([DISMISS_FALSE_POSITIVE], [CONFIRM]),
+        ([NOT_THERE, CONFIRM], [RENAMED, CONFIRM]),
+    ],
+)
+def test_a_frame_its_cases_disagree_on_is_left_out_and_the_export_says_so(
+    client: TestClient,
+    world: World,
+    browser,
+    shared_frame_cases: list[int],
+    uniform_frame: bytes,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    first,
+    second,
+) -> None:
+    reviewer = browser("rev.kominfo")
+    for case_id, steps in zip(shared_frame_cases, (first, second), strict=True):
+        _apply(reviewer, case_id, steps)
+    assert _export_feedback(client, tmp_path / "alone") == 2  # nothing else to export: refused, with why
+    assert "every reviewed frame was left out, its cases disagree" in capsys.readouterr().err
+    other_frame = jpeg(cv2.flip(decode_image(uniform_frame), 1))
+    (other,) = post_frame(client, world, other_frame, handle="budi.lmj", at="21:00").json()["cases"]
+    _apply(reviewer, other["id"], [CONFIRM])
+    caplog.clear()
+    assert _export_feedback(client, tmp_path / "with-another") == 0
+    assert len(_labels(tmp_path / "with-another")) == 1
+    (left_out,) = [r.getMessage() for r in caplog.records if "left out" in r.getMessage()]
+    assert f"cases {shared_frame_cases[0]}, {shared_frame_cases[1]}" in left_out

@@ -3,12 +3,24 @@ append-only history, per-user viewed status, detection feedback, escaping of reg
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlalchemy import select
 
-from api.db import AuditEntry, AuditLogIsAppendOnlyError, Case, CaseDecision, DetectionFeedback, Person
+from api.db import (
+    AuditEntry,
+    AuditLogIsAppendOnlyError,
+    Case,
+    CaseDecision,
+    CaseRule,
+    CaseState,
+    DetectionFeedback,
+    Person,
+)
+from api.policy import WIB
 from api.ui import case_pages
 from api.ui.reasons import localise
 from tests.api.factories import World, post_frame
@@ -107,6 +119,39 @@ def test_the_queue_pages_through_every_case_and_counts_them(
     first = user.get("/ui/cases?rule=R2&unviewed=1").text
     assert '<span class="count">2</span>' in first and "Halaman" not in first
     assert all(f'href="/ui/cases/{case}"' in first for case in made[:2])
+
+
+def test_next_case_looks_through_the_whole_queue(
+    client: TestClient, world: World, browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(case_pages, "QUEUE_PAGE", 2)
+    start = datetime(2026, 4, 1, 19, 0, tzinfo=WIB)
+    states = [CaseState.OPEN, CaseState.OPEN, CaseState.CONFIRMED, CaseState.CONFIRMED]  # oldest first
+    with client.app.state.service.sessions() as session:
+        made = [
+            Case(
+                rule=CaseRule.R1,
+                state=state,
+                agency_id=world.agencies["DISKOMINFO"],
+                start_at=start + timedelta(hours=hours),
+                end_at=start + timedelta(hours=hours),
+                policy_version="test",
+            )
+            for hours, state in enumerate(states)
+        ]
+        session.add_all(made)
+        session.commit()
+        oldest, older = made[0].id, made[1].id
+    user = browser("rev.kominfo")
+    user.get(f"/ui/cases/{older}")
+    # Newest first: two confirmed cases fill the first page, then the one viewed, then the one not yet.
+    assert user.get("/ui/cases/next").headers["location"].startswith(f"/ui/cases/{oldest}?")
+    user.get(f"/ui/cases/{oldest}")
+    assert user.get("/ui/cases/next?page=2").headers["location"].startswith(f"/ui/cases/{older}?")
+    for case_id in (oldest, older):
+        page = f"/ui/cases/{case_id}"
+        assert user.post(f"{page}/decisions", {"kind": "confirm"}, page=page).status_code == 303
+    assert "done=1" in user.get("/ui/cases/next").headers["location"]
 
 
 @pytest.mark.parametrize(
