@@ -8,6 +8,7 @@ detections when a reviewer looks; every look at a case or its evidence is writte
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +31,7 @@ from api.db.models import (
     Platform,
     SocialAccount,
 )
-from api.errors import ResourceNotFoundError
+from api.errors import FileGoneError, ResourceNotFoundError
 from api.policy import Finding, Judgement, Rule
 from api.registry import agency_subtree_ids
 from api.scoring import StreamSubject
@@ -79,7 +80,8 @@ def open_cases(
     account = subject.account
     if account is None:
         return []
-    cases = []
+    cases: list[Case] = []
+    images: dict[str, bytes] = {}
     for finding in judgement.findings:
         case = Case(
             rule=CASE_RULES[finding.rule],
@@ -96,21 +98,28 @@ def open_cases(
             model_version=provenance.model_version,
             policy_version=judgement.policy_version,
             thresholds=dict(judgement.thresholds),
-            evidence=[_store_evidence(store, n, frame) for n, frame in enumerate(evidence_for(finding), 1)],
+            evidence=[_evidence(images, n, frame) for n, frame in enumerate(evidence_for(finding), 1)],
         )
         session.add(case)
         cases.append(case)
+    # The rows first: when their flush fails (the upload was deleted on request meanwhile), no image is
+    # left on disk that no row names.
     session.flush()
+    for data in images.values():
+        store.put(data, EVIDENCE_SUFFIX)
     return cases
 
 
-def _store_evidence(store: UploadStore, n: int, frame: EvidenceFrame) -> Evidence:
-    original = store.put(frame.jpeg or _jpeg_bytes(frame.image), EVIDENCE_SUFFIX)
+def _evidence(images: dict[str, bytes], n: int, frame: EvidenceFrame) -> Evidence:
+    """The evidence row of a frame; its JPEG goes into ``images`` by sha256, to be stored."""
+    data = frame.jpeg or _jpeg_bytes(frame.image)
+    sha256 = hashlib.sha256(data).hexdigest()
+    images[sha256] = data
     return Evidence(
         n=n,
         time_offset_s=frame.time_offset_s,
         captured_at=frame.captured_at,
-        original_sha256=original.sha256,
+        original_sha256=sha256,
         detections=frame.detections.to_dict()["detections"],
     )
 
@@ -216,7 +225,13 @@ def evidence_image(
     if evidence is None:
         raise ResourceNotFoundError("evidence frame", f"{n} of case {case_id}")
     record(session, caller, "view_evidence", f"case:{case.id}/evidence/{n}", {"original": original})
-    data = store.path(evidence.original_sha256, EVIDENCE_SUFFIX).read_bytes()
+    try:
+        data = store.path(evidence.original_sha256, EVIDENCE_SUFFIX).read_bytes()
+    except FileNotFoundError:
+        raise FileGoneError(
+            f"the image of evidence frame {n} of case {case_id} is gone from the file store (deleted, or "
+            "lost from the disk); the case's record and the frame's detections remain"
+        ) from None
     if original and blur is None:
         return data
     image = decode_image(data)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from detector.model import DEFAULT_WEIGHTS
+
+MAX_RETENTION_DAYS = 36500  # a century: a longer period keeps images forever (and overflows the date maths)
 
 
 class Settings(BaseSettings):
@@ -29,6 +32,16 @@ class Settings(BaseSettings):
     secure_cookies: bool = True  # session cookies only over HTTPS (browsers allow http://localhost too)
     sign_in_attempts: int = 5  # failed web UI sign-ins per username or address before a pause
     sign_in_pause_s: float = 300.0
+
+    @field_validator("retention_unflagged_days", "retention_dismissed_days")
+    @classmethod
+    def _retention_period(cls, days: int, info: ValidationInfo) -> int:
+        if not 1 <= days <= MAX_RETENTION_DAYS:
+            raise ValueError(
+                f"SERAGAM_{str(info.field_name).upper()} is {days}: a retention period is a whole number of "
+                f"days from 1 to {MAX_RETENTION_DAYS}"
+            )
+        return days
 
     @property
     def db_url(self) -> str:

@@ -38,6 +38,11 @@ class ResourceNotFoundError(LookupError):
         super().__init__(f"no {entity} {key}; check the id (you only see those of your own agencies)")
 
 
+class FileGoneError(LookupError):
+    """A row names a stored file that is no longer there (deleted by retention or on request, or lost from
+    the disk); the message says which."""
+
+
 class UploadTooLargeError(Exception):
     def __init__(self, what: str, limit: int) -> None:
         super().__init__(
@@ -81,6 +86,7 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (NotFoundError, 404),
     (DuplicateEntryError, 409),
     (InUseError, 409),
+    (FileGoneError, 410),
     (UploadTooLargeError, 413),
     (UnsupportedMediaTypeError, 415),
     (RegistryError, 422),

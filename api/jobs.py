@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Caller
 from api.cases import EvidenceFrame, Provenance, open_cases
-from api.db.models import UNFINISHED_JOB_STATES, ApiKeyRole, Case, Job, JobKind, JobState, ScanChunk
+from api.db.models import UNFINISHED_JOB_STATES, Case, Job, JobKind, JobState, ScanChunk
 from api.engine import (
     ChunkRunner,
     ChunkTask,
@@ -184,12 +184,11 @@ def clip_time_notes(info: VideoInfo, started_at: datetime, now: datetime) -> lis
 
 
 def visible_job(session: Session, caller: Caller, job_id: int) -> Job:
-    """A job its submitter (or an administrator) may read; any other is not found."""
+    """A job its submitter (or a registry-wide administrator) may read; any other is not found. An
+    administrator scoped to agencies is not let in: a job's result names cases of any agency."""
     job = session.get(Job, job_id)
     submitted_by = (job.params.get("api_key_id"), job.params.get("user_id")) if job else None
-    if job is None or (
-        caller.role != ApiKeyRole.ADMINISTRATOR and submitted_by != (caller.key_id, caller.user_id)
-    ):
+    if job is None or (not caller.registry_wide and submitted_by != (caller.key_id, caller.user_id)):
         raise ResourceNotFoundError("job", job_id)
     return job
 
@@ -345,14 +344,15 @@ def _finish(session: Session, store: UploadStore, scoring: Scoring, job: Job) ->
         named = str(error).replace(str(path), "the clip") if params.source_path is None else str(error)
         _fail(session, job, named)
     except Exception:
+        _fail(session, job, INTERNAL_ERROR)  # first: after a failed flush the job reads only once rolled back
         log.exception("job %d failed", job.id)
-        _fail(session, job, INTERNAL_ERROR)
     session.commit()
 
 
 def _fail(session: Session, job: Job, reason: str) -> None:
     session.rollback()
-    job.state, job.error = JobState.FAILED, reason
+    if job.state != JobState.FAILED:  # a deletion request that stopped it meanwhile gave the reason
+        job.state, job.error = JobState.FAILED, reason
 
 
 def next_job_id(session: Session) -> int | None:

@@ -1,14 +1,19 @@
 """Retention and deletion: images of people are kept only while a review needs them (UU 27/2022).
 
 - An upload that opened no case (a frame or clip without findings) is deleted ``unflagged_days`` after
-  it came: the stored file, its frame scores and its row. A recording ``seragam batch`` scored in place
-  is the agency's own file and stays; what the service derived from it goes.
+  it came: the stored file, its frame scores, its jobs and its row. A recording ``seragam batch``
+  scored in place is the agency's own file and stays; what the service derived from it goes.
 - A dismissed case loses its evidence images ``dismissed_days`` after its dismissal, and its upload's
   file and frame scores go too once every case on that upload has; the cases, their decisions, the
-  upload's hash and the audit trail stay, so who decided what, and when, remains on record.
+  upload's hash, its jobs (the cases' provenance) and the audit trail stay, so who decided what, and
+  when, remains on record.
 - A deletion request removes one upload and everything about it: its cases with their evidence and
-  decisions, its frame scores, the stored file; a job still scoring it is stopped (marked failed).
+  decisions, its frame scores, its jobs, the stored file; a job still scoring it is stopped (marked
+  failed), its row kept for the runner that holds it.
 
+An upload deleted goes with its jobs: their parameters name the account and the stream start, their
+results the judgement. The store is content-addressed, so an uploaded JPEG and an evidence image of the
+same bytes are one file: a file stays while an evidence frame or another upload still names it.
 Every deletion adds an audit entry saying what went.
 """
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -120,12 +126,12 @@ def delete_upload(session: Session, store: UploadStore, sha256: str, actor: Call
         session.delete(case)
         deleted.cases += 1
     jobs = _jobs_by_upload(session)[sha256]
-    for job in jobs:
-        if job.state.unfinished:  # its runner finds it failed and stores nothing more
-            job.state, job.error = JobState.FAILED, "the upload was deleted on request before it was scored"
-            deleted.jobs_stopped += 1
+    running = [job for job in jobs if job.state.unfinished]
+    for job in running:  # its runner finds it failed and stores nothing more
+        job.state, job.error = JobState.FAILED, "the upload was deleted on request before it was scored"
+    deleted.jobs_stopped = len(running)
     session.flush()
-    _delete_upload_data(session, store, upload, jobs, deleted)
+    _delete_upload_data(session, store, upload, jobs, deleted, keep=running)
     record(session, actor, "deletion_request", f"upload:{sha256}", asdict(deleted))
     return deleted
 
@@ -143,9 +149,19 @@ def _busy(jobs: list[Job]) -> bool:
 
 
 def _delete_upload_data(
-    session: Session, store: UploadStore, upload: Upload, jobs: list[Job], deleted: Deleted
+    session: Session,
+    store: UploadStore,
+    upload: Upload,
+    jobs: list[Job],
+    deleted: Deleted,
+    keep: Sequence[Job] = (),
 ) -> None:
+    """The upload with its files and its jobs, but those in ``keep`` (stopped: a runner still holds them,
+    and a row gone under it would break its run)."""
     _delete_upload_files(session, store, upload, jobs, deleted)
+    for job in jobs:
+        if job not in keep:
+            session.delete(job)
     session.delete(upload)
     deleted.uploads += 1
     session.flush()
@@ -158,21 +174,32 @@ def _delete_upload_files(
     scores = session.execute(delete(FrameScore).where(FrameScore.upload_sha256 == upload.sha256))
     deleted.frame_scores += scores.rowcount
     session.execute(delete(ScanChunk).where(ScanChunk.job_id.in_([job.id for job in jobs])))
-    if not Path(upload.path).is_absolute():  # a stored upload, not a recording scored in place
-        deleted.files += store.remove(upload.sha256, Path(upload.path).suffix)
+    suffix = Path(upload.path).suffix
+    # A recording scored in place is not the store's; an evidence frame may show this very file.
+    if not Path(upload.path).is_absolute() and not _still_named(session, upload.sha256, suffix, upload):
+        deleted.files += store.remove(upload.sha256, suffix)
 
 
 def _delete_evidence(session: Session, store: UploadStore, case: Case, deleted: Deleted) -> None:
-    """An evidence file goes with the last evidence frame that shows it; a JPEG frame's evidence is the
-    uploaded file itself, which goes with it (the upload's row stays while its case does)."""
+    """An evidence file goes with the last evidence frame that shows it, unless an upload is that very
+    file (a JPEG frame is its own evidence): it then goes with that upload's files."""
     images = {e.original_sha256 for e in case.evidence}
     deleted.evidence_frames += len(case.evidence)
     case.evidence.clear()
     session.flush()
     for sha256 in images:
-        others = select(Evidence.id).where(Evidence.original_sha256 == sha256)
-        if session.scalar(others.limit(1)) is None:
+        if not _still_named(session, sha256, EVIDENCE_SUFFIX):
             deleted.files += store.remove(sha256, EVIDENCE_SUFFIX)
+
+
+def _still_named(session: Session, sha256: str, suffix: str, going: Upload | None = None) -> bool:
+    """Whether an evidence frame, or an upload other than ``going``, names the stored file of these bytes
+    (an uploaded JPEG and an evidence image of the same bytes are one file)."""
+    shown = select(Evidence.id).where(Evidence.original_sha256 == sha256).limit(1)
+    if suffix == EVIDENCE_SUFFIX and session.scalar(shown) is not None:
+        return True
+    upload = session.get(Upload, sha256)
+    return upload is not None and upload is not going and upload.path == f"{sha256}{suffix}"
 
 
 class RetentionSchedule:

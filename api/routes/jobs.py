@@ -13,5 +13,5 @@ router = APIRouter(prefix="/v1", tags=["jobs"])
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
 def get_job(job_id: int, session: SessionDep, caller: CurrentKey) -> JobOut:
-    """A job you submitted (administrators: any job)."""
+    """A job you submitted (registry-wide administrators: any job)."""
     return JobOut.of(visible_job(session, caller, job_id))

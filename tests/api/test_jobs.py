@@ -12,6 +12,8 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
+from api import jobs
+from api.auth import create_api_key
 from api.config import Settings
 from api.db import Case, FrameScore, Job, JobKind, JobState
 from api.engine import ChunkTask, InProcessRunner, attire_score
@@ -65,12 +67,19 @@ def test_a_clip_across_16_00_opens_an_r1_and_an_r2_case(
     assert peak["time_offset_s"] in in_span and in_span[peak["time_offset_s"]] == max(in_span.values())
 
 
-def test_jobs_are_visible_to_their_submitter_and_administrators(
+def test_jobs_are_visible_to_their_submitter_and_registry_wide_administrators(
     client: TestClient, world: World, uniform_clip: bytes
 ) -> None:
+    with client.app.state.service.sessions() as session:
+        _, dinkes_admin = create_api_key(
+            session, name="admin-dinkes", role="administrator", agency_id=world.agencies["DINKES"]
+        )
+        session.commit()
     job_id = post_clip(client, world, uniform_clip).json()["id"]
     assert client.get(f"/v1/jobs/{job_id}", headers=world.headers("admin")).status_code == 200
     assert client.get(f"/v1/jobs/{job_id}", headers=world.headers("reviewer_kominfo")).status_code == 404
+    # An administrator of one agency: the job's result would name another agency's cases.
+    assert client.get(f"/v1/jobs/{job_id}", headers={"X-API-Key": dinkes_admin}).status_code == 404
     wait_for_job(client, job_id, world.headers("uploader"))
 
 
@@ -185,6 +194,33 @@ def test_a_deletion_request_stops_the_job_scoring_that_upload(
     assert job["state"] == "failed" and "deleted on request" in job["error"]
     with state.sessions() as session:  # the chunk scanned while the deletion came was not stored
         assert session.query(FrameScore).count() == 0 and session.query(Case).count() == 0
+
+
+def test_a_deletion_request_while_the_cases_are_opened_leaves_no_evidence_file(
+    client: TestClient, world: World, uniform_clip: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = client.app.state.service
+    state.worker.stop()
+    accepted = post_clip(client, world, uniform_clip).json()
+    sha256 = hashlib.sha256(uniform_clip).hexdigest()
+    answers, decode = [], jobs.decode_frame_at
+
+    def decode_then_deleted(*args, **kwargs):
+        """The evidence frame is decoded; the deletion request comes before its case is stored."""
+        image = decode(*args, **kwargs)
+        answers.append(client.delete(f"/v1/uploads/{sha256}", headers=world.headers("admin")))
+        return image
+
+    monkeypatch.setattr(jobs, "decode_frame_at", decode_then_deleted)
+    scanning = InProcessRunner(state.scoring.detector, state.scoring.scan)
+    run_jobs(state.sessions, state.store, state.scoring, scanning, [accepted["id"]])
+    (answer,) = answers
+    assert answer.status_code == 200 and answer.json()["jobs_stopped"] == 1, answer.text
+    job = client.get(f"/v1/jobs/{accepted['id']}", headers=world.headers("admin")).json()
+    assert job["state"] == "failed" and "deleted on request" in job["error"]
+    assert not [p for p in state.store.root.rglob("*") if p.is_file()]
+    with state.sessions() as session:
+        assert session.query(Case).count() == 0
 
 
 def test_the_worker_goes_on_after_a_job_fails_unexpectedly(

@@ -1,10 +1,13 @@
-"""The app's lifespan: migrate, seed a demo registry with an administrator key into an empty database only."""
+"""The app's lifespan: migrate, seed a demo registry with an administrator key into an empty database only;
+settings out of range are refused before it starts."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from api.config import Settings
 from api.main import create_app
@@ -28,3 +31,19 @@ def test_an_empty_database_is_seeded_once_with_a_working_admin_key_and_sign_in(
     assert sorted(a["is_official"] for a in accounts) == [False, True]
     with TestClient(create_app(seeded)):
         assert "API key" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("variable", "days"),
+    [
+        ("SERAGAM_RETENTION_DISMISSED_DAYS", "1000000"),  # overflowed the purge's date arithmetic
+        ("SERAGAM_RETENTION_UNFLAGGED_DAYS", "-3"),  # purged everything at once
+        ("SERAGAM_RETENTION_UNFLAGGED_DAYS", "0"),
+    ],
+)
+def test_retention_periods_are_whole_days_from_1_to_36500(
+    monkeypatch: pytest.MonkeyPatch, variable: str, days: str
+) -> None:
+    monkeypatch.setenv(variable, days)
+    with pytest.raises(ValidationError, match=f"{variable} is {days}: .* days from 1 to 36500"):
+        Settings()

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import cv2
+import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from api.db import AuditEntry, Case, CaseDecision, CaseState, Evidence, FrameScore, Upload
+from api.db import AuditEntry, Case, CaseDecision, CaseState, Evidence, FrameScore, Job, Upload
 from api.db.models import DecisionKind, DismissReason
 from api.retention import Deleted, purge_expired
 from tests.api.factories import World, post_clip, post_frame, wait_for_job
@@ -141,3 +143,50 @@ def test_a_deletion_request_removes_the_upload_its_cases_and_their_evidence(
         assert entry.target == f"upload:{sha256}" and entry.detail["cases"] == 1
     again = client.delete(f"/v1/uploads/{sha256}", headers=world.headers("admin"))
     assert again.status_code == 404 and "upload" in again.text
+
+
+def test_a_file_that_is_both_an_upload_and_an_evidence_image_stays_while_either_needs_it(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    # A PNG frame's evidence is a JPEG the service encodes; the complaint desk sends that JPEG again as a
+    # frame: the store keeps one file for both.
+    png = cv2.imencode(".png", cv2.imdecode(np.frombuffer(uniform_frame, np.uint8), cv2.IMREAD_COLOR))[1]
+    flagged = post_frame(
+        client, world, png.tobytes(), handle="budi.lmj", at="19:00", content_type="image/png"
+    )
+    (case,) = flagged.json()["cases"]
+    reviewer = world.headers("reviewer_kominfo")
+    image = client.get(f"/v1/cases/{case['id']}/evidence/1.jpg?original=1", headers=reviewer).content
+    again = post_frame(client, world, image, handle="nobody.registered", at="19:00").json()
+    assert again["cases"] == []
+    _age(client, again["upload_sha256"], days=31)
+    # The upload without cases goes, its file stays: the case in review shows it.
+    assert _purge(client) == Deleted(uploads=1, frame_scores=1)
+    assert client.get(f"/v1/cases/{case['id']}/evidence/1.jpg", headers=reviewer).status_code == 200
+    # The other way round: the case goes on request, the file stays for the upload that is that file.
+    again = post_frame(client, world, image, handle="nobody.registered", at="19:00").json()
+    deleted = client.delete(f"/v1/uploads/{flagged.json()['upload_sha256']}", headers=world.headers("admin"))
+    assert deleted.json()["evidence_frames"] == 1 and deleted.json()["files"] == 1  # the PNG
+    assert client.app.state.service.store.path(again["upload_sha256"], ".jpg").read_bytes() == image
+
+
+def test_the_jobs_of_a_deleted_upload_go_with_it(
+    client: TestClient, world: World, uniform_clip: bytes
+) -> None:
+    # Their parameters name the account and the stream start, their results the judgement.
+    headers = world.headers("uploader")
+    unflagged = wait_for_job(
+        client, post_clip(client, world, uniform_clip, handle="nobody.registered").json()["id"], headers
+    )
+    with client.app.state.service.sessions() as session:
+        sha256 = session.get(Job, unflagged["id"]).params["upload_sha256"]
+    _age(client, sha256, days=31)
+    assert _purge(client).uploads == 1
+    assert client.get(f"/v1/jobs/{unflagged['id']}", headers=headers).status_code == 404
+    flagged = wait_for_job(client, post_clip(client, world, uniform_clip).json()["id"], headers)
+    assert flagged["result"]["case_ids"]
+    answer = client.delete(f"/v1/uploads/{sha256}", headers=world.headers("admin"))
+    assert answer.status_code == 200 and answer.json()["jobs_stopped"] == 0, answer.text
+    assert client.get(f"/v1/jobs/{flagged['id']}", headers=headers).status_code == 404
+    with client.app.state.service.sessions() as session:
+        assert session.query(Job).count() == 0

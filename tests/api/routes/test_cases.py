@@ -171,3 +171,14 @@ def test_detection_feedback_over_the_api_is_validated_scoped_audited_and_exporte
         dataset.names[line.class_id] == "name_plate" and np.allclose(line[1:], drawn, atol=1e-4)
         for line in lines
     )
+
+
+@pytest.mark.parametrize("query", ["", "?original=1"])
+def test_evidence_whose_file_is_gone_is_a_410_that_says_so(
+    client: TestClient, world: World, cases: dict[str, int], query: str
+) -> None:
+    for stored in client.app.state.service.store.root.rglob("*.jpg"):  # lost from the disk
+        stored.unlink()
+    case_id = cases["DISKOMINFO"]
+    response = client.get(f"/v1/cases/{case_id}/evidence/1.jpg{query}", headers=world.headers("admin"))
+    assert response.status_code == 410 and "gone from the file store" in response.json()["detail"]
