@@ -149,7 +149,7 @@ class CaseFilter:
     """Which cases to list; ``start_from``/``start_to`` bound the start of the flagged span (UTC)."""
 
     rule: CaseRule | None = None
-    state: CaseState | None = None
+    states: tuple[CaseState, ...] = ()  # any of these (none: every state)
     agency_id: int | None = None
     person_id: int | None = None
     platform: Platform | None = None
@@ -189,8 +189,8 @@ def _matching(session: Session, caller: Caller, filters: CaseFilter) -> Select[t
         query = query.where(
             Case.account_id.in_(select(SocialAccount.id).where(SocialAccount.platform == filters.platform))
         )
-    if filters.state is not None:
-        query = query.where(Case.state == filters.state)
+    if filters.states:
+        query = query.where(Case.state.in_(filters.states))
     if filters.start_from is not None:
         query = query.where(Case.start_at >= filters.start_from)
     if filters.start_to is not None:

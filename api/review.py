@@ -112,23 +112,15 @@ def next_case(session: Session, caller: Caller, filters: CaseFilter) -> Case | N
     """The first undecided case of the queue (``filters``, in its order, from its first page whatever
     page it shows) this user has not viewed yet, else the first undecided one at all; None when nothing
     waits."""
-    if caller.user_id is not None:
-        unseen = _first_undecided(session, caller, replace(filters, unviewed_by=caller.user_id))
-        if unseen is not None:
-            return unseen
-    return _first_undecided(session, caller, filters)
-
-
-def _first_undecided(session: Session, caller: Caller, filters: CaseFilter) -> Case | None:
-    # A CaseFilter narrows to one state, not to both undecided ones, so they are picked out here, page by
-    # page through the whole queue: decided cases may fill its first pages.
-    page = replace(filters, offset=0)
-    while cases := list_cases(session, caller, page):
-        undecided = next((case for case in cases if case.state in UNDECIDED), None)
-        if undecided is not None:
-            return undecided
-        page = replace(page, offset=page.offset + page.limit)
-    return None
+    states = tuple(s for s in UNDECIDED if not filters.states or s in filters.states)
+    if not states:
+        return None
+    first = replace(filters, states=states, limit=1, offset=0)
+    if caller.user_id is not None and (
+        unseen := list_cases(session, caller, replace(first, unviewed_by=caller.user_id))
+    ):
+        return unseen[0]
+    return next(iter(list_cases(session, caller, first)), None)
 
 
 def add_feedback(

@@ -35,7 +35,7 @@ def get_cases(
     """Cases of your agencies whose flagged span starts in ``[from, to)``, newest first."""
     filters = CaseFilter(
         rule=rule,
-        state=state,
+        states=(state,) if state else (),
         agency_id=get_agency_by_code(session, agency).id if agency else None,
         start_from=require_aware(start_from, "from") if start_from else None,
         start_to=require_aware(start_to, "to") if start_to else None,

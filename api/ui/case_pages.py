@@ -75,7 +75,7 @@ class QueueQuery:
         be one."""
         return CaseFilter(
             rule=_choice(CaseRule, self.rule, "rule"),
-            state=_choice(CaseState, self.state, "state"),
+            states=(state,) if (state := _choice(CaseState, self.state, "state")) else (),
             agency_id=get_agency_by_code(session, self.agency).id if self.agency else None,
             person_id=_number(self.person, "person"),
             platform=_choice(Platform, self.platform, "platform"),
