@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     seed_demo: bool = True  # seed a demo registry and an administrator key into an empty database
     session_secret: str | None = None  # signs web UI session cookies; default: a random one in data_dir
     secure_cookies: bool = True  # session cookies only over HTTPS (browsers allow http://localhost too)
-    sign_in_attempts: int = 5  # failed web UI sign-ins per username or address before a pause
+    sign_in_attempts: int = 5  # wrong web UI sign-ins per username or address before a pause
     sign_in_pause_s: float = 300.0
 
     @field_validator("retention_unflagged_days", "retention_dismissed_days")
