@@ -76,13 +76,25 @@ def open_cases(
     provenance: Provenance,
     evidence_for: Callable[[Finding], Sequence[EvidenceFrame]],
 ) -> list[Case]:
-    """One new case per finding, with its evidence frames stored; flushed, the caller commits."""
+    """One case per finding, with its evidence frames stored; flushed, the caller commits. A finding whose
+    case is open already (the same stream, rule and span: the same frame or clip sent again) gets that
+    case, not a twin that reviewers would decide twice and reports count twice."""
     account = subject.account
     if account is None:
         return []
     cases: list[Case] = []
     images: dict[str, bytes] = {}
     for finding in judgement.findings:
+        same = select(Case).where(
+            Case.account_id == account.id,
+            Case.rule == CASE_RULES[finding.rule],
+            Case.stream_started_at == judgement.stream.start,
+            Case.start_at == finding.start,
+            Case.end_at == finding.end,
+        )
+        if (opened := session.scalar(same.order_by(Case.id).limit(1))) is not None:
+            cases.append(opened)
+            continue
         case = Case(
             rule=CASE_RULES[finding.rule],
             account_id=account.id,
