@@ -9,7 +9,6 @@ not depend on where, in what order or over how many runs its chunks were scanned
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -239,5 +238,8 @@ def frame_episodes(
 def _held(
     last: tuple[float, float, set[str]], until_s: float, interval_s: float
 ) -> list[tuple[float, float, set[str]]]:
-    steps = math.ceil((until_s - last[0]) / interval_s - 1e-6) - 1
+    # Whole intervals missing, to the nearest: frames of a 29.97 fps video sampled each second lie 1.001 s
+    # apart (and phones' variable frame rates jitter), which is no missing step; rounding up held a copy of
+    # nearly every frame, so one detected frame made an episode.
+    steps = round((until_s - last[0]) / interval_s) - 1
     return [(last[0] + k * interval_s, last[1], last[2]) for k in range(1, steps + 1)]

@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.db import Job, JobState, ScanChunk
-from api.engine import ChunkTask, InProcessRunner
+from api.engine import ChunkTask, InProcessRunner, frame_episodes
 from api.jobs import run_jobs
+from api.policy import PolicyConfig
 from detector.scan import ChunkScan
+from detector.taxonomy import load_taxonomy
 from tests.api.factories import World, post_clip
 
 
@@ -83,3 +86,20 @@ def test_a_chunk_cut_short_by_an_error_is_scanned_again_on_the_next_run(
     with state.sessions() as session:
         job = session.get_one(Job, job_id)
         assert (job.state, job.error, job.progress_done) == (JobState.DONE, None, 20)
+
+
+NAME_PLATE = [{"class": "name_plate", "score": 0.9, "box": [0, 0, 5, 5]}]
+
+
+@pytest.mark.parametrize("frame_s", [1.0, 1.001, 1.04, 0.967])
+def test_one_detected_frame_is_no_episode_whatever_the_frame_rate(frame_s: float) -> None:
+    """Frames sampled each second of a 29.97 fps video lie 1.001 s apart: that is no gap to fill."""
+    frames = [(n * frame_s, NAME_PLATE if n == 0 else []) for n in range(20)]
+    assert frame_episodes(frames, load_taxonomy().official_names, PolicyConfig.load().episodes, 1.0) == []
+
+
+def test_a_keyframe_gap_holds_the_score_of_the_frame_before_it() -> None:
+    """Keyframes 4 s apart that both show attire stand for the seconds between them."""
+    frames = [(t, NAME_PLATE) for t in (0.0, 4.0, 8.0)] + [(12.0, [])]
+    (episode,) = frame_episodes(frames, load_taxonomy().official_names, PolicyConfig.load().episodes, 1.0)
+    assert (episode.start_s, episode.end_s) == (0.0, 11.0)
