@@ -249,10 +249,12 @@ def _attire_findings(
                 start,
                 end,
                 reason,
+                # The score and frames are the whole episode's, which may begin in working hours: the
+                # sentences say which span they describe and which part of it is flagged.
                 reasons=(
                     f"Official attire ({evidence}) seen on {stream.platform} account @{stream.handle} "
-                    f"from {_span_wib(start, end)}.",
-                    f"For {person} that time is not working time: {reason}.",
+                    f"from {_span_wib(seen_from, seen_to)}.",
+                    f"For {person} {_span_wib(start, end)} is not working time: {reason}.",
                     "No surat tugas covers it.",
                 ),
                 episode=episode,

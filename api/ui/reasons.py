@@ -110,8 +110,16 @@ _SENTENCES: list[Rendering] = [
         lambda m: f"Bagi {m['person']}, waktu itu jam kerja: {_calendar(m['reason'])}.",
     ),
     (
-        re.compile(r"For (?P<person>.+?) that time is not working time: (?P<reason>.+)\."),
+        re.compile(
+            r"For (?P<person>.+?) that time is not working time: (?P<reason>.+)\."
+        ),  # cases opened before 2026-12
         lambda m: f"Bagi {m['person']}, waktu itu bukan jam kerja: {_calendar(m['reason'])}.",
+    ),
+    (
+        re.compile(
+            r"For (?P<person>.*?) ?(?P<span>\d{4}-\d\d-\d\d .+ WIB) is not working time: (?P<reason>.+)\."
+        ),
+        lambda m: f"Bagi {m['person']}, {_span(m['span'])} bukan jam kerja: {_calendar(m['reason'])}.",
     ),
 ]
 
