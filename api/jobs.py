@@ -228,10 +228,7 @@ def peak_evidence(
     def evidence_for(finding: Finding) -> list[EvidenceFrame]:
         if finding.episode is None:
             return []
-        first, last = ((t - start).total_seconds() - 1e-6 for t in (finding.start, finding.end))
-        inside = [t for t, _ in frames if first <= t <= last + 2e-6]
-        peak = max(inside, key=lambda t: attire_score(detections_at[t], scoring.official), default=None)
-        peak = finding.episode.peak_time_s if peak is None else peak
+        peak = peak_time(frames, finding, start, scoring.official)
         image = decode_frame_at(path, peak, scoring.scan.max_side)
         height, width = image.shape[:2]
         detections = Detections.from_records(
@@ -240,6 +237,21 @@ def peak_evidence(
         return [EvidenceFrame(peak, start + timedelta(seconds=peak), image, detections)]
 
     return evidence_for
+
+
+def peak_time(
+    frames: Sequence[FrameRecord], finding: Finding, stream_start: datetime, official: frozenset[str]
+) -> float:
+    """The time of the highest-scoring frame in an R2 finding's span, else its episode's peak. The span
+    ``[start, end)`` ends where working time begins, unless its end is the episode's own last frame."""
+    assert finding.episode is not None
+    first, last = ((t - stream_start).total_seconds() for t in (finding.start, finding.end))
+    closed = abs(last - finding.episode.end_s) < 1e-6
+    inside = [
+        (t, d) for t, d in frames if first - 1e-6 <= t and (t < last - 1e-6 or (closed and t <= last + 1e-6))
+    ]
+    peak = max(inside, key=lambda frame: attire_score(frame[1], official), default=None)
+    return finding.episode.peak_time_s if peak is None else peak[0]
 
 
 def run_jobs(

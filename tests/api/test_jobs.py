@@ -16,12 +16,14 @@ from api import jobs
 from api.auth import create_api_key
 from api.config import Settings
 from api.db import Case, FrameScore, Job, JobKind, JobState
-from api.engine import ChunkTask, InProcessRunner, attire_score
+from api.engine import ChunkTask, InProcessRunner, attire_score, frame_episodes
 from api.jobs import INTERNAL_ERROR, ClipParams, clip_time_notes, run_jobs
 from api.main import create_app
+from api.policy import PersonContext, PolicyConfig, StreamContext, WorkingCalendar, judge_stream
 from detector.scan import ChunkScan
+from detector.taxonomy import load_taxonomy
 from detector.video import VideoInfo
-from tests.api.factories import CLIP_START, World, build_world, post_clip, wait_for_job
+from tests.api.factories import CLIP_START, World, build_world, post_clip, wait_for_job, wib
 
 
 @pytest.fixture
@@ -235,3 +237,31 @@ def test_the_worker_goes_on_after_a_job_fails_unexpectedly(
     assert wait_for_job(client, job_id, world.headers("uploader"))["state"] == "done"
     failed = client.get(f"/v1/jobs/{broken_id}", headers=world.headers("admin")).json()
     assert failed["state"] == "failed" and failed["error"] == INTERNAL_ERROR
+
+
+def _uniform_frames(seconds: int, best_s: int) -> list[tuple[float, list[dict]]]:
+    return [
+        (float(t), [{"class": "pdh_khaki", "score": 0.97 if t == best_s else 0.9, "box": [0, 0, 10, 10]}])
+        for t in range(seconds + 1)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("starts", "best_s", "evidence_inside"),
+    [
+        ("07:25", 300, lambda t: t < 300),  # flagged 07:25-07:30: the best frame, at 07:30, is working time
+        ("19:00", 600, lambda t: t == 600),  # flagged to the episode's own last frame: that frame counts
+    ],
+)
+def test_the_evidence_of_an_r2_finding_lies_in_its_flagged_span(
+    starts: str, best_s: int, evidence_inside
+) -> None:
+    official = load_taxonomy().official_names
+    policy, calendar = PolicyConfig.load(), WorkingCalendar()
+    frames = _uniform_frames(600, best_s)
+    stream = StreamContext(
+        "tiktok", "budi.lmj", False, PersonContext("198501012010011001"), wib(f"2026-04-14 {starts}"), 600.0
+    )
+    judgement = judge_stream(calendar, policy, stream, frame_episodes(frames, official, policy.episodes, 1.0))
+    (attire,) = [f for f in judgement.findings if f.episode is not None]
+    assert evidence_inside(jobs.peak_time(frames, attire, stream.start, official))
