@@ -16,7 +16,15 @@ from PIL import Image, UnidentifiedImageError
 MAX_PIXELS = 40_000_000  # a 4K frame is 8.3 MP; anything far above is a mistake or a decompression bomb
 # The still formats a frame may come in, by Pillow's name: others (GIF, TIFF, HEIC ...) are refused, so that
 # what is stored and shown to reviewers is a format every browser displays.
-_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "BMP": "image/bmp"}
+# MPO is a JPEG with a Multi-Picture extension (a preview many cameras and phones append): its first
+# picture is the photo, and every JPEG reader shows it.
+_MEDIA_TYPES = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "BMP": "image/bmp",
+}
 
 
 class ImageError(ValueError):
@@ -116,7 +124,7 @@ def _header(data: bytes, max_pixels: int) -> tuple[int, int, Orientation]:
         raise ImageError("the file is not a readable image; send a JPEG or PNG frame") from exc
     if kind not in _MEDIA_TYPES:
         raise ImageError(f"the file is a {kind} image; send the frame as JPEG, PNG, WebP or BMP")
-    if frames > 1:  # only the first would be scored: the others would be dropped without a word
+    if frames > 1 and kind != "MPO":  # only the first would be scored: the others dropped without a word
         raise ImageError(
             f"the image is an animation of {frames} frames; send one frame, or the recording as a clip"
         )

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps, PngImagePlugin
 
-from detector.images import ImageError, decode_image, image_media_type, shown_size
+from detector.images import ImageError, decode_image, image_media_type, is_jpeg, shown_size
 
 
 def _jpeg(h: int = 40, w: int = 30) -> bytes:
@@ -73,6 +73,13 @@ def test_the_media_type_is_read_from_the_bytes(fmt: str) -> None:
     data = _pillow(fmt)
     assert decode_image(data).shape == (40, 30, 3)
     assert image_media_type(data) == f"image/{fmt.lower()}"
+
+
+def test_a_camera_jpeg_with_a_preview_picture_is_a_jpeg() -> None:
+    """Many cameras and phones append a preview (Multi-Picture format, which Pillow calls MPO)."""
+    data = _pillow("MPO", frames=2)
+    assert is_jpeg(data) and decode_image(data).shape == (40, 30, 3)
+    assert image_media_type(data) == "image/jpeg"
 
 
 def _with_exif_thumbnail(jpeg: bytes) -> bytes:
