@@ -122,7 +122,7 @@ def test_continuous_off_duty_span_is_one_finding(calendar, policy) -> None:
 
 
 def test_an_r2_finding_names_the_episode_its_score_is_of_and_the_part_flagged(calendar, policy) -> None:
-    """An episode from 15:50 to 16:04: its score and frames are the whole episode's; 16:00-16:04 is flagged."""
+    """An episode from 15:50 to 16:04: the score and frames are the whole episode's, 16:00-16:04 flagged."""
     judgement = judge_stream(calendar, policy, stream("2026-04-14 15:50", 14), [uniform(0, 840)])
     (attire,) = [f for f in judgement.findings if f.rule == R2]
     assert attire.reasons[0].endswith("from 2026-04-14 15:50:00 to 2026-04-14 16:04:00 WIB.")
