@@ -84,7 +84,10 @@ def open_cases(
         return []
     cases: list[Case] = []
     images: dict[str, bytes] = {}
-    for finding in judgement.findings:
+    # Decoded before the first query: a clip's frames take a while, and on SQLite a query begins the
+    # transaction that holds the write lock.
+    evidence = [evidence_for(finding) for finding in judgement.findings]
+    for finding, frames in zip(judgement.findings, evidence, strict=True):
         same = select(Case).where(
             Case.account_id == account.id,
             Case.rule == CASE_RULES[finding.rule],
@@ -110,7 +113,7 @@ def open_cases(
             model_version=provenance.model_version,
             policy_version=judgement.policy_version,
             thresholds=dict(judgement.thresholds),
-            evidence=[_evidence(images, n, frame) for n, frame in enumerate(evidence_for(finding), 1)],
+            evidence=[_evidence(images, n, frame) for n, frame in enumerate(frames, 1)],
         )
         session.add(case)
         cases.append(case)
