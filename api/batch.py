@@ -41,6 +41,7 @@ from detector.scan import ChunkScan, plan_chunks
 from detector.video import VIDEO_SUFFIXES, VideoError, probe
 
 MANIFEST_FIELDS = ("path", "platform", "handle", "started_at")
+JOB_GONE = "its job was deleted while the batch ran (retention, or a deletion request); run the batch again"
 
 
 class BatchSourceError(ValueError):
@@ -220,11 +221,8 @@ def run_batch(
     ``retry_failed`` (the parts that failed are then scanned again)."""
     with sessions() as session:
         finished = {JobState.DONE} if retry_failed else {JobState.DONE, JobState.FAILED}
-        todo = [
-            r.job_id
-            for r in runs
-            if r.job_id is not None and session.get_one(Job, r.job_id).state not in finished
-        ]
+        jobs = [session.get(Job, r.job_id) for r in runs if r.job_id is not None]
+        todo = [job.id for job in jobs if job is not None and job.state not in finished]
     run_jobs(sessions, store, scoring, runner, list(dict.fromkeys(todo)), on_chunk)
 
 
@@ -236,7 +234,7 @@ def result_lines(session: Session, runs: Sequence[StreamRun]) -> Iterator[dict[s
         stream: dict[str, Any] = {"type": "stream", "path": run.entry.name}
         job = session.get(Job, run.job_id) if run.job_id is not None else None
         if job is None:
-            yield stream | {"state": "failed", "error": run.problem}
+            yield stream | {"state": "failed", "error": run.problem or JOB_GONE}
             continue
         params = ClipParams.from_dict(job.params)
         chunks = job_chunks(session, job.id)
@@ -305,8 +303,12 @@ class BatchProgress:
         self._chunk_s: dict[int, dict[int, float]] = {}
         self._counted: dict[int, set[int]] = {}
         with sessions() as session:
-            for job_id in self._names:
-                duration = session.get_one(Job, job_id).params["duration_s"]
+            for job_id in list(self._names):
+                job = session.get(Job, job_id)
+                if job is None:  # deleted meanwhile (JOB_GONE): nothing of it will be scanned
+                    del self._names[job_id]
+                    continue
+                duration = job.params["duration_s"]
                 self._chunk_s[job_id] = {
                     c.index: (c.end_s or duration) - c.start_s for c in plan_chunks(duration, chunk_s)
                 }
@@ -361,7 +363,7 @@ def batch_summary(session: Session, runs: Sequence[StreamRun]) -> list[tuple[str
     for run in runs:
         job = session.get(Job, run.job_id) if run.job_id is not None else None
         if job is None:
-            rows.append((run.entry.name, "failed", "", "", "", "", run.problem or ""))
+            rows.append((run.entry.name, "failed", "", "", "", "", run.problem or JOB_GONE))
             continue
         rules = [c.rule.value for c in _cases(session, job.id)]
         result = job.result or {}

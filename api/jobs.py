@@ -270,8 +270,9 @@ def run_jobs(
         tasks: list[ChunkTask] = []
         for job_id in job_ids:
             job = session.get(Job, job_id)
-            if job is None:
-                raise ResourceNotFoundError("job", job_id)
+            if job is None:  # deleted with its upload (a deletion request, retention) since it was listed
+                log.info("job %d is gone with its upload; nothing to scan", job_id)
+                continue
             pending = _start(session, store, scoring, job)
             session.commit()
             if pending:

@@ -62,6 +62,7 @@ class Deleted:
     evidence_frames: int = 0
     frame_scores: int = 0
     files: int = 0
+    jobs: int = 0
     jobs_stopped: int = 0
 
 
@@ -83,6 +84,13 @@ def purge_expired(
             Upload.created_at < now - timedelta(days=unflagged_days), Upload.sha256.not_in(flagged)
         )
     )
+    # Jobs a deletion request stopped while their runner held them: gone once it has let go (a day on).
+    uploads, let_go = set(session.scalars(select(Upload.sha256))), now - timedelta(days=1)
+    for sha256, orphans in jobs.items():
+        for job in orphans:
+            if sha256 not in uploads and not job.state.unfinished and job.updated_at < let_go:
+                session.delete(job)
+                deleted.jobs += 1
     for upload in list(expired):
         if not _busy(jobs[upload.sha256]):
             _delete_upload_data(session, store, upload, jobs[upload.sha256], deleted)
@@ -126,10 +134,11 @@ def delete_upload(session: Session, store: UploadStore, sha256: str, actor: Call
         session.delete(case)
         deleted.cases += 1
     jobs = _jobs_by_upload(session)[sha256]
-    running = [job for job in jobs if job.state.unfinished]
-    for job in running:  # its runner finds it failed and stores nothing more
+    stopped = [job for job in jobs if job.state.unfinished]
+    running = [job for job in stopped if job.state == JobState.RUNNING]  # held by a runner: kept, failed
+    for job in running:  # its runner finds it failed and stores nothing more; a later purge removes it
         job.state, job.error = JobState.FAILED, "the upload was deleted on request before it was scored"
-    deleted.jobs_stopped = len(running)
+    deleted.jobs_stopped = len(stopped)
     session.flush()
     _delete_upload_data(session, store, upload, jobs, deleted, keep=running)
     record(session, actor, "deletion_request", f"upload:{sha256}", asdict(deleted))
@@ -162,6 +171,7 @@ def _delete_upload_data(
     for job in jobs:
         if job not in keep:
             session.delete(job)
+            deleted.jobs += 1
     session.delete(upload)
     deleted.uploads += 1
     session.flush()

@@ -464,6 +464,7 @@ class DeletedOut(BaseModel):
     evidence_frames: int
     frame_scores: int
     files: int
+    jobs: int
     jobs_stopped: int
 
 

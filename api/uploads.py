@@ -104,10 +104,13 @@ def staged(upload: UploadFile, store: UploadStore, max_bytes: int, what: str) ->
 
 
 def record_upload(session: Session, stored: StoredFile, content_type: str) -> Upload:
-    """The ``Upload`` row of a stored file (the existing one when the same bytes came before)."""
+    """The ``Upload`` row of a stored file (the existing one when the same bytes came before, dated
+    now: retention counts from the last time they came, so a job sent today is not purged tonight)."""
+    now = datetime.now(UTC)
     values = {"sha256": stored.sha256, "size": stored.size, "content_type": content_type}
-    insert_if_absent(session, Upload, values | {"path": stored.path.name, "created_at": datetime.now(UTC)})
+    insert_if_absent(session, Upload, values | {"path": stored.path.name, "created_at": now})
     upload = session.get_one(Upload, stored.sha256)
+    upload.created_at = now
     if Path(upload.path).is_absolute():  # a batch scored these bytes in place: the store's copy now counts
         upload.path = stored.path.name  # (retention and deletion remove stored files, never recordings)
     return upload

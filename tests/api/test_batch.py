@@ -31,7 +31,7 @@ from api.batch import (
 )
 from api.db import Job, JobState, ScanChunk, Upload, make_engine, migrate, session_factory
 from api.engine import InProcessRunner
-from api.retention import purge_expired
+from api.retention import delete_upload, purge_expired
 from datasets.clips import Segment, write_livestream_clip
 from datasets.people import PhotoPeople
 from detector.model import DEFAULT_WEIGHTS, Detector, file_sha256
@@ -370,3 +370,24 @@ def test_registering_streams_holds_no_write_lock_while_hashing(
     with sessions() as session:
         runs = register_streams(session, entries)
     assert all(run.job_id for run in runs) and locked_out == []
+
+
+def test_a_stream_whose_job_went_with_its_upload_meanwhile_is_reported(
+    client: TestClient, world: World, attire_clip: Path
+) -> None:
+    """A deletion request (or the service's retention) may remove a registered stream's job before the
+    batch scans it: the stream is reported, the batch goes on."""
+    state = client.app.state.service
+    state.worker.stop()
+    entry = StreamEntry("evening.mp4", attire_clip, "tiktok", "budi.lmj", wib(f"{TUESDAY} 19:00"))
+    with state.sessions() as session:
+        runs = register_streams(session, [entry])
+        deleted = delete_upload(session, state.store, file_sha256(attire_clip), "test")
+        session.commit()
+    assert deleted.jobs == deleted.jobs_stopped == 1  # queued, held by no runner: deleted outright
+    local = InProcessRunner(state.scoring.detector, state.scoring.scan)
+    with BatchProgress(state.sessions, runs, state.scoring.scan.chunk_s, enabled=False) as progress:
+        run_batch(state.sessions, state.store, state.scoring, local, runs, progress.chunk_done)
+    with state.sessions() as session:
+        (stream,) = result_lines(session, runs)
+    assert stream["state"] == "failed" and "run the batch again" in stream["error"]

@@ -10,7 +10,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from api.db import AuditEntry, Case, CaseDecision, CaseState, Evidence, FrameScore, Job, Upload
+from api.db import AuditEntry, Case, CaseDecision, CaseState, Evidence, FrameScore, Job, JobState, Upload
 from api.db.models import DecisionKind, DismissReason
 from api.retention import Deleted, purge_expired
 from tests.api.factories import World, post_clip, post_frame, wait_for_job
@@ -134,6 +134,7 @@ def test_a_deletion_request_removes_the_upload_its_cases_and_their_evidence(
         "evidence_frames": 1,
         "frame_scores": 1,
         "files": 1,
+        "jobs": 0,
         "jobs_stopped": 0,
     }
     assert client.get(f"/v1/cases/{case['id']}", headers=world.headers("admin")).status_code == 404
@@ -170,6 +171,15 @@ def test_a_file_that_is_both_an_upload_and_an_evidence_image_stays_while_either_
     assert client.app.state.service.store.path(again["upload_sha256"], ".jpg").read_bytes() == image
 
 
+def test_retention_counts_from_the_last_time_the_bytes_came(
+    client: TestClient, world: World, plain_frame: bytes
+) -> None:
+    first = post_frame(client, world, plain_frame, handle="nobody.registered", at="19:00").json()
+    _age(client, first["upload_sha256"], days=31)
+    post_frame(client, world, plain_frame, handle="nobody.registered", at="20:00")  # sent again today
+    assert _purge(client) == Deleted()
+
+
 def test_the_jobs_of_a_deleted_upload_go_with_it(
     client: TestClient, world: World, uniform_clip: bytes
 ) -> None:
@@ -190,3 +200,23 @@ def test_the_jobs_of_a_deleted_upload_go_with_it(
     assert client.get(f"/v1/jobs/{flagged['id']}", headers=headers).status_code == 404
     with client.app.state.service.sessions() as session:
         assert session.query(Job).count() == 0
+
+
+def test_a_job_stopped_by_a_deletion_request_goes_once_its_runner_let_go(
+    client: TestClient, world: World, uniform_clip: bytes
+) -> None:
+    headers = world.headers("uploader")
+    job_id = post_clip(client, world, uniform_clip, handle="nobody.registered").json()["id"]
+    wait_for_job(client, job_id, headers)
+    with client.app.state.service.sessions() as session:  # as if the worker were scanning it now
+        job = session.get_one(Job, job_id)
+        job.state, sha256 = JobState.RUNNING, job.params["upload_sha256"]
+        session.commit()
+    answer = client.delete(f"/v1/uploads/{sha256}", headers=world.headers("admin")).json()
+    assert (answer["jobs"], answer["jobs_stopped"]) == (0, 1)
+    assert _purge(client) == Deleted()  # its runner may still hold it
+    with client.app.state.service.sessions() as session:
+        session.execute(update(Job).values(updated_at=NOW - timedelta(days=2)))
+        session.commit()
+    assert _purge(client) == Deleted(jobs=1)
+    assert client.get(f"/v1/jobs/{job_id}", headers=headers).status_code == 404
