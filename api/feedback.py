@@ -179,7 +179,8 @@ def _frame_boxes(reviews: list[_Review], names: list[str]) -> list[Box]:
                 )
     every = sorted((fix for r in reviews for fix in r.corrections), key=lambda fix: fix.id)
     kept, added = _corrected(reviews[0].evidence, every, names)
-    return [*kept.values(), *added]
+    once = {(name, tuple(box)): (name, box) for name, box in added}  # a box both cases drew: one label
+    return [*kept.values(), *once.values()]
 
 
 def _outcomes(review: _Review, names: list[str]) -> dict[int, Box | None]:

@@ -166,6 +166,7 @@ def shared_frame_cases(client: TestClient, world: World, uniform_frame: bytes) -
         ([CONFIRM], [CONFIRM], 0),
         ([MISSED, CONFIRM], [CONFIRM], 1),  # one case's correction holds for the frame
         ([NOT_THERE, MISSED, CONFIRM], [NOT_THERE, CONFIRM], 1),  # agreeing corrections, applied once
+        ([MISSED, CONFIRM], [MISSED, CONFIRM], 1),  # the same missed box drawn by both: one label
     ],
 )
 def test_a_frame_shared_by_cases_is_exported_once_with_their_corrections(
