@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db import Agency, Base, alembic_config, make_engine, migrate
+from api.registry import normalise_handle
 
 
 def test_migration_creates_every_table_of_the_models(engine: Engine) -> None:
@@ -64,6 +65,36 @@ def test_a_database_of_the_previous_schema_keeps_its_rows_and_ids(tmp_path: Path
         session.flush()
         assert [a.id for a in session.query(Agency).order_by(Agency.id)] == [1, 2, 4]
     engine.dispose()
+
+
+def test_handles_stored_before_the_nfkc_rule_are_found_by_it_after_migrating(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'seragam.db'}"
+    migrate(url, "0006")
+    engine = make_engine(url)
+    stored = ["budi\u200b.lmj", "\uff53\uff41\uff52\uff49", "jalan.stra\u00dfe", "dewi.lmj", "\ufeffdewi.lmj"]
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO agencies (id, code, name) VALUES (1, 'A', 'A')"))
+        connection.execute(text("INSERT INTO people (id, nip, name, agency_id) VALUES (1, '1', 'P', 1)"))
+        for n, handle in enumerate(stored, 1):
+            connection.execute(
+                text(
+                    "INSERT INTO social_accounts (id, platform, handle, person_id, is_official) "
+                    "VALUES (:id, 'tiktok', :handle, 1, 0)"
+                ),
+                {"id": n, "handle": handle},
+            )
+    migrate(url)
+    with engine.connect() as connection:
+        handles = connection.execute(text("SELECT handle FROM social_accounts ORDER BY id")).scalars().all()
+    engine.dispose()
+    assert (
+        [normalise_handle(h) for h in stored[:4]]
+        == handles[:4]
+        == ["budi.lmj", "sari", "jalan.strasse", "dewi.lmj"]
+    )
+    assert handles[4] == "\ufeffdewi.lmj" and "left as it is" in caplog.text  # @dewi.lmj is taken
 
 
 def test_migrate_does_not_depend_on_the_working_directory(
