@@ -172,9 +172,9 @@ def _stream_job(
     sha256 = file_sha256(entry.path)
     resolved = entry.path.resolve()
     key = (sha256, entry.platform, entry.handle, entry.started_at.isoformat())
-    if key in existing:  # the same bytes, perhaps moved since: read them where they are now
+    job = session.get(Job, existing[key]) if key in existing else None  # None: purged with its upload
+    if job is not None:  # the same bytes, perhaps moved since: read them where they are now
         _record_in_place(session, sha256, resolved)  # again if retention has purged the row meanwhile
-        job = session.get_one(Job, existing[key])
         job.params = {**job.params, "source_path": str(resolved)}
         return job.id, None
     try:

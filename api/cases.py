@@ -77,8 +77,9 @@ def open_cases(
     evidence_for: Callable[[Finding], Sequence[EvidenceFrame]],
 ) -> list[Case]:
     """One case per finding, with its evidence frames stored; flushed, the caller commits. A finding whose
-    case is open already (the same stream, rule and span: the same frame or clip sent again) gets that
-    case, not a twin that reviewers would decide twice and reports count twice."""
+    case is open already (the same file, stream, rule and span: the same frame or clip sent again) gets
+    that case, not a twin that reviewers would decide twice and reports count twice. Another file of the
+    same span opens its own case, which stays when the first file is deleted on request."""
     account = subject.account
     if account is None:
         return []
@@ -89,6 +90,7 @@ def open_cases(
     evidence = [evidence_for(finding) for finding in judgement.findings]
     for finding, frames in zip(judgement.findings, evidence, strict=True):
         same = select(Case).where(
+            Case.upload_sha256 == provenance.upload_sha256,  # another file of it proves it on its own
             Case.account_id == account.id,
             Case.rule == CASE_RULES[finding.rule],
             Case.stream_started_at == judgement.stream.start,

@@ -391,3 +391,9 @@ def test_a_stream_whose_job_went_with_its_upload_meanwhile_is_reported(
     with state.sessions() as session:
         (stream,) = result_lines(session, runs)
     assert stream["state"] == "failed" and "run the batch again" in stream["error"]
+    with state.sessions() as session:  # run again: the stream gets a new job
+        runs = register_streams(session, [entry])
+    run_batch(state.sessions, state.store, state.scoring, local, runs)
+    with state.sessions() as session:
+        stream, *frames = result_lines(session, runs)
+    assert stream["state"] == "done" and frames

@@ -171,6 +171,25 @@ def test_a_file_that_is_both_an_upload_and_an_evidence_image_stays_while_either_
     assert client.app.state.service.store.path(again["upload_sha256"], ".jpg").read_bytes() == image
 
 
+def test_another_file_of_the_same_span_keeps_its_case_when_the_first_is_deleted(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    again = cv2.imencode(
+        ".jpg", cv2.imdecode(np.frombuffer(uniform_frame, np.uint8), 1), [cv2.IMWRITE_JPEG_QUALITY, 80]
+    )
+    first, second = (
+        post_frame(client, world, data, handle="budi.lmj", at="19:00").json()
+        for data in (uniform_frame, again[1].tobytes())
+    )
+    assert first["cases"][0]["id"] != second["cases"][0]["id"]
+    assert (
+        client.delete(f"/v1/uploads/{first['upload_sha256']}", headers=world.headers("admin")).json()["cases"]
+        == 1
+    )
+    case = client.get(f"/v1/cases/{second['cases'][0]['id']}", headers=world.headers("admin"))
+    assert case.status_code == 200, case.text
+
+
 def test_retention_counts_from_the_last_time_the_bytes_came(
     client: TestClient, world: World, plain_frame: bytes
 ) -> None:
