@@ -222,36 +222,37 @@ def peak_evidence(
     """Evidence per finding: for an R2 finding (R1 needs none) the highest-scoring frame inside the
     flagged span (an episode may start before it, in working hours), decoded again as it was scored,
     with the detections stored for it."""
-    detections_at = dict(frames)
     start = clip.judgement.stream.start
 
     def evidence_for(finding: Finding) -> list[EvidenceFrame]:
         if finding.episode is None:
             return []
-        peak = peak_time(frames, finding, start, scoring.official)
+        peak, records = peak_frame(frames, finding, start, scoring.official)
         image = decode_frame_at(path, peak, scoring.scan.max_side)
         height, width = image.shape[:2]
-        detections = Detections.from_records(
-            detections_at[peak], scoring.detector.class_names, (width, height)
-        )
+        detections = Detections.from_records(records, scoring.detector.class_names, (width, height))
         return [EvidenceFrame(peak, start + timedelta(seconds=peak), image, detections)]
 
     return evidence_for
 
 
-def peak_time(
+def peak_frame(
     frames: Sequence[FrameRecord], finding: Finding, stream_start: datetime, official: frozenset[str]
-) -> float:
-    """The time of the highest-scoring frame in an R2 finding's span, else its episode's peak. The span
-    ``[start, end)`` ends where working time begins, unless its end is the episode's own last frame."""
+) -> FrameRecord:
+    """The highest-scoring scored frame in an R2 finding's span ``[start, end)`` (its end too when that is
+    the episode's own last frame; else it is working time). A span without one (its frames were still,
+    counted but not scored) shows its first moment, with the detections of the frame before it that
+    the span's held score came from."""
     assert finding.episode is not None
     first, last = ((t - stream_start).total_seconds() for t in (finding.start, finding.end))
     closed = abs(last - finding.episode.end_s) < 1e-6
     inside = [
         (t, d) for t, d in frames if first - 1e-6 <= t and (t < last - 1e-6 or (closed and t <= last + 1e-6))
     ]
-    peak = max(inside, key=lambda frame: attire_score(frame[1], official), default=None)
-    return finding.episode.peak_time_s if peak is None else peak[0]
+    if inside:
+        return max(inside, key=lambda frame: attire_score(frame[1], official))
+    before = [detections for t, detections in frames if t < first]
+    return first, before[-1] if before else []
 
 
 def run_jobs(

@@ -264,4 +264,19 @@ def test_the_evidence_of_an_r2_finding_lies_in_its_flagged_span(
     )
     judgement = judge_stream(calendar, policy, stream, frame_episodes(frames, official, policy.episodes, 1.0))
     (attire,) = [f for f in judgement.findings if f.episode is not None]
-    assert evidence_inside(jobs.peak_time(frames, attire, stream.start, official))
+    assert evidence_inside(jobs.peak_frame(frames, attire, stream.start, official)[0])
+
+
+def test_an_r2_span_of_still_frames_shows_its_first_moment_with_the_held_detections() -> None:
+    """A still scene: frames after 20 s are counted, not scored, until the person leaves at 50 s; 16:00 is
+    at 30 s. The flagged span holds no scored frame: its evidence is its first moment, not the peak at
+    15:59:4x in working hours."""
+    official = load_taxonomy().official_names
+    policy = PolicyConfig.load()
+    frames = [*_uniform_frames(20, best_s=5), (50.0, [])]
+    owner = PersonContext("198501012010011001")
+    stream = StreamContext("tiktok", "budi.lmj", False, owner, wib("2026-04-14 15:59:30"), 60.0)
+    episodes = frame_episodes(frames, official, policy.episodes, 1.0)
+    judgement = judge_stream(WorkingCalendar(), policy, stream, episodes)
+    (attire,) = [f for f in judgement.findings if f.episode is not None]
+    assert jobs.peak_frame(frames, attire, stream.start, official) == (30.0, frames[20][1])
