@@ -9,6 +9,7 @@ not depend on where, in what order or over how many runs its chunks were scanned
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -241,5 +242,5 @@ def _held(
     # Whole intervals missing, to the nearest: frames of a 29.97 fps video sampled each second lie 1.001 s
     # apart (and phones' variable frame rates jitter), which is no missing step; rounding up held a copy of
     # nearly every frame, so one detected frame made an episode.
-    steps = round((until_s - last[0]) / interval_s) - 1
+    steps = math.floor((until_s - last[0]) / interval_s + 0.5) - 1  # halves up (round() goes to even)
     return [(last[0] + k * interval_s, last[1], last[2]) for k in range(1, steps + 1)]

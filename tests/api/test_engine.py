@@ -98,6 +98,16 @@ def test_one_detected_frame_is_no_episode_whatever_the_frame_rate(frame_s: float
     assert frame_episodes(frames, load_taxonomy().official_names, PolicyConfig.load().episodes, 1.0) == []
 
 
+@pytest.mark.parametrize("gap", [1.5, 2.5, 3.5, 4.5])
+def test_a_gap_of_a_half_interval_more_rounds_up_whatever_its_whole_part(gap: float) -> None:
+    """The last frame with attire holds its score for the missing steps after it: 1, 2, 3 and 4."""
+    frames = [(n * gap, NAME_PLATE) for n in range(int(30 / gap) + 1)]
+    last_s = frames[-1][0]
+    frames.append((last_s + gap, []))
+    (episode,) = frame_episodes(frames, load_taxonomy().official_names, PolicyConfig.load().episodes, 1.0)
+    assert episode.end_s == last_s + gap - 0.5
+
+
 def test_a_keyframe_gap_holds_the_score_of_the_frame_before_it() -> None:
     """Keyframes 4 s apart that both show attire stand for the seconds between them."""
     frames = [(t, NAME_PLATE) for t in (0.0, 4.0, 8.0)] + [(12.0, [])]
