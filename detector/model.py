@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +13,7 @@ import numpy as np
 import yaml
 
 from detector.detections import Detections
+from detector.settings import number_setting, refuse_unknown
 from detector.taxonomy import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
@@ -45,7 +46,23 @@ class ModelSettings:
         if not sidecar.exists():
             return cls(thresholds=defaults)
         raw = yaml.safe_load(sidecar.read_text()) or {}
-        return cls(imgsz=int(raw.get("imgsz", cls.imgsz)), thresholds=defaults | raw.get("thresholds", {}))
+        try:
+            refuse_unknown(raw, ("imgsz", "thresholds"), "model")
+            imgsz = number_setting("imgsz", raw.get("imgsz", cls.imgsz), int)
+            thresholds = class_thresholds(raw.get("thresholds", {}), taxonomy)
+            return cls(imgsz=imgsz, thresholds=defaults | thresholds)
+        except ValueError as error:
+            raise ValueError(f"{sidecar}: {error}") from None
+
+
+def class_thresholds(thresholds: Mapping[str, object], taxonomy: Taxonomy) -> dict[str, float]:
+    """Per-class thresholds, each a number from 0 to 1 for a class of the taxonomy (a misspelt class
+    would silently keep its default)."""
+    refuse_unknown(thresholds, taxonomy.names, "class threshold")
+    checked = {name: number_setting(name, value) for name, value in thresholds.items()}
+    if bad := {name: value for name, value in checked.items() if not 0 <= value <= 1}:
+        raise ValueError(f"class thresholds must lie between 0 and 1, got {bad}")
+    return checked
 
 
 def model_version(weights: Path) -> str:
@@ -82,9 +99,7 @@ class Detector:
         self.taxonomy = load_taxonomy()
         settings = ModelSettings.for_weights(self.weights, self.taxonomy)
         self.imgsz = imgsz or settings.imgsz
-        self.thresholds = settings.thresholds | (thresholds or {})
-        if bad := {k: v for k, v in self.thresholds.items() if not 0 <= v <= 1}:
-            raise ValueError(f"class thresholds must lie between 0 and 1, got {bad}")
+        self.thresholds = settings.thresholds | class_thresholds(thresholds or {}, self.taxonomy)
         self.version = model_version(self.weights)
         self._device = device
         self._model: YOLO | None = None
@@ -128,10 +143,23 @@ class Detector:
                 raise InvalidImageError(
                     f"expected a BGR uint8 image (h, w, 3), got {image.dtype} {image.shape}"
                 )
-        if not images:
-            return []
+        # One call per image size: ultralytics letterboxes a batch of one size to its smallest rectangle but
+        # a mixed batch to a square, so a frame would score differently beside a frame of another size.
+        by_size: dict[tuple[int, ...], list[int]] = {}
+        for n, image in enumerate(images):
+            by_size.setdefault(image.shape, []).append(n)
+        found: dict[int, Detections] = {}
         with self._lock:
-            results = self._loaded().predict(
-                list(images), imgsz=self.imgsz, conf=self._min_conf, device=self._device, verbose=False
-            )
-        return [Detections.from_ultralytics(r).above(self.thresholds) for r in results]
+            for indices in by_size.values():
+                results = self._loaded().predict(
+                    [images[n] for n in indices],
+                    imgsz=self.imgsz,
+                    conf=self._min_conf,
+                    device=self._device,
+                    verbose=False,
+                )
+                found |= {
+                    n: Detections.from_ultralytics(r).above(self.thresholds)
+                    for n, r in zip(indices, results, strict=True)
+                }
+        return [found[n] for n in range(len(images))]

@@ -56,8 +56,35 @@ def test_thresholds_outside_zero_one_are_refused(value: float) -> None:
         Detector(DEFAULT_WEIGHTS, thresholds={"pdh_khaki": value})
 
 
+@pytest.mark.parametrize(
+    ("sidecar", "message"),
+    [
+        ("thresholds: {field_unifrom: 0.9}", "unknown class threshold settings \\['field_unifrom'\\]"),
+        ("thresholds: {field_uniform: '0.9'}", "field_uniform='0.9' must be a number"),
+        ("thresholds: {field_uniform: .nan}", "must be a number"),
+        ("imgsz: 416.5", "imgsz=416.5 must be a whole number"),
+        ("imgsize: 416", "unknown model settings"),
+    ],
+)
+def test_a_model_settings_file_with_a_misspelt_class_or_a_bad_number_is_refused(
+    tmp_path: Path, sidecar: str, message: str
+) -> None:
+    weights = tmp_path / "seragam-n.pt"
+    weights.write_bytes(DEFAULT_WEIGHTS.read_bytes())
+    weights.with_suffix(".yaml").write_text(sidecar)
+    with pytest.raises(ValueError, match=message):
+        Detector(weights, lazy=True)
+
+
+def test_a_threshold_for_a_class_the_model_has_not_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown class threshold"):
+        Detector(DEFAULT_WEIGHTS, thresholds={"pdh_kaki": 0.5}, lazy=True)
+
+
 def test_batch_matches_single_calls(shipped_detector: Detector, frames: list) -> None:
+    """Also when the batch mixes frame sizes (a recording whose resolution changes)."""
     images = [img for img, _ in frames[:3]]
+    images[1] = np.ascontiguousarray(images[1][: images[1].shape[0] // 2])
     batch = shipped_detector.detect_batch(images)
     for image, got in zip(images, batch, strict=True):
         single = shipped_detector.detect(image)
