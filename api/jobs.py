@@ -408,10 +408,15 @@ class JobWorker:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            with self._sessions() as session:
-                job_id = next_job_id(session)
-                if job_id is not None and self._gave_up(session, job_id):
-                    continue
+            try:
+                with self._sessions() as session:
+                    job_id = next_job_id(session)
+                    if job_id is not None and self._gave_up(session, job_id):
+                        continue
+            except Exception:  # the database is busy or gone for a while: wait, then poll again
+                log.exception("could not read the job queue")
+                self._stop.wait(self._poll_s)
+                continue
             if job_id is None:
                 self._wake.wait(self._poll_s)
                 self._wake.clear()

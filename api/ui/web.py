@@ -3,7 +3,9 @@ user switched to English), the signed-in user, CSRF tokens on every form, and th
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -186,13 +188,24 @@ def render(
     return HTMLResponse(page, status_code=status_code, headers=headers)
 
 
+MIN_SECRET_CHARS = 32
+
+
 def session_secret(settings: Settings) -> str:
-    """The configured secret, or one made once and kept in the data folder (sessions survive restarts)."""
-    if settings.session_secret:
-        return settings.session_secret
+    """The configured secret, or one made once and kept in the data folder (sessions survive restarts).
+    A short one is refused: anyone could sign an administrator's session cookie with an empty secret."""
     path = settings.data_dir / "session-secret"
-    if not path.exists():
+    if not settings.session_secret and not path.exists():
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+        with tempfile.NamedTemporaryFile("w", dir=settings.data_dir, delete=False) as new:
+            new.write(secrets.token_urlsafe(48))  # whole or not at all: a crash leaves no empty secret
+        os.chmod(new.name, 0o600)
+        os.replace(new.name, path)
+    secret = settings.session_secret or path.read_text().strip()
+    if len(secret) < MIN_SECRET_CHARS:
+        where = "SERAGAM_SESSION_SECRET" if settings.session_secret else str(path)
+        raise ValueError(
+            f"the session secret in {where} has {len(secret)} characters, under {MIN_SECRET_CHARS}: "
+            "set a long random one, or delete the file so the service makes one"
+        )
+    return secret

@@ -4,6 +4,8 @@ by a server stop is finished by the next server with the same result."""
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -280,3 +282,18 @@ def test_an_r2_span_of_still_frames_shows_its_first_moment_with_the_held_detecti
     judgement = judge_stream(WorkingCalendar(), policy, stream, episodes)
     (attire,) = [f for f in judgement.findings if f.episode is not None]
     assert jobs.peak_frame(frames, attire, stream.start, official) == (30.0, frames[20][1])
+
+
+def test_the_worker_outlives_a_database_another_writer_locked_for_a_while(
+    client: TestClient, world: World, uniform_clip: bytes, database_url: str
+) -> None:
+    """A batch, a purge or a registry import may hold SQLite's write lock past the 5 s wait."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock")
+    other = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    time.sleep(7.5)  # the worker polls every 2 s: at least one poll waits out the 5 s and fails
+    other.execute("ROLLBACK")
+    other.close()
+    job_id = post_clip(client, world, uniform_clip).json()["id"]
+    assert wait_for_job(client, job_id, world.headers("uploader"), timeout_s=30)["state"] == "done"

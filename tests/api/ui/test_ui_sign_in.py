@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -12,8 +13,10 @@ from sqlalchemy import select
 
 from api import users
 from api.audit import record
+from api.config import Settings
 from api.db import AuditEntry, User
 from api.ui import sign_in
+from api.ui.web import session_secret
 from tests.api.ui.conftest import PASSWORD, WebUser
 
 
@@ -194,3 +197,21 @@ def test_language_switches_to_english_and_back(browser) -> None:
     assert "Case queue" in user.get("/ui/cases").text
     user.get("/ui/lang/id")
     assert "Antrean kasus" in user.get("/ui/cases").text
+
+
+@pytest.mark.parametrize(("configured", "in_file"), [("short-secret", None), (None, ""), (None, "  \n")])
+def test_a_short_or_empty_session_secret_is_refused(
+    tmp_path: Path, configured: str | None, in_file: str | None
+) -> None:
+    """Anyone could sign an administrator's session cookie with an empty secret."""
+    if in_file is not None:
+        (tmp_path / "session-secret").write_text(in_file)
+    with pytest.raises(ValueError, match="under 32"):
+        session_secret(Settings(data_dir=tmp_path, session_secret=configured))
+
+
+def test_a_made_session_secret_is_long_private_and_kept(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    made = session_secret(settings)
+    assert len(made) >= 32 and session_secret(settings) == made
+    assert (tmp_path / "data" / "session-secret").stat().st_mode & 0o777 == 0o600
