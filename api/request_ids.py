@@ -64,5 +64,6 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            logging.getLogger("api.requests").info("%s %s -> %d", scope["method"], scope["path"], status)
+            # The decoded path, quoted: a %0A in a URL would otherwise start a forged log line.
+            logging.getLogger("api.requests").info("%s %r -> %d", scope["method"], scope["path"], status)
             request_id.reset(token)

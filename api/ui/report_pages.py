@@ -49,9 +49,11 @@ def report_download(
 ) -> Response:
     """The report as CSV; the export is audited."""
     report = monthly_report(session, user.caller, get_agency_by_code(session, agency).id, parse_month(month))
-    record(session, user.caller, "export_report", f"agency:{report.agency.code}", {"month": month})
+    # The parsed month, not the query's text: that may carry spaces a header cannot hold.
+    month_text = f"{report.month:%Y-%m}"
+    record(session, user.caller, "export_report", f"agency:{report.agency.code}", {"month": month_text})
     session.commit()
-    name = f"seragam-{report.agency.code}-{month}.csv"
+    name = f"seragam-{report.agency.code}-{month_text}.csv"
     return Response(
         report_csv(report),
         media_type="text/csv; charset=utf-8",

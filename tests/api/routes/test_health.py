@@ -25,6 +25,14 @@ def test_readyz_is_503_when_the_database_is_unreachable(
     assert response.status_code == 503 and response.json()["database"].startswith("unreachable")
 
 
+def test_a_line_break_in_a_path_cannot_forge_a_log_line(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    client.get("/v1/nothing%0A2026-12-02 INFO api.audit: forged -> 200")
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "api.requests"]
+    assert "\n" not in line and "\\n" in line
+
+
 def test_request_ids_are_echoed_or_generated(client: TestClient) -> None:
     assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
     generated = client.get("/healthz", headers={"X-Request-ID": "not valid!\n"}).headers["X-Request-ID"]

@@ -188,6 +188,9 @@ def test_monthly_report_counts_cases_and_exports_csv(client: TestClient, browser
         "DISKOMINFO,2026-05,R2,dismissed,0"
         in reviewer.get("/ui/reports.csv?agency=DISKOMINFO&month=2026-05").text
     )
+    padded = reviewer.get("/ui/reports.csv?agency=DISKOMINFO&month=%E2%80%A82026-04%E3%80%80")  # spaces
+    assert padded.status_code == 200, padded.text
+    assert padded.headers["content-disposition"] == 'attachment; filename="seragam-DISKOMINFO-2026-04.csv"'
     for month in ("April", "0001-01", "9999-12"):
         assert reviewer.get(f"/ui/reports?agency=DISKOMINFO&month={month}").status_code == 422
     assert "export_report" in browser("admin").get("/ui/audit?action=export_report").text
