@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from detector.model import DEFAULT_WEIGHTS
@@ -18,20 +18,24 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: an SQLite file in data_dir
     model: Path = DEFAULT_WEIGHTS
-    max_image_bytes: int = 20 * 1024 * 1024
-    max_clip_bytes: int = 2 * 1024 * 1024 * 1024
-    max_image_pixels: int = 40_000_000
+    max_image_bytes: int = Field(20 * 1024 * 1024, gt=0)
+    max_clip_bytes: int = Field(2 * 1024 * 1024 * 1024, gt=0)
+    max_image_pixels: int = Field(40_000_000, gt=0)
     policy_file: Path | None = None  # default: api/policy/default_policy.yaml
     calendar_file: Path | None = None  # default: api/policy/default_calendar.yaml
-    sample_interval_s: float = 1.0  # seconds between the clip frames that are scored
-    clock_skew_s: float = 300.0  # how far in the future a capture time may lie (device clocks drift)
+    sample_interval_s: float = Field(
+        1.0, gt=0, allow_inf_nan=False
+    )  # seconds between the clip frames that are scored
+    clock_skew_s: float = Field(
+        300.0, ge=0, allow_inf_nan=False
+    )  # how far in the future a capture time may lie (device clocks drift)
     retention_unflagged_days: int = 30  # uploads that opened no case are deleted after this many days
     retention_dismissed_days: int = 90  # evidence images of dismissed cases are deleted after this many days
     seed_demo: bool = True  # seed a demo registry and an administrator key into an empty database
     session_secret: str | None = None  # signs web UI session cookies; default: a random one in data_dir
     secure_cookies: bool = True  # session cookies only over HTTPS (browsers allow http://localhost too)
-    sign_in_attempts: int = 5  # wrong web UI sign-ins per username or address before a pause
-    sign_in_pause_s: float = 300.0
+    sign_in_attempts: int = Field(5, ge=1)  # wrong web UI sign-ins per username or address before a pause
+    sign_in_pause_s: float = Field(300.0, gt=0, allow_inf_nan=False)  # 0 would turn throttling off
 
     @field_validator("retention_unflagged_days", "retention_dismissed_days")
     @classmethod

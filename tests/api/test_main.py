@@ -34,6 +34,25 @@ def test_an_empty_database_is_seeded_once_with_a_working_admin_key_and_sign_in(
 
 
 @pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SERAGAM_SIGN_IN_ATTEMPTS", "0"),  # nobody could sign in
+        ("SERAGAM_SIGN_IN_PAUSE_S", "0"),  # throttling off
+        ("SERAGAM_SAMPLE_INTERVAL_S", "0"),  # a ZeroDivisionError at start
+        ("SERAGAM_SAMPLE_INTERVAL_S", "nan"),
+        ("SERAGAM_CLOCK_SKEW_S", "-1"),
+        ("SERAGAM_MAX_IMAGE_BYTES", "0"),
+    ],
+)
+def test_settings_that_would_break_the_service_quietly_are_refused(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=variable.removeprefix("SERAGAM_").lower()):
+        Settings()
+
+
+@pytest.mark.parametrize(
     ("variable", "days"),
     [
         ("SERAGAM_RETENTION_DISMISSED_DAYS", "1000000"),  # overflowed the purge's date arithmetic
