@@ -50,6 +50,12 @@ def _detect(args: argparse.Namespace) -> int:
         }
 
     if args.save_dir:
+        stems = [path.stem for path in args.paths]
+        if clash := sorted({stem for stem in stems if stems.count(stem) > 1}):
+            raise ValueError(
+                f"--save-dir would keep one annotated image of several inputs named {clash}: rename them, "
+                "or save each to its own folder"
+            )
         args.save_dir.mkdir(parents=True, exist_ok=True)
     for path in args.paths:
         if path.suffix.lower() not in VIDEO_SUFFIXES:

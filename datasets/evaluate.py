@@ -233,8 +233,8 @@ def evaluate(
     report_path: Path | None = None,
 ) -> dict[str, object]:
     """Run every evaluation that has data and write it to ``report_path`` (default: ``<weights>.eval.json``
-    beside the weights); with ``attire`` (a person-crop classifier) the two-stage design is measured on
-    the same frames."""
+    beside the weights, ``<weights>.onnx.eval.json`` for an export); with ``attire`` (a person-crop
+    classifier) the two-stage design is measured on the same frames."""
     scorer = FrameScorer.for_weights(weights)
     report: dict[str, object] = {
         "model": scorer.detector.version,
@@ -262,8 +262,14 @@ def evaluate(
                 two_stage, data_yaml, split
             ).to_dict()
         report["realdata_test_two_stage"] = realdata_frame_level(two_stage, realdata)
-    (report_path or weights.with_suffix(".eval.json")).write_text(json.dumps(report, indent=2))
+    (report_path or default_report_path(weights)).write_text(json.dumps(report, indent=2))
     return report
+
+
+def default_report_path(weights: Path) -> Path:
+    """``<weights>.eval.json``; an export (``.onnx``) shares the weights' settings file, not their report."""
+    export = "" if weights.suffix == ".pt" else weights.suffix
+    return weights.with_name(f"{weights.stem}{export}.eval.json")
 
 
 def choose_attire_threshold(

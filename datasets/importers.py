@@ -326,6 +326,8 @@ def _yolo_line(label_path: Path, number: int, text: str, class_count: int) -> Yo
         raise DatasetFormatError(f"{where}: expected numbers 'cls cx cy w h', got {text!r}") from e
     if not class_id.is_integer() or not 0 <= class_id < class_count:
         raise DatasetFormatError(f"{where}: class id {class_id:g} is not in 0..{class_count - 1}")
+    if not all(math.isfinite(v) for v in values):
+        raise DatasetFormatError(f"{where}: coordinates must be finite numbers, got {text!r}")
     if len(values) == 4:
         return YoloLine(int(class_id), *values)
     if len(values) >= 6 and len(values) % 2 == 0:

@@ -35,6 +35,15 @@ def test_detect_image_prints_json_and_saves_annotated(frames: list, tmp_path: Pa
     assert (tmp_path / "out" / "frame.jpg").exists()
 
 
+def test_detect_refuses_to_save_two_inputs_of_one_name_over_each_other(frames: list, tmp_path: Path) -> None:
+    for day in ("day1", "day2"):
+        (tmp_path / day).mkdir()
+        cv2.imwrite(str(tmp_path / day / "frame.jpg"), frames[0][0])
+    inputs = [str(tmp_path / day / "frame.jpg") for day in ("day1", "day2")]
+    assert main(["detect", *inputs, "--save-dir", str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "out").exists()
+
+
 def test_detect_video_reports_every_sampled_second_and_episodes(
     bundled_people: list[PhotoPeople], tmp_path: Path, capsys
 ) -> None:

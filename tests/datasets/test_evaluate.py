@@ -10,6 +10,7 @@ import pytest
 from datasets.evaluate import (
     FrameScorer,
     best_f1_thresholds,
+    default_report_path,
     evaluate,
     frame_level,
     person_crops,
@@ -122,3 +123,10 @@ def test_person_crops_flags_a_frame_when_any_crop_is_flagged(
     score = person_crops(lambda crop: (crop[0, 0, 0] / 100, hits[int(crop[0, 0, 0])]), CropsOf())
 
     assert score(np.array([v for v, _ in crops], np.uint8)) == expected
+
+
+def test_an_export_gets_its_own_report_beside_the_weights() -> None:
+    """The shipped model's report is what the model card quotes: evaluating its ONNX export must not
+    overwrite it."""
+    assert default_report_path(Path("models/seragam-n.pt")) == Path("models/seragam-n.eval.json")
+    assert default_report_path(Path("models/seragam-n.onnx")) == Path("models/seragam-n.onnx.eval.json")

@@ -441,6 +441,8 @@ def read_yolo_label(
             r"line 2: class id 3 .* 0\.\.0",
         ),
         ("train: images\nnames: [a]\n", "khaki 0.5 0.5 0.1 0.1\n", "expected numbers"),
+        ("train: images\nnames: [a]\n", "0 0.5 0.5 nan 0.2\n", "line 1: coordinates must be finite"),
+        ("train: images\nnames: [a]\n", "0 0.5 inf 0.1 0.2\n", "coordinates must be finite"),
     ],
 )
 def test_malformed_yolo_datasets_raise_dataset_format_error(
