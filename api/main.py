@@ -51,11 +51,12 @@ def _clip_sampling(interval_s: float) -> ScanSettings:
 
 def build_state(settings: Settings) -> ServiceState:
     """What the service holds for its lifetime (migrated database, loaded model); threads not started."""
+    store = UploadStore(settings.uploads_dir)
+    store.check_writable()
     migrate(settings.db_url)
     engine = make_engine(settings.db_url)
     sessions = session_factory(engine)
     scoring = load_scoring(settings)
-    store = UploadStore(settings.uploads_dir)
     retention = RetentionSchedule(
         sessions, store, settings.retention_unflagged_days, settings.retention_dismissed_days
     )

@@ -24,6 +24,18 @@ class UploadStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    def check_writable(self) -> None:
+        """Refuse a store that cannot keep files (an ``OSError`` naming the folder), before uploads are
+        accepted: otherwise every upload would fail once the service says it is ready."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.root):
+                pass
+        except OSError as error:
+            raise OSError(
+                f"the upload store {self.root} is not writable ({error}); check SERAGAM_DATA_DIR"
+            ) from None
+
     def location(self, sha256: str, suffix: str) -> Path:
         """Where the file of these bytes is (or would be) kept."""
         if len(sha256) != 64 or not set(sha256) <= SHA256_HEX:

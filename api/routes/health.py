@@ -19,11 +19,17 @@ def readyz(request: Request) -> JSONResponse:
     state = getattr(request.app.state, "service", None)
     if state is None:
         return JSONResponse({"status": "not ready", "model": "not loaded"}, status_code=503)
-    checks = {"model": state.scoring.detector.version, "database": "ok"}
+    checks = {"model": state.scoring.detector.version, "database": "ok", "store": "ok"}
     try:
         with state.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as error:  # whatever stops a trivial query means the database is not reachable
         checks["database"] = f"unreachable: {type(error).__name__}"
-        return JSONResponse({"status": "not ready", **checks}, status_code=503)
-    return JSONResponse({"status": "ready", **checks})
+    try:
+        state.store.check_writable()
+    except OSError as error:
+        checks["store"] = str(error)
+    ready = checks["database"] == checks["store"] == "ok"
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", **checks}, status_code=200 if ready else 503
+    )

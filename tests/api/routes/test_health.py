@@ -8,6 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
+from api.config import Settings
+from api.main import build_state
+
 
 def test_healthz_and_readyz(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
@@ -23,6 +26,17 @@ def test_readyz_is_503_when_the_database_is_unreachable(
     monkeypatch.setattr(client.app.state.service, "engine", unreachable)
     response = client.get("/readyz")
     assert response.status_code == 503 and response.json()["database"].startswith("unreachable")
+
+
+def test_an_upload_store_that_cannot_keep_files_is_not_ready_and_refused_at_start(
+    client: TestClient, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setattr(client.app.state.service.store, "root", tmp_path / "a-file" / "uploads")
+    response = client.get("/readyz")
+    assert response.status_code == 503 and "is not writable" in response.json()["store"], response.text
+    with pytest.raises(OSError, match=r"is not writable.*SERAGAM_DATA_DIR"):
+        build_state(settings.model_copy(update={"data_dir": tmp_path / "a-file" / "data"}))
 
 
 def test_a_line_break_in_a_path_cannot_forge_a_log_line(
