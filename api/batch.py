@@ -315,7 +315,7 @@ class BatchProgress:
                 self._counted[job_id] = {c.n for c in job_chunks(session, job_id)}
         self._total = tqdm(
             total=round(sum(sum(spans.values()) for spans in self._chunk_s.values())),
-            initial=round(sum(self._seconds(job_id) for job_id in self._names)),
+            initial=round(self.done_s),
             unit="s",
             desc="video scored",
             disable=not enabled,

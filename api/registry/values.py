@@ -130,12 +130,8 @@ def required_text(field: str, value: str, max_length: int) -> str:
         raise InvalidEntryError(field, "must not be empty")
     if len(text) > max_length:
         raise InvalidEntryError(field, f"is {len(text)} characters long, at most {max_length} allowed")
-    return one_line(field, text)
-
-
-def one_line(field: str, text: str) -> str:
-    """``text`` unless it holds a line break, tab or other control character (the sign of a CSV cell
-    that swallowed the rows after it, or of a paste from somewhere else)."""
+    # A line break, tab or other control character is the sign of a CSV cell that swallowed the rows
+    # after it, or of a paste from somewhere else.
     for position, char in enumerate(text, start=1):
         if unicodedata.category(char) == "Cc":
             raise InvalidEntryError(
