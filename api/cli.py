@@ -274,12 +274,13 @@ def _service_settings(args: argparse.Namespace) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.main import create_app
+    from api.main import build_state, create_app
 
+    # Built here, not in the app's start-up: a bad setting (database, store, model) is then main's one-line
+    # error instead of the traceback uvicorn prints for a failed start-up.
+    app = create_app(built=build_state(_service_settings(args)))
     # log_config=None: uvicorn's loggers go through the service's one logging setup (with request ids).
-    uvicorn.run(
-        create_app(_service_settings(args)), host=args.host, port=args.port, workers=1, log_config=None
-    )
+    uvicorn.run(app, host=args.host, port=args.port, workers=1, log_config=None)
     return 0
 
 
@@ -287,7 +288,7 @@ def _score(args: argparse.Namespace) -> int:
     """Score a clip as a clip job would, against the registry at --database-url, storing nothing."""
     from datetime import UTC, datetime
 
-    from api.db import make_engine, migrate, session_factory
+    from api.db import open_database, session_factory
     from api.jobs import ClipParams, judge_clip, scan_of
     from api.main import load_scoring
     from api.schemas import FindingOut, Outcome
@@ -313,8 +314,7 @@ def _score(args: argparse.Namespace) -> int:
     params = ClipParams(
         file_sha256(args.clip), args.clip.suffix, platform, handle, started, info.duration_s or 0.0
     )
-    migrate(settings.db_url)
-    engine = make_engine(settings.db_url)
+    engine = open_database(settings.db_url)
     try:
         with session_factory(engine)() as session:
             clip = judge_clip(session, scoring, params, scan)
@@ -351,7 +351,7 @@ def _batch(args: argparse.Namespace) -> int:
         run_batch,
         write_results,
     )
-    from api.db import make_engine, migrate, session_factory
+    from api.db import open_database, session_factory
     from api.engine import InProcessRunner, ProcessPoolRunner, RayRunner
     from api.main import load_scoring
     from api.storage import UploadStore
@@ -378,8 +378,7 @@ def _batch(args: argparse.Namespace) -> int:
         runner = InProcessRunner(scoring.detector, scan)
     else:
         runner = ProcessPoolRunner(scoring.detector.weights, scan, workers)
-    migrate(settings.db_url)
-    engine = make_engine(settings.db_url)
+    engine = open_database(settings.db_url)
     sessions = session_factory(engine)
     out = args.out or settings.data_dir / "batch" / f"{args.source.stem}.results.jsonl"
     try:
@@ -417,13 +416,12 @@ def _retention(args: argparse.Namespace) -> int:
     from dataclasses import asdict
     from datetime import UTC, datetime
 
-    from api.db import make_engine, migrate, session_factory
+    from api.db import open_database, session_factory
     from api.retention import delete_upload, purge_expired
     from api.storage import UploadStore
 
     settings = _service_settings(args)
-    migrate(settings.db_url)
-    engine = make_engine(settings.db_url)
+    engine = open_database(settings.db_url)
     store = UploadStore(settings.uploads_dir)
     try:
         with session_factory(engine)() as session:
@@ -446,14 +444,13 @@ def _retention(args: argparse.Namespace) -> int:
 
 
 def _registry_import(args: argparse.Namespace) -> int:
-    from api.db import make_engine, migrate, session_factory
+    from api.db import open_database, session_factory
     from api.registry import import_registry_csv
     from api.registry.audit_entries import record_import
 
     data = args.file.read_bytes()  # before the database is touched: a wrong path changes nothing
     settings = _service_settings(args)
-    migrate(settings.db_url)
-    engine = make_engine(settings.db_url)
+    engine = open_database(settings.db_url)
     try:
         with session_factory(engine)() as session:
             report = import_registry_csv(session, data, preview=args.preview)
@@ -477,14 +474,13 @@ def _users_create(args: argparse.Namespace) -> int:
     import os
 
     from api.audit import record
-    from api.db import make_engine, migrate, session_factory
+    from api.db import open_database, session_factory
     from api.registry import get_agency_by_code
     from api.users import create_user
 
     password = os.environ.get("SERAGAM_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
     settings = _service_settings(args)
-    migrate(settings.db_url)
-    engine = make_engine(settings.db_url)
+    engine = open_database(settings.db_url)
     try:
         with session_factory(engine)() as session:
             agency_id = get_agency_by_code(session, args.agency).id if args.agency else None
@@ -506,13 +502,12 @@ def _users_create(args: argparse.Namespace) -> int:
 
 
 def _data_export_feedback(args: argparse.Namespace) -> int:
-    from api.db import make_engine, migrate, session_factory
+    from api.db import open_database, session_factory
     from api.feedback import export_feedback
     from api.storage import UploadStore
 
     settings = _service_settings(args)
-    migrate(settings.db_url)
-    engine = make_engine(settings.db_url)
+    engine = open_database(settings.db_url)
     try:
         with session_factory(engine)() as session:
             export = export_feedback(session, UploadStore(settings.uploads_dir), args.out, seed=args.seed)

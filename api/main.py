@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.config import Settings
-from api.db import make_engine, migrate, session_factory
+from api.db import open_database, session_factory
 from api.deps import ServiceState
 from api.errors import install_error_handlers
 from api.jobs import JobWorker
@@ -53,8 +53,7 @@ def build_state(settings: Settings) -> ServiceState:
     """What the service holds for its lifetime (migrated database, loaded model); threads not started."""
     store = UploadStore(settings.uploads_dir)
     store.check_writable()
-    migrate(settings.db_url)
-    engine = make_engine(settings.db_url)
+    engine = open_database(settings.db_url)
     sessions = session_factory(engine)
     scoring = load_scoring(settings)
     retention = RetentionSchedule(
@@ -65,13 +64,15 @@ def build_state(settings: Settings) -> ServiceState:
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
+def create_app(settings: Settings | None = None, built: ServiceState | None = None) -> FastAPI:
+    """The service; ``built``: its state, built already (``seragam serve`` builds it before the server
+    starts, so that a bad setting stops the start with one clear line instead of a traceback)."""
+    settings = built.settings if built else settings or Settings()
     setup_logging()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = build_state(settings)
+        state = built or build_state(settings)
         if settings.seed_demo:
             with state.sessions() as session:
                 access = seed_demo(session)

@@ -29,7 +29,7 @@ import numpy as np
 
 from api.auth import create_api_key
 from api.config import Settings
-from api.db import make_engine, migrate, session_factory
+from api.db import open_database, session_factory
 from api.registry import create_account, create_agency, create_person
 from datasets.people import bundled_photos, find_people
 from datasets.synth import SynthConfig, render_frame
@@ -47,8 +47,7 @@ def frame_jpeg() -> bytes:
 
 def prepare(settings: Settings) -> str:
     """A registry with one personal account, and an uploader key for it."""
-    migrate(settings.db_url)
-    engine = make_engine(settings.db_url)
+    engine = open_database(settings.db_url)
     with session_factory(engine)() as session:
         agency = create_agency(session, code="BENCH", name="Bench agency")
         person = create_person(session, nip="198507142010011002", name="Bench", agency_id=agency.id)

@@ -2,10 +2,12 @@
 
 from api.db.engine import (
     DEFAULT_DATABASE_URL,
+    DatabaseUrlError,
     alembic_config,
     insert_if_absent,
     make_engine,
     migrate,
+    open_database,
     session_factory,
 )
 from api.db.models import (
@@ -56,6 +58,7 @@ __all__ = [
     "CaseRule",
     "CaseState",
     "CaseView",
+    "DatabaseUrlError",
     "DecisionKind",
     "DetectionFeedback",
     "DismissReason",
@@ -79,5 +82,6 @@ __all__ = [
     "insert_if_absent",
     "make_engine",
     "migrate",
+    "open_database",
     "session_factory",
 ]

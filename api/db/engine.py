@@ -18,12 +18,18 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.types import check_storable
 
 DEFAULT_DATABASE_URL = "sqlite:///data/seragam.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+URL_FORMS = "sqlite:///path/to/file.db or postgresql://user:password@host:5432/name"
+
+
+class DatabaseUrlError(ValueError):
+    """The configured database cannot be used; the message says what to fix (passwords hidden)."""
 
 
 def make_engine(url: str = DEFAULT_DATABASE_URL, *, sqlite_foreign_keys: bool = True) -> Engine:
@@ -32,7 +38,15 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, *, sqlite_foreign_keys: bool = 
     ``sqlite_foreign_keys=False`` is for migrations only: batch mode rebuilds tables, which FK enforcement
     would break.
     """
-    parsed = _with_driver(make_url(url))
+    try:
+        parsed = _with_driver(make_url(url))
+    except ArgumentError:  # the text itself is not echoed: it may hold a password
+        raise DatabaseUrlError(f"the database URL does not parse; write it as {URL_FORMS}") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseUrlError(
+            f"the database URL {_shown(parsed)} names {parsed.get_backend_name()!r}; "
+            f"seragam-watch keeps its data in SQLite or PostgreSQL: {URL_FORMS}"
+        )
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed)
     if parsed.database and parsed.database != ":memory:":
@@ -67,6 +81,23 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+def open_database(url: str) -> Engine:
+    """The engine of the database at ``url``, migrated to the newest schema. A database that cannot be
+    reached is a ``DatabaseUrlError`` naming it, before any migration runs."""
+    engine = make_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as error:
+        engine.dispose()
+        raise DatabaseUrlError(
+            f"cannot open the database {_shown(engine.url)}: {' '.join(str(error.orig).split())}; check the database "
+            "URL (SERAGAM_DATABASE_URL or --database-url) and that its server runs"
+        ) from None
+    migrate(url)
+    return engine
+
+
 def migrate(url: str = DEFAULT_DATABASE_URL, revision: str = "head") -> None:
     """Bring the database at ``url`` to ``revision`` (default: the newest schema)."""
     command.upgrade(alembic_config(url), revision)
@@ -77,6 +108,10 @@ def insert_if_absent(session: Session, model: type[Any], values: dict[str, Any])
     dialect = session.get_bind().dialect.name
     insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
     session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
+def _shown(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
 
 
 def _with_driver(url: URL) -> URL:

@@ -1,8 +1,10 @@
-"""The service's CLI verbs: ``registry import`` and ``score`` (no server, nothing stored)."""
+"""The service's CLI verbs: ``registry import`` and ``score`` (no server, nothing stored); ``serve`` refuses a
+database it cannot use with one line."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,24 @@ def test_score_needs_platform_and_handle(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["score", "clip.mp4", "--account", "budi.lmj", "--started-at", CLIP_START])
     assert exited.value.code == 2 and "PLATFORM:HANDLE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", "the database URL does not parse; write it as sqlite:///"),
+        ("mysql://u:secret@localhost/db", r"the database URL mysql://u:\*\*\*@localhost/db names 'mysql'; "),
+        (
+            "postgresql://u:secret@127.0.0.1:1/seragam",
+            r"cannot open the database postgresql\+psycopg://u:\*\*\*@127.0.0.1:1/seragam: .*refused.*"
+            "SERAGAM_DATABASE_URL",
+        ),
+    ],
+)
+def test_serve_refuses_an_unusable_database_with_one_line(
+    tmp_path: Path, url: str, message: str, capsys
+) -> None:
+    assert main(["serve", "--database-url", url, "--data-dir", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "secret" not in error
+    assert re.fullmatch(f"seragam: error: {message}.*\n", error)
