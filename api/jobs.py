@@ -396,6 +396,11 @@ class JobWorker:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def alive(self) -> bool:
+        """Whether the thread runs (``/readyz`` reports one that has stopped)."""
+        return self._thread.is_alive()
+
     def wake(self) -> None:
         """A job was queued: look now instead of at the next poll."""
         self._wake.set()

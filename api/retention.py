@@ -230,6 +230,11 @@ class RetentionSchedule:
         self._stop.set()
         self._thread.join(timeout_s)
 
+    @property
+    def alive(self) -> bool:
+        """Whether the thread runs (``/readyz`` reports one that has stopped)."""
+        return self._thread.is_alive()
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:

@@ -90,9 +90,10 @@ def open_database(url: str) -> Engine:
             pass
     except OperationalError as error:
         engine.dispose()
+        reason = " ".join(str(error.orig).split())  # the driver's message, on one line
         raise DatabaseUrlError(
-            f"cannot open the database {_shown(engine.url)}: {' '.join(str(error.orig).split())}; check the database "
-            "URL (SERAGAM_DATABASE_URL or --database-url) and that its server runs"
+            f"cannot open the database {_shown(engine.url)}: {reason}; check the database URL "
+            "(SERAGAM_DATABASE_URL or --database-url) and that its server runs"
         ) from None
     migrate(url)
     return engine

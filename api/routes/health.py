@@ -1,4 +1,5 @@
-"""``/healthz`` (the process answers) and ``/readyz`` (model loaded and database reachable, else 503)."""
+"""``/healthz`` (the process answers) and ``/readyz`` (model loaded, database reachable, upload store
+writable, clip-job and retention threads running; else 503)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,11 @@ def readyz(request: Request) -> JSONResponse:
         state.store.check_writable()
     except OSError as error:
         checks["store"] = str(error)
-    ready = checks["database"] == checks["store"] == "ok"
+    stopped = [
+        name for name, thread in (("jobs", state.worker), ("retention", state.retention)) if not thread.alive
+    ]
+    checks["threads"] = f"stopped: {', '.join(stopped)}" if stopped else "ok"
+    ready = checks["database"] == checks["store"] == checks["threads"] == "ok"
     return JSONResponse(
         {"status": "ready" if ready else "not ready", **checks}, status_code=200 if ready else 503
     )

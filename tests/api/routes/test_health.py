@@ -39,6 +39,13 @@ def test_an_upload_store_that_cannot_keep_files_is_not_ready_and_refused_at_star
         build_state(settings.model_copy(update={"data_dir": tmp_path / "a-file" / "data"}))
 
 
+def test_readyz_is_503_when_the_clip_job_thread_has_stopped(client: TestClient) -> None:
+    assert client.get("/readyz").json()["threads"] == "ok"
+    client.app.state.service.worker.stop()  # queued clips would wait forever
+    response = client.get("/readyz")
+    assert response.status_code == 503 and response.json()["threads"] == "stopped: jobs"
+
+
 def test_a_line_break_in_a_path_cannot_forge_a_log_line(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
