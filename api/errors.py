@@ -10,7 +10,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, StatementError
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from starlette.exceptions import HTTPException
 
 from api.db.types import NaiveDatetimeError, UnstorableTextError
@@ -79,6 +79,44 @@ def out_of_range(error: Exception) -> str | None:
     return None
 
 
+# The registry checks for a taken value or for dependants before it writes, but under PostgreSQL's READ
+# COMMITTED a concurrent request's uncommitted insert or delete is invisible to that check and only the
+# database's constraint catches it (SQLite's BEGIN IMMEDIATE serialises writers, so there the check
+# decides). Only these constraints are mapped: any other IntegrityError is a bug and stays a 500.
+_UNIQUE_FIELDS = {
+    "uq_agencies_code": ("agency", "code"),
+    "uq_people_nip": ("person", "nip"),
+    "uq_social_accounts_platform_handle": ("account", "platform+handle"),
+    "uq_users_username": ("user", "username"),
+}
+# Foreign keys are named fk_<table>_<column>_<referred table>; these refer to registry entries.
+_REGISTRY_REFERENCES = ("_agencies", "_people", "_social_accounts")
+_UNIQUE_VIOLATION, _FOREIGN_KEY_VIOLATION = "23505", "23503"  # PostgreSQL's SQLSTATEs (SQLite has none)
+
+
+def concurrent_change(error: IntegrityError) -> str | None:
+    """The message for a registry write that lost a race with another request (a unique value taken, or
+    an entry it refers to removed or still referred to, at the same time); None for any other error."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None) or ""
+    if sqlstate == _UNIQUE_VIOLATION and constraint in _UNIQUE_FIELDS:
+        entity, field = _UNIQUE_FIELDS[constraint]
+        return (
+            f"a {entity} with this {field} already exists (another request added it just now); "
+            f"{field} must be unique"
+        )
+    if (
+        sqlstate == _FOREIGN_KEY_VIOLATION
+        and constraint.startswith("fk_")
+        and constraint.endswith(_REGISTRY_REFERENCES)
+    ):
+        return (
+            "another request changed the registry entries this refers to at the same time; "
+            "try again (the registry will then say if something is in the way)"
+        )
+    return None
+
+
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (UnauthenticatedError, 401),
     (ForbiddenError, 403),
@@ -125,6 +163,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
 
+    async def lost_race(request: Request, error: IntegrityError) -> JSONResponse:
+        detail = concurrent_change(error)
+        if detail is None:
+            raise error
+        log.info("refused with 409: %s (%s)", detail, error)
+        return JSONResponse({"detail": detail}, status_code=409)
+
     async def unusable_value(request: Request, error: Exception) -> JSONResponse:
         detail = out_of_range(error)
         if detail is None:
@@ -138,3 +183,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_error)
     for kind in (OverflowError, StatementError):
         app.add_exception_handler(kind, unusable_value)
+    app.add_exception_handler(IntegrityError, lost_race)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.db.models import Agency, ApiKey, Case, Person, Schedule, SocialAccount, User
 from api.registry.errors import DuplicateEntryError, InUseError, InvalidEntryError, NotFoundError
 from api.registry.lookup import count_where, get_or_raise
 from api.registry.values import UNSET, Unset, agency_code, required_text
+
+# The key of the PostgreSQL advisory lock that lets one agency move at a time (any fixed number will do).
+_HIERARCHY_LOCK = 4_207_001
 
 
 def create_agency(session: Session, *, code: str, name: str, parent_id: int | None = None) -> Agency:
@@ -87,7 +90,9 @@ def agency_subtree_ids(session: Session, agency_id: int) -> set[int]:
     """The ids of the agency and all agencies below it (what its supervisors may see)."""
     get_agency(session, agency_id)
     subtree = select(Agency.id).where(Agency.id == agency_id).cte("subtree", recursive=True)
-    subtree = subtree.union_all(select(Agency.id).where(Agency.parent_id == subtree.c.id))
+    # UNION, not UNION ALL: should the tree ever hold a cycle, the walk stops at rows it already has
+    # instead of running forever (and hanging every request scoped to these agencies).
+    subtree = subtree.union(select(Agency.id).where(Agency.parent_id == subtree.c.id))
     return set(session.scalars(select(subtree.c.id)))
 
 
@@ -101,8 +106,21 @@ def _free_code(session: Session, code: str) -> str:
 def _acceptable_parent(session: Session, agency: Agency, parent_id: int | None) -> Agency | None:
     if parent_id is None:
         return None
+    _lock_hierarchy(session)
     if parent_id in agency_subtree_ids(session, agency.id):
         raise InvalidEntryError(
             "parent_id", f"agency {parent_id} is {agency.code} itself or below it; that would make a cycle"
         )
     return get_agency(session, parent_id)
+
+
+def _lock_hierarchy(session: Session) -> None:
+    """Make concurrent moves take turns until the end of the transaction, so that each one's cycle check
+    sees the moves made before it.
+
+    Under PostgreSQL's READ COMMITTED two moves (DINKES under SETDA, SETDA under DINKES) would each check
+    a tree without the other's uncommitted move and together commit a cycle; locking only the two rows
+    involved is not enough (the cycle may run through others). SQLite needs nothing: BEGIN IMMEDIATE
+    already serialises writers."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_HIERARCHY_LOCK)))

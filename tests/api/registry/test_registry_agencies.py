@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import create_api_key
-from api.db import Agency, Case, CaseRule, Person
+from api.db import Agency, Case, CaseRule, Person, session_factory
 from api.registry import (
     DuplicateEntryError,
     InUseError,
@@ -88,6 +90,35 @@ def test_moving_an_agency_below_itself_is_refused(
 ) -> None:
     with pytest.raises(InvalidEntryError, match="cycle"):
         update_agency(db_session, agencies["DINKES"].id, parent_id=agencies[new_parent].id)
+
+
+def _move(sessions: sessionmaker[Session], agency_id: int, parent_id: int) -> None:
+    with sessions() as session:
+        update_agency(session, agency_id, parent_id=parent_id)
+        session.commit()
+
+
+def test_two_moves_at_once_cannot_make_a_cycle(engine: Engine) -> None:
+    sessions = session_factory(engine)
+    with sessions() as session:
+        setda, dinkes = [create_agency(session, code=code, name=code).id for code in ("SETDA", "DINKES")]
+        session.commit()
+    pool = ThreadPoolExecutor(1)
+    with sessions() as first:
+        update_agency(first, dinkes, parent_id=setda)  # flushed, not yet committed
+        second = pool.submit(_move, sessions, setda, dinkes)
+        wait([second], timeout=1)  # time to reach the lock (at once if it does not wait for one)
+        first.commit()
+    pool.shutdown(wait=False)
+    with pytest.raises(InvalidEntryError, match="cycle"):
+        second.result(timeout=10)
+
+
+def test_subtree_of_a_cycle_ends(db_session: Session, agencies: dict[str, Agency]) -> None:
+    setda, dinkes = agencies["SETDA"].id, agencies["DINKES"].id
+    db_session.execute(update(Agency).where(Agency.id == setda).values(parent_id=dinkes))
+    below_setda = {"SETDA", "DINKES", "PKM-01", "PKM-02", "PUSTU-02A"}
+    assert agency_subtree_ids(db_session, setda) == {agencies[code].id for code in below_setda}
 
 
 def test_update_changes_only_given_fields(db_session: Session, agencies: dict[str, Agency]) -> None:

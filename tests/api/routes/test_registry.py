@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.db import AuditEntry
+from api.registry import create_account, create_agency, create_person, delete_agency
 from tests.api.factories import BUDI_NIP, World
 
 CSV = (
@@ -89,6 +95,72 @@ def test_bad_registry_entries_are_named(
 def test_deleting_an_agency_in_use_is_409(client: TestClient, world: World) -> None:
     response = client.delete(f"/v1/agencies/{world.agencies['DINKES']}", headers=world.headers("admin"))
     assert response.status_code == 409 and "people" in response.json()["detail"]
+
+
+RINA_NIP = "199203152019032005"
+
+
+def _while_uncommitted(
+    client: TestClient, change: Callable[[Session], object], request: Callable[[], Response]
+) -> Response:
+    """The response to ``request`` sent while ``change`` is flushed but not yet committed in another session:
+    on PostgreSQL the request runs and waits on the database's lock, on SQLite it waits to begin."""
+    pool = ThreadPoolExecutor(1)
+    with client.app.state.service.sessions() as session:
+        change(session)
+        response = pool.submit(request)
+        wait([response], timeout=1)  # time to reach the lock (at once if it does not wait for one)
+        session.commit()
+    pool.shutdown(wait=False)
+    return response.result(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("path", "create", "body"),
+    [
+        ("/v1/agencies", create_agency, {"code": "DISDIK", "name": "Dinas Pendidikan"}),
+        ("/v1/people", create_person, {"nip": RINA_NIP, "name": "Rina", "agency_id": 1}),
+        ("/v1/accounts", create_account, {"platform": "tiktok", "handle": "budi.dua", "person_id": 1}),
+    ],
+)
+def test_a_value_another_request_is_registering_is_409(
+    client: TestClient, world: World, path: str, create: Callable[..., object], body: dict
+) -> None:
+    admin = world.headers("admin")
+    response = _while_uncommitted(
+        client, lambda session: create(session, **body), lambda: client.post(path, json=body, headers=admin)
+    )
+    assert response.status_code == 409, response.text
+    assert "already exists" in response.json()["detail"]
+
+
+def test_deleting_an_agency_while_a_person_joins_it_is_409(client: TestClient, world: World) -> None:
+    admin = world.headers("admin")
+    agency = client.post("/v1/agencies", json={"code": "BAPPEDA", "name": "Bappeda"}, headers=admin).json()
+    response = _while_uncommitted(
+        client,
+        lambda session: create_person(session, nip=RINA_NIP, name="Rina", agency_id=agency["id"]),
+        lambda: client.delete(f"/v1/agencies/{agency['id']}", headers=admin),
+    )
+    assert response.status_code == 409, response.text
+    assert client.get(f"/v1/agencies/{agency['id']}", headers=admin).status_code == 200
+
+
+def test_joining_an_agency_while_it_is_deleted_is_refused(
+    client: TestClient, world: World, database_url: str
+) -> None:
+    admin = world.headers("admin")
+    agency = client.post("/v1/agencies", json={"code": "BAPPEDA", "name": "Bappeda"}, headers=admin).json()
+    body = {"nip": RINA_NIP, "name": "Rina", "agency_id": agency["id"]}
+    response = _while_uncommitted(
+        client,
+        lambda session: delete_agency(session, agency["id"]),
+        lambda: client.post("/v1/people", json=body, headers=admin),
+    )
+    # SQLite lets the request begin only after the delete: it finds no agency. PostgreSQL lets it find
+    # the agency, then the database refuses the person: retrying then says there is no such agency.
+    expected = (404, "no agency") if database_url.startswith("sqlite") else (409, "try again")
+    assert (response.status_code, expected[1] in response.json()["detail"]) == (expected[0], True)
 
 
 def _audit(client: TestClient) -> list[tuple[str, str, str, dict]]:
