@@ -15,6 +15,14 @@ An upload deleted goes with its jobs: their parameters name the account and the 
 results the judgement. The store is content-addressed, so an uploaded JPEG and an evidence image of the
 same bytes are one file: a file stays while an evidence frame or another upload still names it.
 Every deletion adds an audit entry saying what went.
+
+A purge or a deletion locks each upload row it removes or removes files of (``locked_upload``), as
+recording the same bytes again does: on PostgreSQL (READ COMMITTED) a deletion and a re-upload of the
+same bytes would otherwise interleave, and the deletion would remove files the re-upload's new case
+shows, or fail on it. Files are removed last, after every row that goes is deleted and only when no row
+names them then, so no statement can fail after a file went (a failed deletion keeps all it had); this
+happens while the locks are held, not after the commit: a re-upload waiting on the lock would otherwise
+find the file still there, keep it, and lose it a moment later.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,6 +55,7 @@ from api.db.models import (
 )
 from api.errors import ResourceNotFoundError
 from api.storage import UploadStore
+from api.uploads import locked_upload
 
 PURGE_EVERY_S = 24 * 3600
 
@@ -66,6 +75,15 @@ class Deleted:
     jobs_stopped: int = 0
 
 
+@dataclass
+class _StoredFiles:
+    """The stored files a purge or deletion may remove (sha256, suffix), and the uploads whose file goes
+    (their rows deleted or kept as the hash that kept cases name); removed by ``_remove_unnamed``."""
+
+    candidates: set[tuple[str, str]] = field(default_factory=set)
+    uploads_going: set[str] = field(default_factory=set)
+
+
 def purge_expired(
     session: Session,
     store: UploadStore,
@@ -76,13 +94,11 @@ def purge_expired(
     actor: Caller | str = "retention",
 ) -> Deleted:
     """Delete what has outlived its retention period; flushed and audited, the caller commits."""
-    deleted = Deleted()
+    deleted, files = Deleted(), _StoredFiles()
     jobs = _jobs_by_upload(session)
     flagged = select(Case.upload_sha256).where(Case.upload_sha256.is_not(None))
-    expired = session.scalars(
-        select(Upload).where(
-            Upload.created_at < now - timedelta(days=unflagged_days), Upload.sha256.not_in(flagged)
-        )
+    expired = select(Upload.sha256).where(
+        Upload.created_at < now - timedelta(days=unflagged_days), Upload.sha256.not_in(flagged)
     )
     # Jobs a deletion request stopped while their runner held them: gone once it has let go (a day on).
     uploads, let_go = set(session.scalars(select(Upload.sha256))), now - timedelta(days=1)
@@ -91,9 +107,12 @@ def purge_expired(
             if sha256 not in uploads and not job.state.unfinished and job.updated_at < let_go:
                 session.delete(job)
                 deleted.jobs += 1
-    for upload in list(expired):
-        if not _busy(jobs[upload.sha256]):
-            _delete_upload_data(session, store, upload, jobs[upload.sha256], deleted)
+    for sha256 in list(session.scalars(expired)):
+        # Asked again once locked: the same bytes sent again meanwhile dated the upload anew.
+        upload = locked_upload(session, sha256)
+        still_expired = session.scalar(expired.where(Upload.sha256 == sha256)) is not None
+        if upload is not None and still_expired and not _busy(jobs[sha256]):
+            _delete_upload_data(session, upload, jobs[sha256], deleted, files)
     dismissed_at = (
         select(CaseDecision.case_id, func.max(CaseDecision.at).label("at"))
         .where(CaseDecision.kind == DecisionKind.DISMISS)
@@ -106,15 +125,16 @@ def purge_expired(
     with_dismissal = select(Case).outerjoin(dismissed_at, dismissed_at.c.case_id == Case.id)
     stale = list(session.scalars(with_dismissal.where(long_dismissed)))
     for case in stale:
-        _delete_evidence(session, store, case, deleted)
+        _delete_evidence(case, deleted, files)
     # An upload whose every case was dismissed long ago goes too (file and frame scores); its row stays,
-    # as the hash the kept cases name.
+    # as the hash the kept cases name. Asked once locked: the same bytes sent again may have opened a case.
     live = with_dismissal.where(or_(not_(long_dismissed), dismissed_at.c.at.is_(None)))
-    in_review = set(session.scalars(live.with_only_columns(Case.upload_sha256).distinct()))
-    for sha256 in sorted({case.upload_sha256 for case in stale if case.upload_sha256} - in_review):
-        upload = session.get(Upload, sha256)
-        if upload is not None and not _busy(jobs[sha256]):
-            _delete_upload_files(session, store, upload, jobs[sha256], deleted)
+    for sha256 in sorted({case.upload_sha256 for case in stale if case.upload_sha256}):
+        upload = locked_upload(session, sha256)
+        in_review = session.scalar(live.where(Case.upload_sha256 == sha256).limit(1)) is not None
+        if upload is not None and not in_review and not _busy(jobs[sha256]):
+            _delete_upload_files(session, upload, jobs[sha256], deleted, files)
+    _remove_unnamed(session, store, files, deleted)
     if deleted != Deleted():
         detail = asdict(deleted) | {"unflagged_days": unflagged_days, "dismissed_days": dismissed_days}
         record(session, actor, "retention_purge", "uploads", detail)
@@ -124,12 +144,13 @@ def purge_expired(
 def delete_upload(session: Session, store: UploadStore, sha256: str, actor: Caller | str) -> Deleted:
     """A deletion request: the upload ``sha256`` and everything about it; audited, the caller commits.
     Raises ``ResourceNotFoundError`` for an unknown upload."""
-    upload = session.get(Upload, sha256)
+    # Locked first: the cases a re-upload of these bytes opened meanwhile are committed and go too.
+    upload = locked_upload(session, sha256)
     if upload is None:
         raise ResourceNotFoundError("upload", sha256)
-    deleted = Deleted()
+    deleted, files = Deleted(), _StoredFiles()
     for case in session.scalars(select(Case).where(Case.upload_sha256 == sha256)):
-        _delete_evidence(session, store, case, deleted)
+        _delete_evidence(case, deleted, files)
         session.execute(delete(CaseDecision).where(CaseDecision.case_id == case.id))
         session.delete(case)
         deleted.cases += 1
@@ -140,7 +161,8 @@ def delete_upload(session: Session, store: UploadStore, sha256: str, actor: Call
         job.state, job.error = JobState.FAILED, "the upload was deleted on request before it was scored"
     deleted.jobs_stopped = len(stopped)
     session.flush()
-    _delete_upload_data(session, store, upload, jobs, deleted, keep=running)
+    _delete_upload_data(session, upload, jobs, deleted, files, keep=running)
+    _remove_unnamed(session, store, files, deleted)
     record(session, actor, "deletion_request", f"upload:{sha256}", asdict(deleted))
     return deleted
 
@@ -159,15 +181,15 @@ def _busy(jobs: list[Job]) -> bool:
 
 def _delete_upload_data(
     session: Session,
-    store: UploadStore,
     upload: Upload,
     jobs: list[Job],
     deleted: Deleted,
+    files: _StoredFiles,
     keep: Sequence[Job] = (),
 ) -> None:
     """The upload with its files and its jobs, but those in ``keep`` (stopped: a runner still holds them,
     and a row gone under it would break its run)."""
-    _delete_upload_files(session, store, upload, jobs, deleted)
+    _delete_upload_files(session, upload, jobs, deleted, files)
     for job in jobs:
         if job not in keep:
             session.delete(job)
@@ -178,38 +200,41 @@ def _delete_upload_data(
 
 
 def _delete_upload_files(
-    session: Session, store: UploadStore, upload: Upload, jobs: list[Job], deleted: Deleted
+    session: Session, upload: Upload, jobs: list[Job], deleted: Deleted, files: _StoredFiles
 ) -> None:
     """The upload's stored file and what was derived from it (frame scores, scan progress)."""
     scores = session.execute(delete(FrameScore).where(FrameScore.upload_sha256 == upload.sha256))
     deleted.frame_scores += scores.rowcount
     session.execute(delete(ScanChunk).where(ScanChunk.job_id.in_([job.id for job in jobs])))
-    suffix = Path(upload.path).suffix
-    # A recording scored in place is not the store's; an evidence frame may show this very file.
-    if not Path(upload.path).is_absolute() and not _still_named(session, upload.sha256, suffix, upload):
-        deleted.files += store.remove(upload.sha256, suffix)
+    if not Path(upload.path).is_absolute():  # a recording scored in place is not the store's
+        files.candidates.add((upload.sha256, Path(upload.path).suffix))
+        files.uploads_going.add(upload.sha256)
 
 
-def _delete_evidence(session: Session, store: UploadStore, case: Case, deleted: Deleted) -> None:
-    """An evidence file goes with the last evidence frame that shows it, unless an upload is that very
-    file (a JPEG frame is its own evidence): it then goes with that upload's files."""
-    images = {e.original_sha256 for e in case.evidence}
+def _delete_evidence(case: Case, deleted: Deleted, files: _StoredFiles) -> None:
+    """A case's evidence frames; their files go with the last evidence frame that shows them, unless an
+    upload is that very file (a JPEG frame is its own evidence): it then goes with that upload's files."""
+    files.candidates |= {(e.original_sha256, EVIDENCE_SUFFIX) for e in case.evidence}
     deleted.evidence_frames += len(case.evidence)
     case.evidence.clear()
+
+
+def _remove_unnamed(session: Session, store: UploadStore, files: _StoredFiles, deleted: Deleted) -> None:
+    """Remove the candidate files that no row names any more, once every row that goes is flushed."""
     session.flush()
-    for sha256 in images:
-        if not _still_named(session, sha256, EVIDENCE_SUFFIX):
-            deleted.files += store.remove(sha256, EVIDENCE_SUFFIX)
+    for sha256, suffix in sorted(files.candidates):
+        if not _still_named(session, sha256, suffix, files.uploads_going):
+            deleted.files += store.remove(sha256, suffix)
 
 
-def _still_named(session: Session, sha256: str, suffix: str, going: Upload | None = None) -> bool:
-    """Whether an evidence frame, or an upload other than ``going``, names the stored file of these bytes
+def _still_named(session: Session, sha256: str, suffix: str, uploads_going: set[str]) -> bool:
+    """Whether an evidence frame, or an upload whose file stays, names the stored file of these bytes
     (an uploaded JPEG and an evidence image of the same bytes are one file)."""
     shown = select(Evidence.id).where(Evidence.original_sha256 == sha256).limit(1)
     if suffix == EVIDENCE_SUFFIX and session.scalar(shown) is not None:
         return True
     upload = session.get(Upload, sha256)
-    return upload is not None and upload is not going and upload.path == f"{sha256}{suffix}"
+    return upload is not None and sha256 not in uploads_going and upload.path == f"{sha256}{suffix}"
 
 
 class RetentionSchedule:

@@ -50,7 +50,7 @@ def decide(
 ) -> CaseDecision:
     """Record a decision (confirm, dismiss with a reason, escalate) or a comment on a case; a decision
     moves the case to its state, a later one revises it. ``InvalidEntryError`` says what is missing."""
-    case = visible_case(session, caller, case_id)
+    case = _locked_case(session, caller, case_id)
     decision_kind = parse_choice("decision", kind, DecisionKind)
     note = note.strip()
     if len(note) > MAX_NOTE:
@@ -89,7 +89,7 @@ def mark_viewed(session: Session, caller: Caller, case_ids: Collection[int]) -> 
     A case the caller may not see is not found, and nothing is marked."""
     if caller.user_id is None:
         raise InvalidEntryError("viewed", "viewed status belongs to users of the web UI")
-    cases = [visible_case(session, caller, case_id) for case_id in sorted(set(case_ids))]
+    cases = [_locked_case(session, caller, case_id) for case_id in sorted(set(case_ids))]
     seen_before = viewed_by(session, caller.user_id, [c.id for c in cases])
     now = datetime.now(UTC)
     for case in cases:
@@ -98,6 +98,18 @@ def mark_viewed(session: Session, caller: Caller, case_ids: Collection[int]) -> 
             case.state = CaseState.VIEWED
     session.flush()
     return len(cases) - len(seen_before)
+
+
+def _locked_case(session: Session, caller: Caller, case_id: int) -> Case:
+    """The case as ``visible_case`` finds it, read again and locked until the commit (SELECT ... FOR UPDATE;
+    SQLite serialises writers anyway). On PostgreSQL (READ COMMITTED) a decision being committed on it is
+    waited for and its state seen: otherwise a view would write ``viewed`` over a fresh ``confirmed``, and
+    a decision that changes no column (confirming a confirmed case) would take no lock and let an older
+    one's state stand."""
+    case = visible_case(session, caller, case_id)
+    if session.get(Case, case.id, with_for_update=True, populate_existing=True) is None:
+        raise ResourceNotFoundError("case", case_id)  # deleted on request while this waited
+    return case
 
 
 def viewed_by(session: Session, user_id: int, case_ids: Sequence[int]) -> set[int]:

@@ -103,13 +103,23 @@ def staged(upload: UploadFile, store: UploadStore, max_bytes: int, what: str) ->
         path.unlink(missing_ok=True)
 
 
+def locked_upload(session: Session, sha256: str) -> Upload | None:
+    """The upload row, read again and locked until the commit (SELECT ... FOR UPDATE; SQLite serialises
+    writers anyway). Recording the same bytes again and deleting them (retention, a deletion request) both
+    take it first, so on PostgreSQL (READ COMMITTED) they run one after the other: a deletion sees the
+    cases a re-upload opened, and a re-upload finds the row a deletion removed gone and records it anew."""
+    return session.get(Upload, sha256, with_for_update=True, populate_existing=True)
+
+
 def record_upload(session: Session, stored: StoredFile, content_type: str) -> Upload:
     """The ``Upload`` row of a stored file (the existing one when the same bytes came before, dated
     now: retention counts from the last time they came, so a job sent today is not purged tonight)."""
     now = datetime.now(UTC)
     values = {"sha256": stored.sha256, "size": stored.size, "content_type": content_type}
-    insert_if_absent(session, Upload, values | {"path": stored.path.name, "created_at": now})
-    upload = session.get_one(Upload, stored.sha256)
+    # Absent: new bytes, or the row went with a deletion this waited for (or a concurrent identical upload
+    # inserts it first); each turn takes the row's lock or finds it gone.
+    while (upload := locked_upload(session, stored.sha256)) is None:
+        insert_if_absent(session, Upload, values | {"path": stored.path.name, "created_at": now})
     upload.created_at = now
     if Path(upload.path).is_absolute():  # a batch scored these bytes in place: the store's copy now counts
         upload.path = stored.path.name  # (retention and deletion remove stored files, never recordings)

@@ -9,11 +9,14 @@ import cv2
 import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from api.db import AuditEntry, Case, CaseDecision, CaseState, Evidence, FrameScore, Job, JobState, Upload
 from api.db.models import DecisionKind, DismissReason
-from api.retention import Deleted, purge_expired
-from tests.api.factories import World, post_clip, post_frame, wait_for_job
+from api.frames import FrameResult, FrameUpload, score_frame
+from api.retention import Deleted, delete_upload, purge_expired
+from tests.api.factories import TUESDAY, World, post_clip, post_frame, wait_for_job, wib
+from tests.api.test_review import competing
 
 NOW = datetime.now(UTC)
 
@@ -53,6 +56,13 @@ def test_uploads_without_cases_are_deleted_after_their_retention_period(
         assert entry.detail["uploads"] == 1 and entry.detail["unflagged_days"] == 30
     assert not list(store.root.rglob(f"{unflagged['upload_sha256']}*"))
     assert list(store.root.rglob(f"{flagged['upload_sha256']}*"))
+
+
+def _send_again(client: TestClient, session: Session, frame: bytes, *, handle: str, at: str) -> FrameResult:
+    """The frame sent again as ``/v1/frames`` does, in ``session``: flushed, not committed."""
+    state = client.app.state.service
+    again = FrameUpload(frame, "tiktok", handle, wib(f"{TUESDAY} {at}"))
+    return score_frame(session, state.store, state.scoring, again, max_pixels=state.settings.max_image_pixels)
 
 
 def _dismiss_long_ago(client: TestClient, case_id: int) -> None:
@@ -239,3 +249,65 @@ def test_a_job_stopped_by_a_deletion_request_goes_once_its_runner_let_go(
         session.commit()
     assert _purge(client) == Deleted(jobs=1)
     assert client.get(f"/v1/jobs/{job_id}", headers=headers).status_code == 404
+
+
+def test_a_deletion_request_waits_for_the_same_bytes_sent_again_and_deletes_their_new_case_too(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    state = client.app.state.service
+    sha256 = post_frame(client, world, uniform_frame, handle="budi.lmj", at="19:00").json()["upload_sha256"]
+    answers: list[Deleted] = []
+    with state.sessions() as sending:
+        assert _send_again(client, sending, uniform_frame, handle="budi.lmj", at="20:00").cases  # a new case
+        with competing(
+            state.sessions,
+            lambda session: answers.append(delete_upload(session, state.store, sha256, "admin")),
+        ):
+            sending.commit()
+    assert answers == [Deleted(uploads=1, cases=2, evidence_frames=2, frame_scores=1, files=1)]
+    with state.sessions() as session:
+        assert session.query(Case).count() == 0 and session.get(Upload, sha256) is None
+    assert not list(state.store.root.rglob("*.*"))
+
+
+def test_the_same_bytes_sent_during_a_deletion_request_are_recorded_anew_with_their_file(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    state = client.app.state.service
+    sha256 = post_frame(client, world, uniform_frame, handle="budi.lmj", at="19:00").json()["upload_sha256"]
+    results: list[FrameResult] = []
+    with state.sessions() as deleting:
+        assert delete_upload(deleting, state.store, sha256, "admin").cases == 1
+        with competing(
+            state.sessions,
+            lambda session: results.append(
+                _send_again(client, session, uniform_frame, handle="budi.lmj", at="20:00")
+            ),
+        ):
+            deleting.commit()
+    ((case,),) = [result.cases for result in results]
+    with state.sessions() as session:
+        assert session.get(Upload, sha256) is not None
+    evidence = client.get(f"/v1/cases/{case.id}/evidence/1.jpg", headers=world.headers("admin"))
+    assert evidence.status_code == 200, evidence.text
+
+
+def test_a_purge_spares_expired_bytes_sent_again_meanwhile_and_the_evidence_of_their_new_case(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    state = client.app.state.service
+    first = post_frame(client, world, uniform_frame, handle="nobody.registered", at="19:00").json()
+    assert first["cases"] == []
+    _age(client, first["upload_sha256"], days=31)
+    purged: list[Deleted] = []
+
+    def purge(session: Session) -> None:
+        purged.append(purge_expired(session, state.store, now=NOW, unflagged_days=30, dismissed_days=90))
+
+    with state.sessions() as sending:
+        (case,) = _send_again(client, sending, uniform_frame, handle="budi.lmj", at="19:00").cases
+        with competing(state.sessions, purge):
+            sending.commit()
+    assert purged == [Deleted()]
+    evidence = client.get(f"/v1/cases/{case.id}/evidence/1.jpg", headers=world.headers("admin"))
+    assert evidence.status_code == 200, evidence.text
