@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,6 +13,7 @@ import cv2
 import numpy as np
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import create_api_key
@@ -125,3 +129,41 @@ def post_clip(
     data = {"platform": "tiktok", "handle": handle, "stream_started_at": started_at, **extra}
     files = {"file": ("clip", clip, content_type)}
     return client.post("/v1/clips", data=data, files=files, headers=world.headers("uploader"))
+
+
+WAITING_ON_A_LOCK = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
+
+
+@contextmanager
+def competing(sessions: sessionmaker[Session], work: Callable[[Session], object]) -> Iterator[None]:
+    """Run ``work`` in its own session (committed) in a thread while the caller holds a transaction open,
+    flushed, which the ``with`` body commits. On PostgreSQL the body starts once ``work`` waits on a lock,
+    or has finished without one; on SQLite, whose writers are serialised, ``work`` waits at its BEGIN.
+    Bounded: ``work`` must be done 30 s on; its exception is raised here."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with sessions() as session:
+                work(session)
+                session.commit()
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    with sessions() as probe:
+        postgresql = probe.get_bind().dialect.name == "postgresql"
+    deadline = time.monotonic() + 10
+    while postgresql and thread.is_alive() and time.monotonic() < deadline:
+        with sessions() as probe:  # a transaction of its own: pg_stat_activity is read once per transaction
+            if probe.scalar(WAITING_ON_A_LOCK):
+                break
+        time.sleep(0.05)
+    yield
+    thread.join(30)
+    assert not thread.is_alive(), "the competing work did not finish in 30 s"
+    if errors:
+        raise errors[0]

@@ -15,8 +15,7 @@ from api.db import AuditEntry, Case, CaseDecision, CaseState, Evidence, FrameSco
 from api.db.models import DecisionKind, DismissReason
 from api.frames import FrameResult, FrameUpload, score_frame
 from api.retention import Deleted, delete_upload, purge_expired
-from tests.api.factories import TUESDAY, World, post_clip, post_frame, wait_for_job, wib
-from tests.api.test_review import competing
+from tests.api.factories import TUESDAY, World, competing, post_clip, post_frame, wait_for_job, wib
 
 NOW = datetime.now(UTC)
 

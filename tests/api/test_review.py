@@ -3,59 +3,16 @@ moment end as if one came after the other (on PostgreSQL too, where writers are 
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-
 from fastapi.testclient import TestClient
-from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Caller
 from api.db import ApiKeyRole, Case, CaseState
 from api.review import decide, decisions_of, mark_viewed
 from api.users import create_user
-from tests.api.factories import World, post_frame
+from tests.api.factories import World, competing, post_frame
 
 ANA = Caller(1, "ana", ApiKeyRole.REVIEWER, None)
 BAYU = Caller(2, "bayu", ApiKeyRole.REVIEWER, None)
-WAITING_ON_A_LOCK = text(
-    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-)
-
-
-@contextmanager
-def competing(sessions: sessionmaker[Session], work: Callable[[Session], object]) -> Iterator[None]:
-    """Run ``work`` in its own session (committed) in a thread while the caller holds a transaction open,
-    flushed, which the ``with`` body commits. On PostgreSQL the body starts once ``work`` waits on a lock,
-    or has finished without one; on SQLite, whose writers are serialised, ``work`` waits at its BEGIN.
-    Bounded: ``work`` must be done 30 s on; its exception is raised here."""
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with sessions() as session:
-                work(session)
-                session.commit()
-        except BaseException as error:
-            errors.append(error)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    with sessions() as probe:
-        postgresql = probe.get_bind().dialect.name == "postgresql"
-    deadline = time.monotonic() + 10
-    while postgresql and thread.is_alive() and time.monotonic() < deadline:
-        with sessions() as probe:  # a transaction of its own: pg_stat_activity is read once per transaction
-            if probe.scalar(WAITING_ON_A_LOCK):
-                break
-        time.sleep(0.05)
-    yield
-    thread.join(30)
-    assert not thread.is_alive(), "the competing work did not finish in 30 s"
-    if errors:
-        raise errors[0]
 
 
 def _case(client: TestClient, world: World, frame: bytes) -> int:
