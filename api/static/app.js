@@ -96,10 +96,16 @@ function jobProgress() {
     if (job.state === "done") {
       cases.replaceChildren();
       const ids = (job.result && job.result.case_ids) || [];
+      // Only reviewers may open a case; an uploader gets its id to quote.
+      const linked = cases.dataset.caseLinks === "true";
       ids.forEach((id) => {
-        const link = document.createElement("a");
-        link.className = "button"; link.href = `/ui/cases/${id}`; link.textContent = `${cases.dataset.caseLabel} ${id}`;
-        cases.append(link);
+        const item = document.createElement(linked ? "a" : "span");
+        if (linked) {
+          item.className = "button"; item.href = `/ui/cases/${id}`; item.textContent = `${cases.dataset.caseLabel} ${id}`;
+        } else {
+          item.className = "tag"; item.textContent = cases.dataset.caseName.replace("{id}", id);
+        }
+        cases.append(item, " ");
       });
       if (!ids.length) { const p = document.createElement("p"); p.textContent = cases.dataset.empty; cases.append(p); }
       return;

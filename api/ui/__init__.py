@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -68,4 +69,7 @@ def _user_or_none(request: Request) -> SignedIn | None:
 
 
 async def _to_sign_in(request: Request, error: Exception) -> Response:
-    return RedirectResponse(f"{UI_PREFIX}/sign-in?next={request.url.path}", status_code=303)
+    """To the sign-in form, which comes back to this page, its query included (a report link's filters)."""
+    url = request.url
+    here = f"{url.path}?{url.query}" if url.query else url.path
+    return RedirectResponse(f"{UI_PREFIX}/sign-in?{urlencode({'next': here}, safe='/')}", status_code=303)

@@ -61,6 +61,7 @@ def live_server(tmp_path: Path) -> Iterator[str]:
             ("admin", "administrator", None),
             ("rev.kominfo", "reviewer", "DISKOMINFO"),
             ("rev.dinkes", "reviewer", "DINKES"),
+            ("desk", "uploader", None),
         ]:
             agency_id = get_agency_by_code(session, agency).id if agency else None
             create_user(session, username=username, password=PASSWORD, role=role, agency_id=agency_id)
@@ -94,6 +95,21 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def _upload_clip(page, base: str, clip: Path) -> None:
+    page.goto(f"{base}/ui/upload")
+    page.set_input_files("input[name=file]", str(clip))
+    page.select_option("select[name=platform]", "tiktok")
+    page.fill("input[name=handle]", "budi.lmj")
+    page.fill("input[name=started_at]", CLIP_START.removesuffix("+07:00"))
+    page.select_option("select[name=tz]", "Asia/Jakarta")
+
+
+def _wait_for_job(page, base: str) -> None:
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_url(f"{base}/ui/jobs/*")
+    page.wait_for_selector("#job[data-state=done]", timeout=120_000)
+
+
 def test_upload_review_dismiss_and_audit_in_a_real_browser(
     live_server: str, chromium, uniform_clip: bytes, tmp_path: Path
 ) -> None:
@@ -107,16 +123,9 @@ def test_upload_review_dismiss_and_audit_in_a_real_browser(
     _shot(page, "01-sign-in")
     _sign_in(page, base, "admin")
 
-    page.goto(f"{base}/ui/upload")
-    page.set_input_files("input[name=file]", str(clip))
-    page.select_option("select[name=platform]", "tiktok")
-    page.fill("input[name=handle]", "budi.lmj")
-    page.fill("input[name=started_at]", CLIP_START.removesuffix("+07:00"))
-    page.select_option("select[name=tz]", "Asia/Jakarta")
+    _upload_clip(page, base, clip)
     _shot(page, "02-upload")
-    page.click("#upload-form button[type=submit]")
-    page.wait_for_url(f"{base}/ui/jobs/*")
-    page.wait_for_selector("#job[data-state=done]", timeout=120_000)
+    _wait_for_job(page, base)
     assert page.get_attribute(".progress .bar", "style").replace(" ", "") == "width:100%;"
     _shot(page, "03-job-done")
 
@@ -169,3 +178,19 @@ def test_upload_review_dismiss_and_audit_in_a_real_browser(
     assert other.goto(f"{case_url}/audit").status == 404
     _shot(other, "09-other-agency-404")
     outsider.close()
+
+
+def test_an_uploader_sees_a_finished_clips_case_ids_without_links(
+    live_server: str, chromium, uniform_clip: bytes, tmp_path: Path
+) -> None:
+    """Uploaders cannot open cases (403): the job page, filled in by app.js, names them as text."""
+    clip = tmp_path / "livestream.mp4"
+    clip.write_bytes(uniform_clip)
+    page = chromium.new_page()
+    _sign_in(page, live_server, "desk")
+    _upload_clip(page, live_server, clip)
+    _wait_for_job(page, live_server)
+    page.wait_for_load_state("networkidle")  # app.js has filled in the cases
+    assert page.locator(".job-cases a").count() == 0
+    assert page.locator(".job-cases span.tag").first.inner_text().startswith("Kasus ")
+    page.close()

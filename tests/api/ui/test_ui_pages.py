@@ -32,10 +32,16 @@ def _upload(
     )
 
 
-def test_a_frame_upload_shows_the_result_and_links_the_case(browser, uniform_frame: bytes) -> None:
-    response = _upload(browser("desk"), uniform_frame, "frame", "image/jpeg", f"{TUESDAY}T19:00:00")
-    assert response.status_code == 200
-    assert re.search(r'href="/ui/cases/\d+"', response.text) and "pdh_khaki" in response.text
+def test_a_frame_upload_shows_the_result_and_its_case_linked_for_reviewers_only(
+    browser, uniform_frame: bytes
+) -> None:
+    """An uploader cannot open cases: the case id is text for them, a link for an administrator."""
+    at = f"{TUESDAY}T19:00:00"
+    response = _upload(browser("desk"), uniform_frame, "frame", "image/jpeg", at)
+    assert response.status_code == 200 and "pdh_khaki" in response.text
+    assert re.search(r"<li>Kasus \d+ · R2</li>", response.text) and "/ui/cases/" not in response.text
+    response = _upload(browser("admin"), uniform_frame, "frame", "image/jpeg", at)
+    assert re.search(r'href="/ui/cases/\d+"', response.text)
 
 
 def test_a_clip_upload_goes_to_its_progress_page_until_done(browser, uniform_clip: bytes) -> None:
@@ -50,8 +56,12 @@ def test_a_clip_upload_goes_to_its_progress_page_until_done(browser, uniform_cli
         assert time.monotonic() < deadline, job
         time.sleep(0.2)
     assert job["state"] == "done" and job["result"]["case_ids"]
-    assert f'href="/ui/cases/{job["result"]["case_ids"][0]}"' in user.get(job_url).text
-    assert browser("admin").get(f"{job_url}/progress").status_code == 200  # administrators see every job
+    case_id = job["result"]["case_ids"][0]
+    page = user.get(job_url).text  # an uploader cannot open cases: their ids as text
+    assert f'<span class="tag">Kasus {case_id}</span>' in page and "/ui/cases/" not in page
+    admin = browser("admin")  # administrators see every job and open its cases
+    assert admin.get(f"{job_url}/progress").status_code == 200
+    assert f'href="/ui/cases/{case_id}"' in admin.get(job_url).text
 
 
 @pytest.mark.parametrize(

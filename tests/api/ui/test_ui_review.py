@@ -21,7 +21,8 @@ from api.db import (
     Person,
 )
 from api.policy import WIB
-from api.ui import case_pages
+from api.timeline import Span, Timeline
+from api.ui import case_pages, plots
 from api.ui.reasons import localise
 from tests.api.factories import World, post_frame
 
@@ -42,6 +43,32 @@ def test_case_page_shows_evidence_timeline_reasons_and_provenance(
     assert all(str(escape(localise(reason, "id"))) in page for reason in case.reasons)
     assert case.reasons[0].startswith("Official attire") and "Official attire" not in page  # in Indonesian
     assert "Budi Santoso" in page and "budi.lmj" in page
+
+
+def _timeline(scores: list[tuple[float, float]], duration_s: float) -> Timeline:
+    return Timeline(
+        datetime(2026, 4, 14, 12, tzinfo=WIB), duration_s, [], scores, [], Span(0, 1, "flagged", "R2")
+    )
+
+
+def test_a_day_long_timeline_draws_a_bounded_line_and_keeps_a_lone_peak() -> None:
+    """One frame a second for 24 hours: a few points per pixel column, and a 1-second peak still drawn."""
+    day_s, peak_s = 86_400, 43_210
+    scores = [(float(t), 0.9 if t == peak_s else 0.1) for t in range(day_s)]
+    plot = plots.timeline_plot(_timeline(scores, day_s), 0.5)
+    assert len(plot.score_dots) <= plots.COLUMNS
+    assert len(plot.score_points.split()) <= 4 * plots.COLUMNS
+    peak_x = round(plots.LEFT + peak_s * plots.COLUMNS / day_s, 1)
+    peak_y = round(plots.BAND_TOP + plots.BAND_HEIGHT * (1 - 0.9), 1)
+    assert (peak_x, peak_y, 0.9) in plot.score_dots and f"{peak_x},{peak_y}" in plot.score_points
+
+
+def test_a_short_timeline_draws_every_frame() -> None:
+    """No more frames than pixel columns (several in one column here): each is a line point and a dot."""
+    scores = [(t / 4, (t % 7) / 7) for t in range(plots.COLUMNS)]
+    plot = plots.timeline_plot(_timeline(scores, 3_600), 0.5)
+    assert [score for *_, score in plot.score_dots] == [score for _, score in scores]
+    assert plot.score_points == " ".join(f"{x},{y}" for x, y, _ in plot.score_dots)
 
 
 @pytest.mark.parametrize("query", ["original=1", "blur=1", ""])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 import time
 from pathlib import Path
@@ -28,6 +30,18 @@ def _actions(client: TestClient) -> list[str]:
 def test_pages_need_a_signed_in_user(browser) -> None:
     response = browser(None).get("/ui/cases")
     assert response.status_code == 303 and response.headers["location"] == "/ui/sign-in?next=/ui/cases"
+
+
+def test_sign_in_comes_back_to_the_link_with_its_query(browser) -> None:
+    link = "/ui/reports.csv?agency=DISKOMINFO&month=2026-03"
+    user = browser(None)
+    form = user.get(user.get(link).headers["location"]).text
+    next_field = re.search(r'name="next" value="([^"]*)"', form)
+    assert next_field and html.unescape(next_field.group(1)) == link
+    response = user.post("/ui/sign-in", {"username": "rev.kominfo", "password": PASSWORD, "next": link})
+    assert response.headers["location"] == link
+    report = user.get(link)
+    assert report.status_code == 200 and "DISKOMINFO-2026-03.csv" in report.headers["content-disposition"]
 
 
 def test_sign_in_sets_a_secure_http_only_cookie_and_is_audited(client: TestClient, browser) -> None:
@@ -157,7 +171,9 @@ def test_a_form_without_this_sessions_csrf_token_is_refused(browser) -> None:
     assert garbled.status_code == 403 and "reload" in garbled.text
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/ui/", "/v1/cases"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/ui/", "/v1/cases", "/\\evil.example/ui/"]
+)
 def test_sign_in_never_redirects_off_the_ui(browser, target: str) -> None:
     user = browser(None)
     response = user.post(
