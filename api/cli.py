@@ -158,12 +158,20 @@ def _eval(args: argparse.Namespace) -> int:
 
     if args.report is not None and not args.report.parent.is_dir():
         raise FileNotFoundError(f"--report {args.report}: its folder does not exist")
+    # refused before any tuning: each tuning rewrites a settings file beside a model
+    if args.tune_thresholds and args.data is None:
+        raise ValueError("--tune-thresholds needs --data (its val split chooses the thresholds)")
+    if args.imgsz is not None and not args.tune_thresholds:
+        raise ValueError(
+            "--imgsz needs --tune-thresholds: the evaluation runs at the size in the model's settings file, "
+            "which only tuning rewrites"
+        )
+    if args.tune_attire_threshold and (args.attire is None or args.data is None):
+        raise ValueError("--tune-attire-threshold needs --attire and --data")
     if args.tune_thresholds:
         imgsz = ModelSettings.for_weights(args.model, load_taxonomy()).imgsz
         print(json.dumps({"thresholds": choose_thresholds(args.model, args.data, args.imgsz or imgsz)}))
     if args.tune_attire_threshold:
-        if args.attire is None or args.data is None:
-            raise ValueError("--tune-attire-threshold needs --attire and --data")
         chosen = choose_attire_threshold(args.attire, args.data, args.realdata, detector=args.model)
         print(json.dumps({"attire": chosen}))
     report = evaluate(args.model, args.data, args.realdata, attire=args.attire, report_path=args.report)
@@ -186,19 +194,23 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _data_synth(args: argparse.Namespace) -> int:
-    from datasets.people import bundled_photos, find_people, realdata_photos
+    from datasets.people import REALDATA_DIR, bundled_photos, find_people, realdata_photos
     from datasets.synth import HELD_OUT_FRACTIONS, SynthConfig, generate
 
+    # A realdata folder given explicitly must be one: a typo would silently build on the bundled photos.
+    if args.realdata is not None and not (args.realdata / "labels.csv").exists():
+        raise FileNotFoundError(f"--realdata {args.realdata} has no labels.csv; give the realdata folder")
+    realdata = args.realdata or REALDATA_DIR
     config = SynthConfig(count=args.count, seed=args.seed, stratify=args.stratify)
     if args.realdata_split == "test":
         if args.no_realdata:
             raise ValueError("--realdata-split test renders realdata's test photos: drop --no-realdata")
-        photos = realdata_photos(args.realdata, "test")
+        photos = realdata_photos(realdata, "test")
         if not photos:
-            raise FileNotFoundError(f"no test photos in {args.realdata / 'labels.csv'}")
+            raise FileNotFoundError(f"no test photos in {realdata / 'labels.csv'}")
         config = replace(config, fractions=HELD_OUT_FRACTIONS)
     else:
-        photos = bundled_photos() + ([] if args.no_realdata else realdata_photos(args.realdata))
+        photos = bundled_photos() + ([] if args.no_realdata else realdata_photos(realdata))
     people = find_people(photos, cache=args.out.with_name(args.out.name + ".people.json"))
     print(generate(people, args.out, config, workers=args.workers))
     return 0
@@ -600,7 +612,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="first choose the attire classifier's threshold: at most 5%% false positives on the val split",
     )
     p.add_argument("--attire", type=Path, help="a person-crop attire classifier: also measure two-stage")
-    p.add_argument("--imgsz", type=int)
+    p.add_argument(
+        "--imgsz",
+        type=int,
+        help="with --tune-thresholds: the image size to tune at, written to <model>.yaml with the thresholds "
+        "and so also the size the evaluation runs at (default: the size in <model>.yaml)",
+    )
     p.add_argument("--report", type=Path, help="where to write the report (default: <model>.eval.json)")
     p.set_defaults(run=_eval)
 
@@ -615,9 +632,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = data.add_parser("synth", help="render synthetic livestream frames on real people")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--count", type=int, default=1500)
+    p.add_argument("--count", type=int, default=1500, help="frames to render, at least 1")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--realdata", type=Path, default=REALDATA_DIR)
+    p.add_argument(
+        "--realdata",
+        type=Path,
+        help=f"a realdata folder with labels.csv (default: {REALDATA_DIR}, used when present)",
+    )
     p.add_argument("--no-realdata", action="store_true", help="use only the photos bundled with ultralytics")
     p.add_argument(
         "--realdata-split",

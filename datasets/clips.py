@@ -22,7 +22,7 @@ from datasets.synth import SynthConfig, render_frame
 
 @dataclass(frozen=True)
 class Segment:
-    photo: PhotoPeople
+    photo: PhotoPeople  # of everyday clothes: render_frame refuses to force an outfit on real attire
     outfit: str  # a key of garments.OUTFITS ("original" keeps the photo's clothes)
     seconds: float
 

@@ -27,12 +27,10 @@ import cv2
 import numpy as np
 
 from datasets.importers import open_yolo_dataset, read_yolo_labels, yolo_label_path
-from datasets.people import REALDATA_DIR, is_official_label, realdata_photos
+from datasets.people import REALDATA_DIR, is_official_label, main_people, realdata_photos
 from detector.attire import CLASSES, upper_body
 from detector.people import PeopleFinder
 from detector.taxonomy import load_taxonomy
-
-MAIN_PERSON_SHARE = 0.6
 
 
 def frame_source(frame: Path) -> str:
@@ -82,27 +80,41 @@ def _real_photos(realdata: Path) -> dict[str, tuple[Path, str]]:
     return {path.stem: (path, label) for path, label in realdata_photos(realdata)}
 
 
-def _of_official_photo(frame: Path, real: dict[str, tuple[Path, str]]) -> bool:
-    source = frame_source(frame)
-    return source in real and is_official_label(real[source][1])
+def realdata_labels(realdata: Path = REALDATA_DIR) -> dict[str, str]:
+    """The label of every real photo by file stem, of both splits: a held-out set's frames are rendered
+    from the ``test`` photos."""
+    return {
+        path.stem: label for split in ("train", "test") for path, label in realdata_photos(realdata, split)
+    }
 
 
-def _unknown(frame: Path, boxes: np.ndarray, real: dict[str, tuple[Path, str]]) -> bool:
+def _of_official_photo(frame: Path, labels: dict[str, str]) -> bool:
+    return is_official_label(labels.get(frame_source(frame), ""))
+
+
+def _unknown(frame: Path, boxes: np.ndarray, labels: dict[str, str]) -> bool:
     """A frame of an official-attire photo without official boxes: attire the labels do not name."""
-    return not len(boxes) and _of_official_photo(frame, real)
+    return not len(boxes) and _of_official_photo(frame, labels)
+
+
+def frame_truth(frame: Path, names: tuple[str, ...], labels: dict[str, str]) -> bool | None:
+    """Whether a synthetic frame shows official attire (it has an official box); None where the labels
+    cannot say (``labels``: ``realdata_labels``)."""
+    boxes = official_boxes(frame, (1, 1), names)  # only whether there are any
+    return None if _unknown(frame, boxes, labels) else bool(len(boxes))
 
 
 def labelled_frames(data_yaml: Path, split: str, realdata: Path = REALDATA_DIR) -> list[tuple[Path, bool]]:
     """Whole frames of one split with their truth ("official attire present"): the detection dataset's
     frames (those with known truth) and the real ``train`` photos whose people are in that split."""
     dataset = open_yolo_dataset(data_yaml)
-    real = _real_photos(realdata)
+    real, labels = _real_photos(realdata), realdata_labels(realdata)
     frames, sources = [], set()
     for frame_path in dataset.splits.get(split, ()):
         sources.add(frame_source(frame_path))
-        boxes = official_boxes(frame_path, (1, 1), dataset.names)  # only whether there are any
-        if not _unknown(frame_path, boxes, real):
-            frames.append((frame_path, bool(len(boxes))))
+        truth = frame_truth(frame_path, dataset.names, labels)
+        if truth is not None:
+            frames.append((frame_path, truth))
     frames += [
         (path, is_official_label(label)) for stem, (path, label) in sorted(real.items()) if stem in sources
     ]
@@ -115,7 +127,7 @@ def build_crops(
     """Write ``out/<split>/<class>/*.jpg`` and return the crop counts per split and class."""
     dataset = open_yolo_dataset(data_yaml)
     dataset.images("train")  # crops train a classifier: never of a held-out set
-    real = _real_photos(realdata)
+    real, labels = _real_photos(realdata), realdata_labels(realdata)
     finder = PeopleFinder()
     if out.exists():
         shutil.rmtree(out)
@@ -133,21 +145,21 @@ def build_crops(
             source_split[frame_source(frame_path)] = split
             frame = cv2.imread(str(frame_path), cv2.IMREAD_COLOR)
             boxes = official_boxes(frame_path, frame.shape, dataset.names)
-            if _unknown(frame_path, boxes, real):
+            if _unknown(frame_path, boxes, labels):
                 continue
             crops = finder.crops(frame)
             worn = wearers([c.box for c in crops], boxes)
             for k, crop in enumerate(crops):
-                if k in worn or not _of_official_photo(frame_path, real):
+                if k in worn or not _of_official_photo(frame_path, labels):
                     write(split, CLASSES[k in worn], f"{frame_path.stem}_{k}", crop.image)
 
     for stem, (path, label) in sorted(real.items()):
         split = source_split.get(stem, "train")
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         crops = finder.crops(image)
-        tallest = max((c.height for c in crops), default=0.0)
+        main = main_people([c.height for c in crops])
         for k, crop in enumerate(crops):
-            if is_official_label(label) and crop.height < MAIN_PERSON_SHARE * tallest:
+            if is_official_label(label) and not main[k]:
                 continue
             for r in range(real_repeat if split == "train" else 1):
                 write(split, CLASSES[is_official_label(label)], f"real_{stem}_{k}_{r}", crop.image)

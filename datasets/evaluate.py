@@ -5,7 +5,8 @@
 - frame level, on the synthetic test split and on the real photos of ``../shared/realdata`` (its
   ``test`` split only): recall of "official attire present" on official-attire frames and the
   false-positive rate on civilian frames, at the shipped operating thresholds, with counts and 95%
-  Wilson intervals;
+  Wilson intervals; synthetic frames whose labels cannot say whether official attire shows are left
+  out and counted (``frames_unknown``, by ``datasets.crops.frame_truth``, as in threshold tuning);
 - a confusion summary of the hard negatives (everyday batik, police, military, other uniforms).
 """
 
@@ -24,8 +25,8 @@ import cv2
 import numpy as np
 import yaml
 
-from datasets.crops import frame_source, labelled_frames
-from datasets.importers import open_yolo_dataset, read_yolo_labels, yolo_label_path
+from datasets.crops import frame_source, frame_truth, labelled_frames, realdata_labels
+from datasets.importers import open_yolo_dataset
 from datasets.people import GARMENT_OF_LABEL, REALDATA_DIR, is_official_label, realdata_photos
 from detector.attire import TwoStage
 from detector.model import DEFAULT_WEIGHTS, Detector, ModelSettings
@@ -46,6 +47,7 @@ class FrameLevel:
     negatives: int
     false_positives: int
     roc_auc: float | None
+    frames_unknown: int = 0  # left out: their labels cannot say whether official attire shows
 
     @property
     def recall(self) -> float | None:
@@ -84,10 +86,19 @@ def roc_auc(pos: list[float], neg: list[float]) -> float | None:
 
 
 def frame_level(
-    pos_scores: list[float], neg_scores: list[float], pos_hits: list[bool], neg_hits: list[bool]
+    pos_scores: list[float],
+    neg_scores: list[float],
+    pos_hits: list[bool],
+    neg_hits: list[bool],
+    frames_unknown: int = 0,
 ) -> FrameLevel:
     return FrameLevel(
-        len(pos_hits), sum(pos_hits), len(neg_hits), sum(neg_hits), roc_auc(pos_scores, neg_scores)
+        len(pos_hits),
+        sum(pos_hits),
+        len(neg_hits),
+        sum(neg_hits),
+        roc_auc(pos_scores, neg_scores),
+        frames_unknown,
     )
 
 
@@ -115,7 +126,19 @@ class FrameScorer:
 
 
 def _validate(weights: Path, data_yaml: Path, imgsz: int, split: str) -> Any:
+    """ultralytics' validation metrics, which also keep ``matched``: ultralytics' own matching of the
+    detections to the boxes (``tp``: each detection right at IoU 0.5, 0.55 .. 0.95; ``conf``; ``pred_cls``;
+    ``target_cls``: one entry a box), which its validator clears once the metrics are computed."""
+    # imported here, where detector.offline has already kept ultralytics off the network
+    from ultralytics.models.yolo.detect import DetectionValidator
+
+    class MatchKeepingValidator(DetectionValidator):
+        def get_stats(self) -> dict[str, Any]:
+            self.metrics.matched = {k: np.concatenate(v, 0) for k, v in self.metrics.stats.items()}
+            return super().get_stats()
+
     return YOLO(str(weights), task="detect").val(
+        validator=MatchKeepingValidator,
         data=str(data_yaml),
         split=split,
         imgsz=imgsz,
@@ -147,7 +170,7 @@ def box_metrics_by_kind(
     they were photographed (garment boxes from pose keypoints: the nearest the frames come to real
     uniforms in a livestream's framing), and the rest (attire drawn on real people, look-alikes, no
     attire). None when realdata, which tells the kinds apart, is absent."""
-    labels = {path.stem: label for s in ("train", "test") for path, label in realdata_photos(realdata, s)}
+    labels = realdata_labels(realdata)
     if not labels:
         return None
     dataset = open_yolo_dataset(data_yaml)
@@ -170,20 +193,26 @@ def box_metrics_by_kind(
     return results
 
 
-def synthetic_frame_level(scorer: Scorer, data_yaml: Path, split: str = "test") -> FrameLevel:
+def synthetic_frame_level(
+    scorer: Scorer, data_yaml: Path, split: str = "test", realdata: Path = REALDATA_DIR
+) -> FrameLevel:
+    """Frame-level results on the ``split`` frames whose truth the labels tell (``frame_truth``, the rule
+    threshold tuning uses): a frame of an official-attire photo without an official box shows attire the
+    labels do not name, and is counted in ``frames_unknown`` instead."""
     dataset = open_yolo_dataset(data_yaml)
-    official_ids = {i for i, n in enumerate(dataset.names) if n in load_taxonomy().official_names}
+    labels = realdata_labels(realdata)
     scores: dict[bool, list[float]] = {True: [], False: []}
     hits: dict[bool, list[bool]] = {True: [], False: []}
+    unknown = 0
     for image_path in dataset.images(split):
-        truth = any(
-            line.class_id in official_ids
-            for line in read_yolo_labels(yolo_label_path(image_path), len(dataset.names))
-        )
+        truth = frame_truth(image_path, dataset.names, labels)
+        if truth is None:
+            unknown += 1
+            continue
         score, hit = scorer(cv2.imread(str(image_path)))
         scores[truth].append(score)
         hits[truth].append(hit)
-    return frame_level(scores[True], scores[False], hits[True], hits[False])
+    return frame_level(scores[True], scores[False], hits[True], hits[False], unknown)
 
 
 def person_crops(scorer: Scorer, people: PeopleFinder) -> Scorer:
@@ -246,7 +275,7 @@ def evaluate(
         report["synthetic_boxes_by_kind"] = box_metrics_by_kind(
             weights, data_yaml, scorer.detector.imgsz, split, realdata
         )
-        report["synthetic_frame_level"] = synthetic_frame_level(scorer, data_yaml, split).to_dict()
+        report["synthetic_frame_level"] = synthetic_frame_level(scorer, data_yaml, split, realdata).to_dict()
     report["realdata_test"] = realdata_frame_level(scorer, realdata)
     people = functools.cache(PeopleFinder)  # the pose model, loaded only if a person-crop design runs
     if report["realdata_test"] is not None:
@@ -259,7 +288,7 @@ def evaluate(
         }
         if data_yaml is not None:
             report["synthetic_frame_level_two_stage"] = synthetic_frame_level(
-                two_stage, data_yaml, split
+                two_stage, data_yaml, split, realdata
             ).to_dict()
         report["realdata_test_two_stage"] = realdata_frame_level(two_stage, realdata)
     (report_path or default_report_path(weights)).write_text(json.dumps(report, indent=2))
@@ -312,20 +341,36 @@ def choose_thresholds(weights: Path, data_yaml: Path, imgsz: int, split: str = "
     to ``<weights>.yaml`` where the detector reads them."""
     open_yolo_dataset(data_yaml).images(split)
     m = _validate(weights, data_yaml, imgsz, split)
-    names = [m.names[int(c)] for c in m.box.ap_class_index]
-    thresholds = best_f1_thresholds(names, np.asarray(m.box.f1_curve))
+    matched = m.matched
+    names = [m.names[c] for c in range(len(m.names))]
+    thresholds = best_f1_thresholds(
+        names, matched["tp"][:, 0], matched["conf"], matched["pred_cls"], matched["target_cls"]
+    )
     weights.with_suffix(".yaml").write_text(yaml.safe_dump({"imgsz": imgsz, "thresholds": thresholds}))
     return thresholds
 
 
-def best_f1_thresholds(names: list[str], f1_curves: np.ndarray) -> dict[str, float]:
-    """For each class, the confidence where its F1 curve (over confidences 0..1, evenly spaced) peaks,
-    rounded down to 3 decimals (rounding up would drop the detections that made the best F1, as a
-    detection counts from the threshold up) and kept within 0.05-0.9. A class whose F1 is 0 throughout
-    (nothing right at any confidence) is left out, and keeps the taxonomy's default."""
-    conf = np.linspace(0, 1, f1_curves.shape[1])
-    return {
-        name: float(np.clip(math.floor(conf[int(np.argmax(f1))] * 1000) / 1000, 0.05, 0.9))
-        for name, f1 in zip(names, f1_curves, strict=True)
-        if f1.max() > 0
-    }
+def best_f1_thresholds(
+    names: list[str], right: np.ndarray, conf: np.ndarray, pred_cls: np.ndarray, target_cls: np.ndarray
+) -> dict[str, float]:
+    """For each class, the threshold with the best F1 over the detections it keeps (those scoring at or
+    above it): the confidence of one of the class's detections, as F1 only changes there. ``right``: each
+    detection matched to a box of its class at IoU 0.5 (ultralytics' matching); ``names`` by class id;
+    ``target_cls``: the class of each box. Of equal F1s the higher confidence wins (fewer detections).
+    The confidence is kept exactly, as rounding up would drop the detection that made the best F1 and
+    rounding down could take in others just under it; then it is kept within 0.05-0.9. A class whose
+    F1 is 0 at every threshold (nothing right) is left out, and keeps the taxonomy's default."""
+    boxes = np.bincount(target_cls.astype(int), minlength=len(names))
+    thresholds: dict[str, float] = {}
+    for c, name in enumerate(names):
+        mine = pred_cls == c
+        order = np.argsort(-conf[mine], kind="stable")
+        scores, hits = conf[mine][order], np.cumsum(right[mine][order])
+        f1 = 2 * hits / (np.arange(1, len(scores) + 1) + boxes[c])  # 2 TP / (detections + boxes)
+        # a threshold keeps every detection of its confidence: only the last of equal ones is a choice
+        tied = np.zeros(len(scores), bool)
+        tied[:-1] = scores[1:] == scores[:-1]
+        f1[tied] = 0
+        if f1.size and f1.max() > 0:
+            thresholds[name] = min(max(float(scores[int(np.argmax(f1))]), 0.05), 0.9)
+    return thresholds

@@ -2,17 +2,20 @@
 
 Sources are real photographs: the ``train`` split of ``../shared/realdata`` when it is present and
 the two street photos that ultralytics ships with its package. Its ``test`` split is a source only of
-held-out frames that no model trains on (``seragam data synth --realdata-split test``).
+held-out frames that no model trains on (``seragam data synth --realdata-split test``); it leaves out
+the pictures the generator trains on (realdata's test split holds copies of the bundled photos).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from importlib.resources import files
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from detector.people import POSE_WEIGHTS, PeopleFinder
@@ -72,38 +75,76 @@ class PhotoPeople:
     people: tuple[Person, ...]
 
 
+# A realdata label describes the main people of its photo: those at least this share of the tallest
+# person's height. Smaller people (bystanders, a crowd behind) may wear anything.
+MAIN_PERSON_SHARE = 0.6
+
+# Two files show the same picture when their 32x32 grey thumbnails differ by under this many grey
+# levels on average: re-encodings of one picture differ by about 0.2, different photos by 12 or more.
+SAME_PICTURE_DIFF = 2.0
+
+
+def main_people(heights: Sequence[float]) -> list[bool]:
+    """For each person of a photo, by their height in pixels: whether the photo's label describes them."""
+    tallest = max(heights, default=0.0)
+    return [h >= MAIN_PERSON_SHARE * tallest for h in heights]
+
+
 def bundled_photos() -> list[tuple[Path, str]]:
     assets = Path(str(files("ultralytics") / "assets"))
     return [(p, "civilian") for p in sorted(assets.glob("*.jpg"))]
 
 
+def _thumbnail(path: Path) -> np.ndarray | None:
+    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    return None if image is None else cv2.resize(image, (32, 32), interpolation=cv2.INTER_AREA).astype(float)
+
+
 def realdata_photos(realdata: Path = REALDATA_DIR, split: str = "train") -> list[tuple[Path, str]]:
-    """The photos of one split of realdata with their label; empty when realdata is not present."""
+    """The photos of one split of realdata with their label; empty when realdata is not present.
+
+    The ``test`` split leaves out every photo that shows the same picture as a bundled photo, which the
+    generator trains on: a test photo that is also a training source measures nothing. Pictures are
+    compared by their content (decoded pixels), not by name or bytes, since the copies in realdata are
+    re-encoded; an unreadable photo is kept (its reader reports it)."""
     table = realdata / "labels.csv"
     if not table.exists():
         return []
     with table.open() as f:
-        return [(realdata / r["file"], r["label"]) for r in csv.DictReader(f) if r["split"] == split]
+        photos = [(realdata / r["file"], r["label"]) for r in csv.DictReader(f) if r["split"] == split]
+    if split != "test":
+        return photos
+    trained_on = [t for p, _ in bundled_photos() if (t := _thumbnail(p)) is not None]
+
+    def trained_on_picture(path: Path) -> bool:
+        t = _thumbnail(path)
+        return t is not None and any(np.abs(t - b).mean() < SAME_PICTURE_DIFF for b in trained_on)
+
+    return [(path, label) for path, label in photos if not trained_on_picture(path)]
 
 
 def find_people(
     photos: list[tuple[Path, str]], pose_weights: Path = POSE_WEIGHTS, cache: Path | None = None
 ) -> list[PhotoPeople]:
-    """Run the pose model over photos (cached in ``cache`` as JSON, keyed by path)."""
-    known: dict[str, PhotoPeople] = {}
+    """Run the pose model over photos (what it finds is cached in ``cache`` as JSON, keyed by path; the
+    label and source always come from ``photos``, so a corrected label takes effect)."""
+    known: dict[str, tuple[Person, ...]] = {}
     if cache and cache.exists():
         for item in json.loads(cache.read_text()):
-            people = tuple(Person(tuple(p["box"]), tuple(map(tuple, p["keypoints"]))) for p in item["people"])
-            known[item["path"]] = PhotoPeople(item["path"], item["source"], item["label"], people)
-    todo = [(p, label) for p, label in photos if str(p) not in known]
+            known[item["path"]] = tuple(
+                Person(tuple(p["box"]), tuple(map(tuple, p["keypoints"]))) for p in item["people"]
+            )
+    todo = [p for p, _ in photos if str(p) not in known]
     if todo:
         finder = PeopleFinder(pose_weights)
-        for path, label in todo:
+        for path in todo:
             found, keypoints = finder.find(str(path))
             boxes, kpts = found.tolist(), keypoints.tolist() if keypoints is not None else []
-            people = tuple(Person(tuple(b), tuple(map(tuple, k))) for b, k in zip(boxes, kpts, strict=True))
-            known[str(path)] = PhotoPeople(str(path), path.stem, label, people)
+            known[str(path)] = tuple(
+                Person(tuple(b), tuple(map(tuple, k))) for b, k in zip(boxes, kpts, strict=True)
+            )
         if cache:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_text(json.dumps([asdict(v) for v in known.values()]))
-    return [known[str(p)] for p, _ in photos]
+            items = [{"path": path, "people": [asdict(p) for p in people]} for path, people in known.items()]
+            cache.write_text(json.dumps(items))
+    return [PhotoPeople(str(p), p.stem, label, known[str(p)]) for p, label in photos]

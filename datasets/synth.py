@@ -1,8 +1,9 @@
 """Synthetic livestream frames built on real people, written as an ultralytics dataset.
 
 Each frame starts from a real photo: either the photo as it is (real uniforms get a pseudo-box
-from pose keypoints, civilians stay negatives) or a counterfactual in which one real person is
-dressed in official attire or a look-alike (``garments.OUTFITS``). The frame is then cut to a
+from pose keypoints on the main people their label describes, civilians stay negatives) or a
+counterfactual in which one real person is dressed in official attire or a look-alike
+(``garments.OUTFITS``). The frame is then cut to a
 phone's portrait framing and put through livestream conditions. Splits are by source photo, so
 no person appears in two splits. Deterministic by seed.
 """
@@ -20,7 +21,7 @@ import numpy as np
 from datasets.garments import OUTFITS, Box, dress, pseudo_garment_box, torso_geometry
 from datasets.importers import LabelledBox, LabelledImage, write_yolo_dataset
 from datasets.livestream import camera_effects, compress, overlay
-from datasets.people import GARMENT_OF_LABEL, PhotoPeople, is_official_label, label_stratum
+from datasets.people import GARMENT_OF_LABEL, PhotoPeople, is_official_label, label_stratum, main_people
 from datasets.splits import split_by_source
 from detector.taxonomy import load_taxonomy
 
@@ -137,29 +138,50 @@ def _project(
     return out
 
 
+def _draw_outfit(rng: np.random.Generator, redress: bool) -> str:
+    """An outfit by ``OUTFIT_WEIGHTS``; with ``redress``, never one that keeps the person's clothes."""
+    choices = {k: w for k, w in OUTFIT_WEIGHTS.items() if not (redress and OUTFITS[k].pattern == "keep")}
+    weights = np.array(list(choices.values()))
+    return str(rng.choice(list(choices), p=weights / weights.sum()))
+
+
 def _scene(
     photo: PhotoPeople, image: np.ndarray, rng: np.random.Generator, config: SynthConfig, outfit: str | None
 ) -> tuple[list[Box], int]:
-    """Dress (or not) the people of a photo; return source-pixel boxes and the person to frame."""
+    """Dress (or not) the people of a photo; return source-pixel boxes and the person to frame.
+    ``outfit`` can be forced only on photos whose real attire carries no label."""
+    garment = GARMENT_OF_LABEL.get(photo.label)
+    official = is_official_label(photo.label)
+    if outfit is not None and (garment is not None or official):
+        # Their other people would keep the real attire, so the frame would not show what outfit says.
+        raise ValueError(
+            f"{photo.path} shows real {photo.label} attire: an outfit can be forced only on photos of "
+            "everyday clothes (give another photo, or no outfit)"
+        )
     dressable = [i for i, p in enumerate(photo.people) if torso_geometry(p) is not None]
     areas = np.array(
         [(p.box[2] - p.box[0]) * (p.box[3] - p.box[1]) for p in (photo.people[i] for i in dressable)]
     )
     focus = dressable[int(rng.choice(len(dressable), p=areas / areas.sum()))]
-    garment = GARMENT_OF_LABEL.get(photo.label)
-    if garment is not None:  # a real uniform photo: every visible person wears it (image-level label)
-        boxes = [(garment, b) for p in photo.people if (b := pseudo_garment_box(image, p))]
-        return boxes, focus
+    if garment is not None:  # a real uniform photo: its image-level label describes its main people
+        main = main_people([p.box[3] - p.box[1] for p in photo.people])
+        boxes = [
+            (garment, b)
+            for p, is_main in zip(photo.people, main, strict=True)
+            if is_main and (b := pseudo_garment_box(image, p))
+        ]
+        if main[focus]:
+            return boxes, focus
+        # What the framed bystander wears is unknown: redressed, it is known (never a false negative).
+        return boxes + dress(image, photo.people[focus], OUTFITS[_draw_outfit(rng, redress=True)], rng), focus
     if outfit is None:
-        # Official attire with no garment class (a white shirt made official by its insignia) is always
-        # redressed: kept as it is, its real insignia would be an unlabelled positive.
-        official = is_official_label(photo.label)
         if not official and rng.random() < config.real_fraction:
             return [], focus
-        choices = {k: w for k, w in OUTFIT_WEIGHTS.items() if not (official and OUTFITS[k].pattern == "keep")}
-        weights = np.array(list(choices.values()))
-        outfit = str(rng.choice(list(choices), p=weights / weights.sum()))
-    return dress(image, photo.people[focus], OUTFITS[outfit], rng), focus
+        outfit = _draw_outfit(rng, redress=official)
+    # Official attire with no garment class (a white shirt made official by its insignia) is redressed on
+    # everyone with a torso: kept as it is, anyone's real insignia in view would be an unlabelled positive.
+    redressed = dressable if official else [focus]
+    return [b for i in redressed for b in dress(image, photo.people[i], OUTFITS[outfit], rng)], focus
 
 
 def render_frame(
@@ -169,7 +191,8 @@ def render_frame(
     outfit: str | None = None,
     size: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, list[LabelledBox]]:
-    """One livestream frame of ``photo``; ``outfit`` forces what the framed person wears (default: drawn)."""
+    """One livestream frame of ``photo``; ``outfit`` forces what the framed person wears (default: drawn),
+    on photos of everyday clothes only (ValueError on photos of real uniforms or official attire)."""
     image = cv2.imread(photo.path, cv2.IMREAD_COLOR)
     if image is None:
         raise FileNotFoundError(f"cannot read source photo {photo.path}")
@@ -208,6 +231,11 @@ def generate(photos: list[PhotoPeople], out_dir: Path, config: SynthConfig, work
     """Render ``config.count`` frames from ``photos`` in ``workers`` processes and write a split
     dataset; return its data.yaml. Each frame depends only on the seed and its index, so the result
     does not depend on ``workers``."""
+    if config.count < 1:
+        raise ValueError(f"cannot render {config.count} frames: ask for at least 1")
+    # write_yolo_dataset refuses a non-empty folder too, but only after every frame is rendered
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise FileExistsError(f"{out_dir} is not empty; write the dataset to a new directory")
     usable = [p for p in photos if any(torso_geometry(q) for q in p.people)]
     if not usable:
         raise ValueError("no source photo shows a person with both shoulders visible; give other photos")
@@ -217,14 +245,15 @@ def generate(photos: list[PhotoPeople], out_dir: Path, config: SynthConfig, work
         (usable[_frame_rng(config, i, len(usable))[1]], i, len(usable), config, staging)
         for i in range(config.count)
     ]
-    if workers > 1:
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            items = pool.map(_render_into, jobs, chunksize=4)
-    else:
-        items = [_render_into(job) for job in jobs]
-    strata = {p.source: label_stratum(p.label) for p in usable} if config.stratify else None
-    splits = split_by_source(items, dict(config.fractions), seed=config.seed, strata=strata)
-    # every data.yaml names a train and a val split (ultralytics requires them), empty where not drawn
-    data_yaml = write_yolo_dataset({"train": [], "val": [], **splits}, out_dir, load_taxonomy().names)
-    shutil.rmtree(staging)
-    return data_yaml
+    try:
+        if workers > 1:
+            with multiprocessing.get_context("spawn").Pool(workers) as pool:
+                items = pool.map(_render_into, jobs, chunksize=4)
+        else:
+            items = [_render_into(job) for job in jobs]
+        strata = {p.source: label_stratum(p.label) for p in usable} if config.stratify else None
+        splits = split_by_source(items, dict(config.fractions), seed=config.seed, strata=strata)
+        # every data.yaml names a train and a val split (ultralytics requires them), empty where not drawn
+        return write_yolo_dataset({"train": [], "val": [], **splits}, out_dir, load_taxonomy().names)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

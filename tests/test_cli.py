@@ -73,12 +73,33 @@ def test_data_stats_prints_a_table(tiny_dataset: Path, capsys) -> None:
         (["detect", "README.md"], "not a readable image"),
         (["data", "stats", "missing"], "pass a data.yaml"),
         (["eval", "--report", "missing/report.json"], "its folder does not exist"),
+        (["data", "synth", "--out", "missing/ds", "--realdata", "missing"], "has no labels.csv"),
     ],
 )
 def test_errors_are_one_line_with_exit_code_2(argv: list[str], message: str, capsys) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("seragam: error:") and message in err
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--tune-thresholds"], "--tune-thresholds needs --data"),
+        (["--imgsz", "480"], "--imgsz needs --tune-thresholds"),  # else the settings file's size, silently
+    ],
+)
+def test_eval_refuses_options_it_cannot_use(options: list[str], message: str, tmp_path: Path, capsys) -> None:
+    model = tmp_path / "seragam-n.pt"
+    shutil.copyfile(DEFAULT_WEIGHTS, model)
+    report = tmp_path / "report.json"
+    # tmp_path has no labels.csv: no realdata, so an evaluation that ran would be quick
+    argv = ["eval", "--model", str(model), "--realdata", str(tmp_path), "--report", str(report)]
+
+    assert main([*argv, *options]) == 2
+
+    assert message in capsys.readouterr().err
+    assert not report.exists() and not model.with_suffix(".yaml").exists()
 
 
 def test_detect_with_attire_judges_each_person(
@@ -121,7 +142,8 @@ def test_held_out_set_renders_only_test_photos_and_cannot_be_trained_on(
     labels = (("train", "civilian"), ("test", "asn_satpol_pp"))
     for (split, label), photo in zip(labels, bundled_people, strict=True):
         name = Path(photo.path).name
-        shutil.copyfile(photo.path, realdata / "images" / name)
+        # mirrored: the test split leaves out the bundled pictures themselves (the generator trains on them)
+        cv2.imwrite(str(realdata / "images" / name), cv2.flip(cv2.imread(photo.path), 1))
         rows.append(f"images/{name},{label},{split},,,,")
     (realdata / "labels.csv").write_text("\n".join(rows) + "\n")
     out = tmp_path / "heldout"
@@ -150,6 +172,12 @@ def test_held_out_set_renders_only_test_photos_and_cannot_be_trained_on(
         assert "no 'val' images" in capsys.readouterr().err
     assert main([*argv, "--realdata-split", "test", "--no-realdata"]) == 2
     assert "drop --no-realdata" in capsys.readouterr().err
+
+
+def test_data_synth_refuses_a_count_below_one(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "ds"
+    assert main(["data", "synth", "--out", str(out), "--count", "0", "--no-realdata", "--workers", "1"]) == 2
+    assert "at least 1" in capsys.readouterr().err and not out.exists()
 
 
 def write_cvat_streams(folder: Path, streams: int, frames: int) -> Path:

@@ -4,23 +4,28 @@ import json
 import shutil
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+import yaml
 
 from datasets.evaluate import (
     FrameScorer,
     best_f1_thresholds,
+    choose_thresholds,
     default_report_path,
     evaluate,
     frame_level,
     person_crops,
     realdata_frame_level,
     roc_auc,
+    synthetic_frame_level,
     wilson_interval,
 )
 from datasets.stats import dataset_stats
 from detector.model import DEFAULT_WEIGHTS
 from detector.people import PersonCrop
+from detector.taxonomy import load_taxonomy
 
 
 @pytest.mark.parametrize(
@@ -78,26 +83,88 @@ def test_evaluate_writes_report_beside_weights(tiny_dataset: Path, tmp_path: Pat
     assert saved["realdata_test"] is None
 
 
-def f1_peaking_at(index: int, points: int = 1000) -> np.ndarray:
-    curve = np.zeros(points)
-    curve[index] = 0.8
-    return curve
+@pytest.mark.parametrize("photo_split", ["train", "test"])  # a held-out set renders the test photos
+def test_synthetic_frames_whose_truth_the_labels_cannot_tell_are_left_out(
+    tmp_path: Path, photo_split: str
+) -> None:
+    """Frames of a real Satpol PP photo: one with its uniform's box, one whose box was cut off (it shows
+    the uniform, but has no official box: left out, as in threshold tuning); and a civilian frame."""
+    realdata = tmp_path / "realdata"
+    realdata.mkdir()
+    rows = [
+        "file,label,split",
+        f"images/satpol.jpg,asn_satpol_pp,{photo_split}",
+        "images/civ.jpg,civilian,train",
+    ]
+    (realdata / "labels.csv").write_text("\n".join(rows) + "\n")
+    names = load_taxonomy().names
+    frames = {
+        "ab_satpol_0": "",
+        "ab_satpol_1": f"{names.index('field_uniform')} 0.5 0.5 0.4 0.6\n",
+        "cd_civ_0": "",
+    }
+    for split in ("images", "labels"):
+        (tmp_path / split / "test").mkdir(parents=True)
+    for stem, label in frames.items():
+        cv2.imwrite(str(tmp_path / "images" / "test" / f"{stem}.jpg"), np.zeros((32, 32, 3), np.uint8))
+        (tmp_path / "labels" / "test" / f"{stem}.txt").write_text(label)
+    (tmp_path / "data.yaml").write_text(
+        yaml.safe_dump({"path": ".", "test": "images/test", "names": list(names)})
+    )
+
+    level = synthetic_frame_level(lambda image: (0.9, True), tmp_path / "data.yaml", "test", realdata)
+
+    assert (level.positives, level.negatives, level.false_positives, level.frames_unknown) == (1, 1, 1, 1)
+    assert level.to_dict()["frames_unknown"] == 1
 
 
 @pytest.mark.parametrize(
-    ("curve", "threshold"),
+    ("detections", "boxes", "threshold"),
     [
-        # the peak at confidence 672/999 = 0.67267: 0.673 would drop the detections scoring 0.6727-0.673
-        (f1_peaking_at(672), 0.672),
-        (f1_peaking_at(328), 0.328),  # 0.32833
-        (f1_peaking_at(10), 0.05),  # kept within 0.05-0.9
-        (f1_peaking_at(999), 0.9),
-        (np.zeros(1000), None),  # never right: the taxonomy default stays
+        # the F1 curve ultralytics samples at 1000 confidences peaks at 0.4014, which keeps only the first
+        # detection (F1 0.5); the best F1, 0.8, needs the second one
+        ([(0.9, True), (0.4006, True), (0.4, False)], 3, np.float32(0.4006)),
+        # F1 2/3 at 0.8 and at 0.5: the one with fewer detections
+        ([(0.8, True), (0.7, False), (0.6, False), (0.5, True)], 2, np.float32(0.8)),
+        # a threshold of 0.5 keeps all three detections there (F1 2/3), not the right one alone (F1 1)
+        ([(0.8, True), (0.5, True), (0.5, False), (0.5, False)], 2, np.float32(0.8)),
+        ([(0.95, True)], 1, 0.9),  # kept within 0.05-0.9
+        ([(0.02, True)], 1, 0.05),
+        ([(0.8, False)], 1, None),  # never right: the taxonomy default stays
+        ([], 1, None),
     ],
 )
-def test_best_f1_thresholds(curve: np.ndarray, threshold: float | None) -> None:
-    chosen = best_f1_thresholds(["pdh_khaki"], curve[None, :])
-    assert chosen.get("pdh_khaki") == threshold
+def test_best_f1_thresholds_keep_the_detection_with_the_best_f1(
+    detections: list[tuple[float, bool]], boxes: int, threshold: float | None
+) -> None:
+    conf = np.array([c for c, _ in detections], np.float32)  # as ultralytics scores them
+    right = np.array([r for _, r in detections], bool)
+    # a second class's detection, right and sure, with its box: it counts only for its own class
+    chosen = best_f1_thresholds(
+        ["pdh_khaki", "name_plate"],
+        np.append(right, True),
+        np.append(conf, np.float32(0.99)),
+        np.append(np.zeros(len(detections)), 1),
+        np.array([0] * boxes + [1]),
+    )
+    assert chosen.get("pdh_khaki") == threshold and chosen["name_plate"] == 0.9
+
+
+def test_choose_thresholds_are_confidences_of_detections(tiny_dataset: Path, tmp_path: Path) -> None:
+    """Each threshold is the confidence of a detection ultralytics matched on the val split (a float32),
+    not a point of a sampled F1 curve such as 0.401, which can leave out the detection that made the best
+    F1; they are written to the settings file the detector reads."""
+    weights = tmp_path / "seragam-n.pt"
+    shutil.copyfile(DEFAULT_WEIGHTS, weights)
+
+    thresholds = choose_thresholds(weights, tiny_dataset, 416, "val")
+
+    assert yaml.safe_load(weights.with_suffix(".yaml").read_text()) == {
+        "imgsz": 416,
+        "thresholds": thresholds,
+    }
+    inside = [t for t in thresholds.values() if 0.05 < t < 0.9]
+    assert inside and all(float(np.float32(t)) == t for t in inside)
 
 
 class CropsOf:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from datasets.crops import frame_source
-from datasets.garments import OUTFITS, dress, torso_geometry
+from datasets.garments import OUTFITS, dress, pseudo_garment_box, torso_geometry
 from datasets.importers import open_yolo_dataset, read_yolo
-from datasets.people import PhotoPeople
+from datasets.people import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER, Person, PhotoPeople
 from datasets.synth import SynthConfig, _scene, generate, render_frame
 from detector.taxonomy import load_taxonomy
 
@@ -144,3 +144,94 @@ def test_stratified_dataset_gives_each_split_official_and_civilian_photos(
     for frames in dataset.splits.values():
         sources = {frame_source(frame) for frame in frames}
         assert len(sources) == 2 and {s.rstrip("01") for s in sources} == {"asn_satpol_pp", "civilian"}
+
+
+def _shrunk(person: Person, scale: float) -> Person:
+    """The same person at ``scale`` of their size, anchored at their box's top-left corner (a bystander)."""
+    x0, y0 = person.box[:2]
+    box = (x0, y0, x0 + (person.box[2] - x0) * scale, y0 + (person.box[3] - y0) * scale)
+    return Person(
+        box, tuple((x0 + (x - x0) * scale, y0 + (y - y0) * scale, c) for x, y, c in person.keypoints)
+    )
+
+
+def _torso_patch(image: np.ndarray, person: Person) -> np.ndarray:
+    """A small patch in the middle of the person's torso."""
+    x, y = np.mean([person.keypoints[k][:2] for k in (L_SHOULDER, R_SHOULDER, L_HIP, R_HIP)], axis=0).astype(
+        int
+    )
+    return image[y - 5 : y + 5, x - 5 : x + 5]
+
+
+def test_real_uniform_photos_box_only_their_main_people(bundled_people: list[PhotoPeople]) -> None:
+    """A Satpol PP photo with a bystander under 60% of the tallest person's height: the label does not
+    describe the bystander, who gets no uniform box; framed, the bystander is redressed (known attire)."""
+    zidane = bundled_people[1]
+    bystander = _shrunk(zidane.people[1], 0.4)
+    photo = PhotoPeople(zidane.path, zidane.source, "asn_satpol_pp", (*zidane.people, bystander))
+    original = cv2.imread(photo.path)
+    main_boxes = [("field_uniform", pseudo_garment_box(original, p)) for p in zidane.people]
+    framed_bystander = 0
+    for seed in range(30):
+        image = original.copy()
+        boxes, focus = _scene(photo, image, np.random.default_rng(seed), SynthConfig(), None)
+        assert boxes[:2] == main_boxes
+        if focus == 2:
+            framed_bystander += 1
+            assert not np.array_equal(_torso_patch(image, bystander), _torso_patch(original, bystander))
+        else:
+            assert boxes == main_boxes and np.array_equal(image, original)
+    assert framed_bystander, "the bystander should be framed in some of the seeds"
+
+
+def test_white_shirt_photos_redress_everyone_with_a_torso(bundled_people: list[PhotoPeople]) -> None:
+    """Both officials of a white-shirt photo are redressed, not only the framed one: the other one's real
+    insignia would be an unlabelled positive in view."""
+    zidane = bundled_people[1]
+    photo = PhotoPeople(zidane.path, zidane.source, "asn_white_shirt_insignia", zidane.people)
+    original = cv2.imread(photo.path)
+    for seed in range(5):
+        image = original.copy()
+        _scene(photo, image, np.random.default_rng(seed), SynthConfig(), None)
+        for person in photo.people:
+            assert not np.array_equal(_torso_patch(image, person), _torso_patch(original, person))
+
+
+@pytest.mark.parametrize("label", ["asn_satpol_pp", "police", "asn_white_shirt_insignia"])
+def test_an_outfit_cannot_be_forced_on_a_photo_of_real_attire(
+    label: str, bundled_people: list[PhotoPeople]
+) -> None:
+    """Its other people would keep the real attire: a clip's ground truth, which follows the outfit asked
+    for, would be wrong."""
+    photo = replace(bundled_people[1], label=label)
+    with pytest.raises(ValueError, match="an outfit can be forced only on photos of everyday clothes"):
+        render_frame(photo, np.random.default_rng(0), SynthConfig(), outfit="plain_tshirt")
+
+
+def test_count_below_one_is_refused(bundled_people: list[PhotoPeople], tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        generate(bundled_people, tmp_path / "ds", SynthConfig(count=0))
+
+
+def test_non_empty_out_is_refused_before_rendering(
+    bundled_people: list[PhotoPeople], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "ds"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    monkeypatch.setattr("datasets.synth._render_into", lambda job: pytest.fail("rendered frames"))
+
+    with pytest.raises(FileExistsError, match="is not empty"):
+        generate(bundled_people, out, SynthConfig(count=4))
+
+    assert sorted(tmp_path.iterdir()) == [out]
+
+
+def test_a_failed_render_leaves_no_staging_frames(bundled_people: list[PhotoPeople], tmp_path: Path) -> None:
+    readable = bundled_people[1]
+    missing = replace(readable, path=str(tmp_path / "gone.jpg"), source="gone")
+
+    with pytest.raises(FileNotFoundError, match="cannot read source photo"):
+        generate([readable, missing], tmp_path / "ds", SynthConfig(count=8))
+
+    assert list(tmp_path.iterdir()) == []
