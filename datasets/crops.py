@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from datasets.importers import open_yolo_dataset, read_yolo_labels, yolo_label_path
-from datasets.people import REALDATA_DIR, is_official_label, main_people, realdata_photos
+from datasets.people import REALDATA_DIR, is_official_label, main_people, realdata_labels, realdata_photos
 from detector.attire import CLASSES, upper_body
 from detector.people import PeopleFinder
 from detector.taxonomy import load_taxonomy
@@ -78,14 +78,6 @@ def wearers(people: Sequence[tuple[int, int, int, int]], boxes: np.ndarray) -> s
 def _real_photos(realdata: Path) -> dict[str, tuple[Path, str]]:
     """The real ``train`` photos by file stem (the ``source`` of the frames rendered from them)."""
     return {path.stem: (path, label) for path, label in realdata_photos(realdata)}
-
-
-def realdata_labels(realdata: Path = REALDATA_DIR) -> dict[str, str]:
-    """The label of every real photo by file stem, of both splits: a held-out set's frames are rendered
-    from the ``test`` photos."""
-    return {
-        path.stem: label for split in ("train", "test") for path, label in realdata_photos(realdata, split)
-    }
 
 
 def _of_official_photo(frame: Path, labels: dict[str, str]) -> bool:

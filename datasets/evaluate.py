@@ -25,9 +25,15 @@ import cv2
 import numpy as np
 import yaml
 
-from datasets.crops import frame_source, frame_truth, labelled_frames, realdata_labels
+from datasets.crops import frame_source, frame_truth, labelled_frames
 from datasets.importers import open_yolo_dataset
-from datasets.people import GARMENT_OF_LABEL, REALDATA_DIR, is_official_label, realdata_photos
+from datasets.people import (
+    GARMENT_OF_LABEL,
+    REALDATA_DIR,
+    is_official_label,
+    realdata_labels,
+    realdata_photos,
+)
 from detector.attire import TwoStage
 from detector.model import DEFAULT_WEIGHTS, Detector, ModelSettings
 from detector.offline import YOLO

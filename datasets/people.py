@@ -107,11 +107,7 @@ def realdata_photos(realdata: Path = REALDATA_DIR, split: str = "train") -> list
     generator trains on: a test photo that is also a training source measures nothing. Pictures are
     compared by their content (decoded pixels), not by name or bytes, since the copies in realdata are
     re-encoded; an unreadable photo is kept (its reader reports it)."""
-    table = realdata / "labels.csv"
-    if not table.exists():
-        return []
-    with table.open() as f:
-        photos = [(realdata / r["file"], r["label"]) for r in csv.DictReader(f) if r["split"] == split]
+    photos = _listed(realdata, split)
     if split != "test":
         return photos
     trained_on = [t for p, _ in bundled_photos() if (t := _thumbnail(p)) is not None]
@@ -121,6 +117,21 @@ def realdata_photos(realdata: Path = REALDATA_DIR, split: str = "train") -> list
         return t is not None and any(np.abs(t - b).mean() < SAME_PICTURE_DIFF for b in trained_on)
 
     return [(path, label) for path, label in photos if not trained_on_picture(path)]
+
+
+def realdata_labels(realdata: Path = REALDATA_DIR) -> dict[str, str]:
+    """The label of every real photo by file stem, of both splits (a held-out set's frames are rendered
+    from the ``test`` photos), read from the table alone: no picture is decoded."""
+    return {path.stem: label for split in ("train", "test") for path, label in _listed(realdata, split)}
+
+
+def _listed(realdata: Path, split: str) -> list[tuple[Path, str]]:
+    """Every photo ``labels.csv`` lists in ``split``, with its label; empty when realdata is not present."""
+    table = realdata / "labels.csv"
+    if not table.exists():
+        return []
+    with table.open() as f:
+        return [(realdata / r["file"], r["label"]) for r in csv.DictReader(f) if r["split"] == split]
 
 
 def find_people(
