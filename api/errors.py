@@ -6,6 +6,8 @@ Each message says what the caller should fix; bad input never surfaces as a 500.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -163,24 +165,25 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
 
-    async def lost_race(request: Request, error: IntegrityError) -> JSONResponse:
-        detail = concurrent_change(error)
-        if detail is None:
-            raise error
-        log.info("refused with 409: %s (%s)", detail, error)
-        return JSONResponse({"detail": detail}, status_code=409)
+    def refusing(
+        describe: Callable[[Any], str | None], status: int
+    ) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+        """A handler that refuses with ``status`` the errors ``describe`` has a message for; any other
+        error of the kind is raised again (a 500)."""
 
-    async def unusable_value(request: Request, error: Exception) -> JSONResponse:
-        detail = out_of_range(error)
-        if detail is None:
-            raise error
-        log.info("refused with 422: %s (%s)", detail, error)
-        return JSONResponse({"detail": detail}, status_code=422)
+        async def refuse(request: Request, error: Exception) -> JSONResponse:
+            detail = describe(error)
+            if detail is None:
+                raise error
+            log.info("refused with %d: %s (%s)", status, detail, error)
+            return JSONResponse({"detail": detail}, status_code=status)
+
+        return refuse
 
     for kind, _ in _STATUS:
         app.add_exception_handler(kind, known_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(HTTPException, http_error)
     for kind in (OverflowError, StatementError):
-        app.add_exception_handler(kind, unusable_value)
-    app.add_exception_handler(IntegrityError, lost_race)
+        app.add_exception_handler(kind, refusing(out_of_range, 422))
+    app.add_exception_handler(IntegrityError, refusing(concurrent_change, 409))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.db import AuditEntry
 from api.registry import create_account, create_agency, create_person, delete_agency
-from tests.api.factories import BUDI_NIP, World
+from tests.api.factories import BUDI_NIP, World, competing
 
 CSV = (
     "type,code,name,parent_code,nip,agency_code,platform,handle,owner_nip,is_official\n"
@@ -105,14 +104,12 @@ def _while_uncommitted(
 ) -> Response:
     """The response to ``request`` sent while ``change`` is flushed but not yet committed in another session:
     on PostgreSQL the request runs and waits on the database's lock, on SQLite it waits to begin."""
-    pool = ThreadPoolExecutor(1)
-    with client.app.state.service.sessions() as session:
+    sessions, responses = client.app.state.service.sessions, []
+    with sessions() as session:
         change(session)
-        response = pool.submit(request)
-        wait([response], timeout=1)  # time to reach the lock (at once if it does not wait for one)
-        session.commit()
-    pool.shutdown(wait=False)
-    return response.result(timeout=10)
+        with competing(sessions, lambda _session: responses.append(request())):
+            session.commit()
+    return responses[0]
 
 
 @pytest.mark.parametrize(
