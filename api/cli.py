@@ -513,6 +513,23 @@ def _users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _users_delete(args: argparse.Namespace) -> int:
+    from api.audit import record
+    from api.db import open_database, session_factory
+    from api.users import delete_user
+
+    engine = open_database(_service_settings(args).db_url)
+    try:
+        with session_factory(engine)() as session:
+            user = delete_user(session, args.username)
+            record(session, "cli", "delete_user", f"user:{user.id}", {"username": user.username})
+            session.commit()
+            print(f"deleted {user.username}; their web UI sessions have ended")
+    finally:
+        engine.dispose()
+    return 0
+
+
 def _data_export_feedback(args: argparse.Namespace) -> int:
     from api.db import open_database, session_factory
     from api.feedback import export_feedback
@@ -773,6 +790,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agency", help="agency code that scopes the user (with the agencies below it)")
     _add_service_options(p)
     p.set_defaults(run=_users_create)
+    p = users.add_parser("delete", help="remove a web UI user (someone who left); their sessions end at once")
+    p.add_argument("--username", required=True)
+    _add_service_options(p)
+    p.set_defaults(run=_users_delete)
     return parser
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from api.auth import Caller
 from api.db.models import ApiKeyRole, User
 from api.registry import InvalidEntryError, agency_subtree_ids, get_agency
-from api.registry.errors import DuplicateEntryError
+from api.registry.errors import DuplicateEntryError, InUseError, NotFoundError
 from api.registry.values import parse_choice, required_text
 
 MIN_PASSWORD_LENGTH = 10
@@ -51,6 +51,27 @@ def create_user(
         agency=None if agency_id is None else get_agency(session, agency_id),
     )
     session.add(user)
+    session.flush()
+    return user
+
+
+def delete_user(session: Session, username: str) -> User:
+    """Remove a user (someone who left, or whose password leaked): every session of theirs stops at its
+    next request, since a session names a user that no longer exists. The last administrator without an
+    agency scope stays, so that someone can still manage users. Flushed, the caller commits and audits.
+    Raises ``NotFoundError`` for an unknown username, ``InUseError`` for the last such administrator."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise NotFoundError("user", username, "username")
+    if user.role == ApiKeyRole.ADMINISTRATOR and user.agency_id is None:
+        others = select(User.id).where(
+            User.role == ApiKeyRole.ADMINISTRATOR, User.agency_id.is_(None), User.id != user.id
+        )
+        if session.scalar(others.limit(1)) is None:
+            raise InUseError(
+                f"{user.username} is the last administrator of every agency; create another one first"
+            )
+    session.delete(user)
     session.flush()
     return user
 

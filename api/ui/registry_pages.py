@@ -22,7 +22,7 @@ from api.timestamps import parse_timestamp
 from api.ui.upload_pages import ZONES
 from api.ui.web import AdminUser, CsrfChecked, render
 from api.uploads import MAX_CSV_BYTES, read_limited
-from api.users import create_user, list_users
+from api.users import create_user, delete_user, list_users
 
 router = APIRouter(prefix="/registry", include_in_schema=False)
 SECTIONS = ("agencies", "people", "accounts", "schedules", "assignments", "users")
@@ -93,6 +93,15 @@ def section_page(request: Request, section: str, session: SessionDep, user: Admi
         "zones": ZONES,
     }
     return render(request, "registry.html", context, user=user)
+
+
+@router.post("/users/{username}/delete", dependencies=[CsrfChecked])
+def remove_user(username: str, session: SessionDep, user: AdminUser) -> Response:
+    """Remove a web UI user; their sessions end with it. Audited with the username, as the row goes."""
+    removed = delete_user(session, username)
+    record(session, user.caller, "delete_user", f"user:{removed.id}", {"username": removed.username})
+    session.commit()
+    return _done("users")
 
 
 @router.post("/{section}/{entry_id}/delete", dependencies=[CsrfChecked])

@@ -43,6 +43,20 @@ def test_the_first_administrator_can_sign_in(client: TestClient, monkeypatch: py
         assert session.scalar(select(User.role).where(User.username == "bkpsdm")) == "administrator"
 
 
+def test_users_delete_removes_a_user_and_keeps_the_last_administrator(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("SERAGAM_PASSWORD", "a-long-admin-password")
+    for username in ("bkpsdm", "leaver"):
+        assert main(["users", "create", "--admin", "--username", username, *_service_args(settings)]) == 0
+    assert main(["users", "delete", "--username", "Leaver", *_service_args(settings)]) == 0
+    assert "deleted leaver" in capsys.readouterr().out
+    assert main(["users", "delete", "--username", "leaver", *_service_args(settings)]) == 2
+    assert "no user with username 'leaver'" in capsys.readouterr().err
+    assert main(["users", "delete", "--username", "bkpsdm", *_service_args(settings)]) == 2
+    assert "last administrator" in capsys.readouterr().err
+
+
 def _review(browser, case_id: int) -> None:
     reviewer = browser("rev.kominfo")
     page = f"/ui/cases/{case_id}"

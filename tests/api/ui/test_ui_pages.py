@@ -155,6 +155,21 @@ def test_assignments_and_users_can_be_added(browser) -> None:
     assert browser(None).sign_in("new.one", "long enough pw").status_code == 303
 
 
+def test_a_removed_user_is_signed_out_everywhere_and_the_last_administrator_stays(browser) -> None:
+    admin, leaver = browser("admin"), browser("rev.kominfo")
+    users = "/ui/registry/users"
+    assert leaver.get("/ui/cases").status_code == 200
+    assert 'action="/ui/registry/users/rev.kominfo/delete"' in admin.get(users).text
+    assert admin.post("/ui/registry/users/rev.kominfo/delete", page=users).status_code == 303
+    assert leaver.get("/ui/cases").headers["location"].startswith("/ui/sign-in")
+    assert browser(None).sign_in("rev.kominfo").status_code != 303
+    assert "rev.kominfo" in admin.get("/ui/audit?action=delete_user").text
+    assert admin.post("/ui/registry/users/nobody/delete", page=users).status_code == 404
+    last = admin.post("/ui/registry/users/admin/delete", page=users)
+    assert last.status_code == 409 and "last administrator" in last.text
+    assert admin.get("/ui/cases").status_code == 200
+
+
 CSV_OK = (
     "type,code,name,parent_code,nip,agency_code,platform,handle,owner_nip,is_official\n"
     "agency,DISHUB,Dinas Perhubungan,,,,,,,\n"
