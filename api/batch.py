@@ -31,7 +31,7 @@ from tqdm import tqdm
 from api.db.engine import insert_if_absent
 from api.db.models import Case, Job, JobKind, JobState, Upload
 from api.engine import ChunkRunner, ChunkTask, job_chunks, job_frames
-from api.jobs import ClipParams, run_jobs
+from api.jobs import ClipParams, clip_time_notes, run_jobs
 from api.registry import normalise_handle, parse_platform
 from api.scoring import Scoring
 from api.storage import UploadStore
@@ -191,6 +191,7 @@ def _stream_job(
         entry.handle,
         entry.started_at,
         info.duration_s,
+        tuple(clip_time_notes(info, entry.started_at, datetime.now(UTC))),  # as a clip sent to the API
         source_path=str(resolved),
     )
     job = Job(kind=JobKind.STREAM, params=params.to_dict())

@@ -397,3 +397,19 @@ def test_a_stream_whose_job_went_with_its_upload_meanwhile_is_reported(
     with state.sessions() as session:
         stream, *frames = result_lines(session, runs)
     assert stream["state"] == "done" and frames
+
+
+def test_a_recording_whose_stated_start_does_not_fit_its_file_gets_the_same_notes_as_a_clip(
+    attire_clip: Path, tmp_path: Path
+) -> None:
+    """Batch streams feed the same review queue as clips sent to the API, so they carry the same
+    checks of the stated start against the clip's length and the container's creation time."""
+    url = f"sqlite:///{tmp_path / 'batch.db'}"
+    migrate(url)
+    sessions = session_factory(make_engine(url))
+    just_now = datetime.now(UTC) - timedelta(seconds=1)  # a clip of seconds would end after now
+    entry = StreamEntry("late.mp4", attire_clip, "tiktok", "budi.lmj", just_now)
+    with sessions() as session:
+        (run,) = register_streams(session, [entry])
+        notes = session.get(Job, run.job_id).params["notes"]
+    assert any("the stream would end after now" in note for note in notes)
