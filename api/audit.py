@@ -11,12 +11,38 @@ from api.db.models import AuditEntry
 from api.errors import ForbiddenError
 
 AUDIT_PAGE = 200
+# What an entry can say happened, in the order the audit page offers them as filters.
+ACTIONS = (
+    "sign_in",
+    "sign_in_failed",
+    "sign_in_refused",
+    "sign_out",
+    "view_case",
+    "view_evidence",
+    "decide",
+    "feedback",
+    "export_report",
+    "export_feedback",
+    "create",
+    "update",
+    "delete",
+    "registry_import",
+    "create_user",
+    "delete_user",
+    "create_api_key",
+    "revoke_api_key",
+    "deletion_request",
+    "retention_purge",
+)
 
 
 def record(
     session: Session, actor: Caller | str, action: str, target: str, detail: dict[str, object] | None = None
 ) -> AuditEntry:
-    """Add one entry (``actor``: the caller, or a name such as ``cli`` or a refused username); flushed."""
+    """Add one entry (``actor``: the caller, or a name such as ``cli`` or a refused username); flushed.
+    ``action`` is one of ``ACTIONS``, so that the audit page can name and filter every entry."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}: add it to api.audit.ACTIONS and the UI messages")
     name = actor if isinstance(actor, str) else actor.actor
     entry = AuditEntry(actor=name[:100], action=action, target=target[:200], detail=detail or {})
     session.add(entry)

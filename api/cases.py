@@ -261,11 +261,16 @@ def evidence_image(
     return _jpeg_bytes(image)
 
 
+def may_review(caller: Caller, case: Case) -> bool:
+    """Whether ``caller`` may read ``case``: a reviewing role that sees the case's agency."""
+    return caller.role in REVIEWING_ROLES and caller.sees_agency(case.agency_id)
+
+
 def visible_case(session: Session, caller: Caller, case_id: int) -> Case:
     """The case if ``caller`` may review it; ``ResourceNotFoundError`` when it is missing or belongs to
     another agency (never told apart). Not audited."""
     caller.require(REVIEWING_ROLES, "reading cases")
     case = session.get(Case, case_id)
-    if case is None or not caller.sees_agency(case.agency_id):
+    if case is None or not may_review(caller, case):
         raise ResourceNotFoundError("case", case_id)
     return case

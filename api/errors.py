@@ -36,8 +36,10 @@ class ForbiddenError(Exception):
 class ResourceNotFoundError(LookupError):
     """No such case, job or evidence frame, or one outside the caller's agencies (never told apart)."""
 
-    def __init__(self, entity: str, key: object) -> None:
-        super().__init__(f"no {entity} {key}; check the id (you only see those of your own agencies)")
+    def __init__(
+        self, entity: str, key: object, hint: str = "check the id (you only see those of your own agencies)"
+    ) -> None:
+        super().__init__(f"no {entity} {key}; {hint}")
 
 
 class FileGoneError(LookupError):

@@ -53,8 +53,8 @@ from api.db.models import (
     ScanChunk,
     Upload,
 )
-from api.errors import ResourceNotFoundError
-from api.storage import UploadStore
+from api.errors import InvalidUploadError, ResourceNotFoundError
+from api.storage import UploadStore, is_sha256
 from api.uploads import locked_upload
 
 PURGE_EVERY_S = 24 * 3600
@@ -143,11 +143,14 @@ def purge_expired(
 
 def delete_upload(session: Session, store: UploadStore, sha256: str, actor: Caller | str) -> Deleted:
     """A deletion request: the upload ``sha256`` and everything about it; audited, the caller commits.
-    Raises ``ResourceNotFoundError`` for an unknown upload."""
+    Raises ``InvalidUploadError`` for text that is not a sha256, ``ResourceNotFoundError`` for an
+    unknown upload."""
+    sha256 = _upload_sha256(sha256)
     # Locked first: the cases a re-upload of these bytes opened meanwhile are committed and go too.
     upload = locked_upload(session, sha256)
     if upload is None:
-        raise ResourceNotFoundError("upload", sha256)
+        # Only callers who see every agency ask (BKPSDM administrators, the CLI): no word of agencies.
+        raise ResourceNotFoundError("upload", sha256, "check the sha256 (it may have been deleted already)")
     deleted, files = Deleted(), _StoredFiles()
     for case in session.scalars(select(Case).where(Case.upload_sha256 == sha256)):
         _delete_evidence(case, deleted, files)
@@ -165,6 +168,18 @@ def delete_upload(session: Session, store: UploadStore, sha256: str, actor: Call
     _remove_unnamed(session, store, files, deleted)
     record(session, actor, "deletion_request", f"upload:{sha256}", asdict(deleted))
     return deleted
+
+
+def _upload_sha256(given: str) -> str:
+    """The hash as stored (lower-case hex) from one as a person pastes it: PowerShell's Get-FileHash and
+    certutil print upper case, and a copied hash may bring spaces or a line end along."""
+    sha256 = given.strip().lower()
+    if not is_sha256(sha256):
+        raise InvalidUploadError(
+            f"{given[:80]!r} is not a sha256: give the upload's 64 hex characters (0-9 and a-f, either "
+            "case), as the upload's response, its cases and jobs, or sha256sum show it"
+        )
+    return sha256
 
 
 def _jobs_by_upload(session: Session) -> defaultdict[str, list[Job]]:

@@ -8,7 +8,8 @@ from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.cases import CASE_RULES
+from api.auth import Caller
+from api.cases import CASE_RULES, may_review
 from api.db.models import (
     Agency,
     ApiKey,
@@ -117,6 +118,21 @@ class CaseSummary(BaseModel):
         return cls(**_case_fields(case))
 
 
+class UploadedCase(CaseSummary):
+    """A case an upload opened, or found open already (the same frame or clip sent again). Its ``state``
+    is a reviewer's decision: told only to a caller who may review the case, as ``GET /v1/cases/{id}``
+    would; anyone else (an uploader, another agency) gets the id to quote and a null state."""
+
+    state: str | None = Field(examples=["open"], description="null unless you may review this case")
+
+    @classmethod
+    def told_to(cls, caller: Caller, case: Case) -> UploadedCase:
+        fields = _case_fields(case)
+        if not may_review(caller, case):
+            fields["state"] = None
+        return cls(**fields)
+
+
 def _case_fields(case: Case) -> dict[str, Any]:
     return {
         "id": case.id,
@@ -192,7 +208,7 @@ class FrameResponse(BaseModel):
     image_size: list[int] = Field(examples=[[720, 1280]])
     detections: list[Detection]
     outcome: Outcome
-    cases: list[CaseSummary]
+    cases: list[UploadedCase]
 
 
 class Progress(BaseModel):

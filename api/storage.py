@@ -8,7 +8,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-SHA256_HEX = frozenset("0123456789abcdef")
+_HEX = frozenset("0123456789abcdef")
+
+
+def is_sha256(text: str) -> bool:
+    """Whether ``text`` is a sha256 digest as stored: 64 lower-case hex characters."""
+    return len(text) == 64 and set(text) <= _HEX
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class UploadStore:
 
     def location(self, sha256: str, suffix: str) -> Path:
         """Where the file of these bytes is (or would be) kept."""
-        if len(sha256) != 64 or not set(sha256) <= SHA256_HEX:
+        if not is_sha256(sha256):
             raise ValueError(f"not a sha256 hex digest: {sha256!r}")
         if suffix and (not suffix.startswith(".") or not suffix[1:].isalnum()):
             raise ValueError(f"bad file suffix {suffix!r}")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from api.deps import SessionDep, StateDep, Uploader, one_file
 from api.intake import take_frame
-from api.schemas import CaseSummary, FrameResponse, Outcome, detections_out
+from api.schemas import FrameResponse, Outcome, UploadedCase, detections_out
 
 router = APIRouter(prefix="/v1", tags=["frames"])
 
@@ -36,5 +36,5 @@ def post_frame(
         image_size=list(result.detections.image_size),
         detections=detections_out(result.detections),
         outcome=Outcome.of(result.judgement),
-        cases=[CaseSummary.of(c) for c in result.cases],
+        cases=[UploadedCase.told_to(caller, c) for c in result.cases],
     )

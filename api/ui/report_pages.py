@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.audit import list_audit, record
+from api.audit import ACTIONS, list_audit, record
 from api.deps import SessionDep
 from api.policy import to_wib
 from api.registry import get_agency_by_code, list_agencies
@@ -70,4 +70,5 @@ def audit_page(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     entries = list_audit(session, user.caller, action=action or None, offset=offset)
-    return render(request, "audit.html", {"entries": entries, "action": action, "offset": offset}, user=user)
+    context = {"entries": entries, "actions": ACTIONS, "action": action, "offset": offset}
+    return render(request, "audit.html", context, user=user)

@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from api.cli import main
+from api.config import Settings
 from api.db import AuditEntry, Case, CaseDecision, CaseState, Evidence, FrameScore, Job, JobState, Upload
 from api.db.models import DecisionKind, DismissReason
 from api.frames import FrameResult, FrameUpload, score_frame
@@ -310,3 +313,54 @@ def test_a_purge_spares_expired_bytes_sent_again_meanwhile_and_the_evidence_of_t
     assert purged == [Deleted()]
     evidence = client.get(f"/v1/cases/{case.id}/evidence/1.jpg", headers=world.headers("admin"))
     assert evidence.status_code == 200, evidence.text
+
+
+def _delete_by_cli(settings: Settings, given: str) -> int:
+    return main(
+        [
+            "retention",
+            "delete",
+            given,
+            "--database-url",
+            settings.db_url,
+            "--data-dir",
+            str(settings.data_dir),
+        ]
+    )
+
+
+def test_a_deletion_request_reads_the_hash_as_hash_tools_print_it(
+    client: TestClient, world: World, settings: Settings, uniform_frame: bytes, plain_frame: bytes
+) -> None:
+    """Regression: PowerShell's Get-FileHash and certutil print the sha256 in upper case, and a deletion
+    request naming it so deleted nothing ("no upload"), over the API and the CLI."""
+    by_api = post_frame(client, world, uniform_frame, handle="budi.lmj", at="19:00").json()
+    response = client.delete(f"/v1/uploads/{by_api['upload_sha256'].upper()}", headers=world.headers("admin"))
+    assert response.status_code == 200 and response.json()["cases"] == 1, response.text
+    by_cli = post_frame(client, world, plain_frame, handle="nobody.registered", at="19:00").json()
+    assert _delete_by_cli(settings, f" {by_cli['upload_sha256'].upper()}\n") == 0
+    with client.app.state.service.sessions() as session:
+        assert session.query(Upload).count() == 0
+        targets = [e.target for e in session.query(AuditEntry).filter_by(action="deletion_request")]
+    assert targets == [f"upload:{by_api['upload_sha256']}", f"upload:{by_cli['upload_sha256']}"]
+
+
+@pytest.mark.parametrize("given", ["abc", "z" * 64, "a" * 63, "a" * 65], ids=["short", "not hex", "63", "65"])
+def test_a_deletion_request_refuses_what_is_not_a_sha256(
+    client: TestClient, world: World, settings: Settings, given: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    response = client.delete(f"/v1/uploads/{given}", headers=world.headers("admin"))
+    assert response.status_code == 422 and "64 hex characters" in response.json()["detail"], response.text
+    assert _delete_by_cli(settings, given) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("seragam: error:") and "64 hex characters" in err and err.count("\n") == 1
+
+
+def test_a_deletion_request_for_an_unknown_upload_does_not_speak_of_agencies(
+    client: TestClient, world: World
+) -> None:
+    """Only callers who see every agency make deletion requests: the hint that they see their own
+    agencies' only would mislead them."""
+    response = client.delete(f"/v1/uploads/{'0' * 64}", headers=world.headers("admin"))
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith(f"no upload {'0' * 64}") and "agencies" not in response.text

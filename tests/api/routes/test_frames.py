@@ -225,3 +225,40 @@ def test_an_agency_schedule_in_the_registry_decides_the_rule(
     )
     assert bad.status_code == 422 and "definition" in bad.text
     assert client.get("/v1/schedules", headers=world.headers("reviewer_kominfo")).status_code == 403
+
+
+def test_a_frame_sent_again_tells_its_case_state_only_to_who_may_review_the_case(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    """Regression: re-sending a frame answered with the case it had opened, state and all, so an uploader
+    (or another agency's administrator) learnt a review outcome it may not read; it now gets the id."""
+    admin = world.headers("admin")
+    dinkes = {"agency_id": world.agencies["DINKES"]}
+    scoped = {
+        role: client.post("/v1/api-keys", json={"name": role, "role": role, **dinkes}, headers=admin).json()
+        for role in ("uploader", "administrator")
+    }
+    case_id = post_frame(client, world, uniform_frame, handle="budi.lmj", at="19:00").json()["cases"][0]["id"]
+    dismissal = {"kind": "dismiss", "reason": "not_asn"}
+    decided = client.post(
+        f"/v1/cases/{case_id}/decisions", json=dismissal, headers=world.headers("reviewer_kominfo")
+    )
+    assert decided.status_code == 201, decided.text
+    data = {"platform": "tiktok", "handle": "budi.lmj", "captured_at": "2026-04-14T19:00:00+07:00"}
+    callers = {
+        "uploader": world.headers("uploader"),
+        "DINKES uploader": {"X-API-Key": scoped["uploader"]["key"]},
+        "DINKES administrator": {"X-API-Key": scoped["administrator"]["key"]},
+        "BKPSDM administrator": admin,
+    }
+    told = {}
+    for name, headers in callers.items():
+        files = {"file": ("frame", uniform_frame, "image/jpeg")}
+        (case,) = client.post("/v1/frames", data=data, files=files, headers=headers).json()["cases"]
+        told[name] = (case["id"], case["state"])
+    assert told == {
+        "uploader": (case_id, None),
+        "DINKES uploader": (case_id, None),
+        "DINKES administrator": (case_id, None),
+        "BKPSDM administrator": (case_id, "dismissed"),
+    }

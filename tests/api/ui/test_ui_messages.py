@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from api.audit import ACTIONS
 from api.cases import CaseOrder
 from api.db.models import (
     ApiKeyRole,
@@ -22,23 +23,6 @@ from api.policy import SegmentKind
 from api.ui.upload_pages import ZONES
 from api.ui.web import API_DIR, messages, translate
 
-AUDIT_ACTIONS = (
-    "sign_in",
-    "sign_in_failed",
-    "sign_in_refused",
-    "sign_out",
-    "view_case",
-    "view_evidence",
-    "decide",
-    "feedback",
-    "export_report",
-    "export_feedback",
-    "create",
-    "update",
-    "delete",
-    "registry_import",
-    "create_user",
-)
 LITERAL_KEY = re.compile(r"""\bt\(\s*["']([a-z_.0-9]+)["']""")
 BUILT_KEYS = [
     *(f"state.{s}" for s in CaseState),
@@ -55,7 +39,7 @@ BUILT_KEYS = [
     *(f"job.{s}" for s in JobState),
     *(f"order.{o}" for o in CaseOrder),
     *(f"error.title.{status}" for status in (403, 404, 409, 413, 415, 422)),
-    *(f"action.{a}" for a in AUDIT_ACTIONS),
+    *(f"action.{a}" for a in ACTIONS),
 ]
 
 
