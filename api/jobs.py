@@ -216,41 +216,40 @@ def scan_of(frames: Sequence[FrameRecord], scoring: Scoring) -> ClipScan:
     return ClipScan(episodes, len(frames), frames[-1][0] if frames else 0.0)
 
 
-def peak_evidence(
+def clip_evidence(
     path: Path, scoring: Scoring, clip: ClipJudgement, frames: Sequence[FrameRecord]
 ) -> Callable[[Finding], list[EvidenceFrame]]:
-    """Evidence per finding: for an R2 finding (R1 needs none) the highest-scoring frame inside the
-    flagged span (an episode may start before it, in working hours), decoded again as it was scored,
-    with the detections stored for it."""
+    """Evidence per finding: its ``evidence_frame``, decoded again as it was scored, with the detections
+    stored for it."""
     start = clip.judgement.stream.start
 
     def evidence_for(finding: Finding) -> list[EvidenceFrame]:
-        if finding.episode is None:
-            return []
-        peak, records = peak_frame(frames, finding, start, scoring.official)
-        image = decode_frame_at(path, peak, scoring.scan.max_side)
+        at, records = evidence_frame(frames, finding, start, scoring.official)
+        image = decode_frame_at(path, at, scoring.scan.max_side)
         height, width = image.shape[:2]
         detections = Detections.from_records(records, scoring.detector.class_names, (width, height))
-        return [EvidenceFrame(peak, start + timedelta(seconds=peak), image, detections)]
+        return [EvidenceFrame(at, start + timedelta(seconds=at), image, detections)]
 
     return evidence_for
 
 
-def peak_frame(
+def evidence_frame(
     frames: Sequence[FrameRecord], finding: Finding, stream_start: datetime, official: frozenset[str]
 ) -> FrameRecord:
-    """The highest-scoring scored frame in an R2 finding's span ``[start, end)`` (its end too when that is
-    the episode's own last frame; else it is working time). A span without one (its frames were still,
-    counted but not scored) shows its first moment, with the detections of the frame before it that
-    the span's held score came from."""
-    assert finding.episode is not None
+    """The scored frame that shows a finding, inside its span ``[start, end)``: for R2 the highest-scoring
+    one (an episode may start before the span, in working hours; the span's end counts too when it is the
+    episode's own last frame, else it is working time), for R1 the first one (who was live, and what the
+    stream showed, when working time began to count). A span without one (its frames were still, counted
+    but not scored) shows its first moment, with the detections of the frame before it that the span's
+    held score came from."""
     first, last = ((t - stream_start).total_seconds() for t in (finding.start, finding.end))
-    closed = abs(last - finding.episode.end_s) < 1e-6
+    episode = finding.episode
+    closed = episode is not None and abs(last - episode.end_s) < 1e-6
     inside = [
         (t, d) for t, d in frames if first - 1e-6 <= t and (t < last - 1e-6 or (closed and t <= last + 1e-6))
     ]
     if inside:
-        return max(inside, key=lambda frame: attire_score(frame[1], official))
+        return max(inside, key=lambda frame: attire_score(frame[1], official)) if episode else inside[0]
     before = [detections for t, detections in frames if t < first]
     return first, before[-1] if before else []
 
@@ -345,7 +344,7 @@ def _finish(session: Session, store: UploadStore, scoring: Scoring, job: Job) ->
         clip = judge_clip(session, scoring, params, scan)
         session.commit()  # decoding the evidence frames takes a while: hold no transaction meanwhile
         provenance = Provenance(params.upload_sha256, scoring.detector.version, job.id)
-        evidence = peak_evidence(path, scoring, clip, frames)
+        evidence = clip_evidence(path, scoring, clip, frames)
         cases = open_cases(session, store, clip.judgement, clip.subject, provenance, evidence)
         job.result = {
             "outcome": Outcome.of(clip.judgement, params.notes).model_dump(mode="json"),
@@ -365,6 +364,7 @@ def _finish(session: Session, store: UploadStore, scoring: Scoring, job: Job) ->
 
 def _fail(session: Session, job: Job, reason: str) -> None:
     session.rollback()
+    session.expire(job)  # read again: the rollback expires nothing when no transaction had begun
     if job.state != JobState.FAILED:  # a deletion request that stopped it meanwhile gave the reason
         job.state, job.error = JobState.FAILED, reason
 

@@ -57,7 +57,10 @@ def test_a_clip_across_16_00_opens_an_r1_and_an_r2_case(
         client.get(f"/v1/cases/{i}", headers=world.headers("admin")).json() for i in job["result"]["case_ids"]
     ]
     assert [c["rule"] for c in cases] == ["R1", "R2"]
-    assert cases[0]["evidence"] == []  # R1 needs no vision: the clip itself (upload_sha256) is the evidence
+    # R1's evidence shows who was live when working time counted: the span's first frame (offset 0 s).
+    (live,) = cases[0]["evidence"]
+    assert live["time_offset_s"] == 0.0 and live["captured_at"].startswith("2026-04-14T08:59:50")
+    assert client.get(live["url"], headers=world.headers("admin")).status_code == 200
     (peak,) = cases[1]["evidence"]
     assert client.get(peak["url"], headers=world.headers("admin")).status_code == 200
     assert cases[1]["thresholds"]["min_r1_segment_s"] == 0 and cases[1]["policy_version"] == "test-short-r1"
@@ -266,7 +269,7 @@ def test_the_evidence_of_an_r2_finding_lies_in_its_flagged_span(
     )
     judgement = judge_stream(calendar, policy, stream, frame_episodes(frames, official, policy.episodes, 1.0))
     (attire,) = [f for f in judgement.findings if f.episode is not None]
-    assert evidence_inside(jobs.peak_frame(frames, attire, stream.start, official)[0])
+    assert evidence_inside(jobs.evidence_frame(frames, attire, stream.start, official)[0])
 
 
 def test_an_r2_span_of_still_frames_shows_its_first_moment_with_the_held_detections() -> None:
@@ -281,7 +284,7 @@ def test_an_r2_span_of_still_frames_shows_its_first_moment_with_the_held_detecti
     episodes = frame_episodes(frames, official, policy.episodes, 1.0)
     judgement = judge_stream(WorkingCalendar(), policy, stream, episodes)
     (attire,) = [f for f in judgement.findings if f.episode is not None]
-    assert jobs.peak_frame(frames, attire, stream.start, official) == (30.0, frames[20][1])
+    assert jobs.evidence_frame(frames, attire, stream.start, official) == (30.0, frames[20][1])
 
 
 def test_the_worker_outlives_a_database_another_writer_locked_for_a_while(
