@@ -180,7 +180,7 @@ class CaseDetail(CaseSummary):
     stream_started_at: datetime | None
     stream_started_wib: str | None
     model_version: str | None = Field(examples=["seragam-n@3f2a9c1b0d4e"])
-    policy_version: str = Field(examples=["2026.1"])
+    policy_version: str = Field(examples=["2026.2"])
     thresholds: dict[str, Any]
     reasons: list[str]
     evidence: list[EvidenceOut]

@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api.errors import InvalidTimestampError
 from api.policy import require_aware
-
-FIRST_YEAR = 2000  # nothing the service judges (livestreams, surat tugas) is older
+from api.policy.calendar import FIRST_YEAR, LAST_YEAR
 
 
 def parse_timestamp(
@@ -26,7 +25,7 @@ def parse_timestamp(
         ) from None
     if value.tzinfo is None and given_zone:
         value = value.replace(tzinfo=given_zone)
-    if not FIRST_YEAR <= value.year < datetime.max.year:  # before the conversion, which would overflow
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:  # before the conversion, which would overflow
         raise _outside_the_years(field, text)
     value = require_aware(value, field)
     if value.year < FIRST_YEAR:  # 2000-01-01T06:00+07:00 is 1999 in UTC
@@ -41,7 +40,7 @@ def parse_timestamp(
 
 def _outside_the_years(field: str, text: str) -> InvalidTimestampError:
     return InvalidTimestampError(
-        f"{field} {text!r} lies outside the years {FIRST_YEAR}-{datetime.max.year - 1}; check the date"
+        f"{field} {text!r} lies outside the years {FIRST_YEAR}-{LAST_YEAR}; check the date"
     )
 
 

@@ -29,6 +29,9 @@ DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 _DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOLIDAY_LABELS = {"public": "national holiday", "government": "collective leave"}
 DEFAULT_CALENDAR = files("api.policy") / "default_calendar.yaml"
+# The years a time the service judges or records may lie in: nothing judged (livestreams, surat tugas) is
+# older, and the calendar works with the day after a span's last day, which 9999-12-31 does not have.
+FIRST_YEAR, LAST_YEAR = 2000, datetime.max.year - 1
 
 
 class NaiveTimestampError(ValueError):
@@ -324,7 +327,7 @@ class WorkingCalendar:
         start, end = require_aware(start, "start"), require_aware(end, "end")
         if end < start:
             raise ValueError(f"interval ends ({end}) before it starts ({start})")
-        marks = self._schedule_marks(person, start, end) + _roster_marks(person.shifts)
+        marks = self._schedule_marks(person, start, end) + _roster_marks(person.shifts, start, end)
         marks += [
             TimeSegment(s.start, s.end, SegmentKind.LEAVE, _note("leave", s.note, ": ")) for s in person.leave
         ]
@@ -419,25 +422,35 @@ def _no_work_reason(day: date) -> str:
     return "weekend" if day.weekday() >= 5 else f"no working hours on {DAY_NAMES[day.weekday()]}"
 
 
-def _roster_marks(shifts: tuple[PersonSpan, ...]) -> list[TimeSegment]:
+def _roster_marks(shifts: tuple[PersonSpan, ...], start: datetime, end: datetime) -> list[TimeSegment]:
     """The WIB days a roster covers, from the day its first shift starts to the day its last shift ends,
     are off duty but for the shifts; outside them the schedule applies, so one old shift does not make
-    every later day off duty."""
+    every later day off duty. Marks only what ``[start, end)`` needs."""
     if not shifts:
         return []
-    first = min(to_wib(s.start).date() for s in shifts)
+    # Days from the one after the span's end on change nothing in it; counting no further also keeps an end
+    # stored as "no end date" (9999-12-31, refused by the registry now) from overflowing the day after it.
+    reach = end + timedelta(days=1)
+    first = min(to_wib(min(s.start, reach)).date() for s in shifts)
     # The day of a shift's last moment: a night shift reaches the next day, a 16:00-24:00 one does not.
-    last = max(to_wib(s.end - timedelta(microseconds=1)).date() for s in shifts)
+    last = max(to_wib(min(s.end, reach) - timedelta(microseconds=1)).date() for s in shifts)
     covered = TimeSegment(
         datetime.combine(first, time(), WIB),
         datetime.combine(last + timedelta(days=1), time(), WIB),
         SegmentKind.OFF_DUTY,
         "outside rostered shifts",
     )
-    return [covered] + [TimeSegment(s.start, s.end, SegmentKind.WORKING, _shift_reason(s)) for s in shifts]
+    worked = [
+        TimeSegment(s.start, s.end, SegmentKind.WORKING, _shift_reason(s))
+        for s in shifts
+        if s.start < end and start < s.end
+    ]
+    return [covered, *worked]
 
 
 def _shift_reason(shift: PersonSpan) -> str:
+    if shift.end.year > LAST_YEAR:  # stored as "no end date": late on 9999-12-31 UTC has no WIB time
+        return _note(f"shift from {to_wib(shift.start):%H:%M} (no end date)", shift.note, " ")
     return _note(f"shift {to_wib(shift.start):%H:%M}-{to_wib(shift.end):%H:%M}", shift.note, " ")
 
 

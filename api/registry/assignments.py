@@ -13,6 +13,12 @@ from api.registry.lookup import get_or_raise
 from api.registry.people import get_person
 from api.registry.values import UNSET, Unset, parse_choice, required_text, utc_timestamp
 
+# An assignment always has an end (the column is required); a sentinel end like 9999-12-31 is refused.
+_REAL_END = (
+    "an assignment cannot be open-ended: give the day the roster, leave or surat tugas really ends "
+    "(for a standing roster, the end of the period it is issued for) and add a new one when it is extended"
+)
+
 
 def create_assignment(
     session: Session,
@@ -23,8 +29,9 @@ def create_assignment(
     ends_at: datetime,
     reference: str | None = None,
 ) -> Assignment:
-    """Record a span for a person; times must be timezone-aware and are stored in UTC."""
-    start, end = utc_timestamp("starts_at", starts_at), utc_timestamp("ends_at", ends_at)
+    """Record a span for a person; times must be timezone-aware, within the years the service judges, and
+    are stored in UTC."""
+    start, end = utc_timestamp("starts_at", starts_at), utc_timestamp("ends_at", ends_at, _REAL_END)
     _check_span(start, end)
     assignment = Assignment(
         person=get_person(session, person_id),
@@ -68,7 +75,7 @@ def update_assignment(
     assignment = get_assignment(session, assignment_id)
     new_kind = assignment.kind if kind is UNSET else parse_choice("kind", kind, AssignmentKind)
     start = assignment.starts_at if starts_at is UNSET else utc_timestamp("starts_at", starts_at)
-    end = assignment.ends_at if ends_at is UNSET else utc_timestamp("ends_at", ends_at)
+    end = assignment.ends_at if ends_at is UNSET else utc_timestamp("ends_at", ends_at, _REAL_END)
     new_reference = assignment.reference if reference is UNSET else _reference(reference)
     _check_span(start, end)
     assignment.kind, assignment.starts_at, assignment.ends_at = new_kind, start, end

@@ -17,7 +17,7 @@ from api.policy import WeeklySchedule
 from api.registry.agencies import get_agency
 from api.registry.errors import InvalidEntryError
 from api.registry.lookup import get_or_raise
-from api.registry.values import UNSET, Unset, required_text
+from api.registry.values import UNSET, Unset, plausible_day, required_text
 
 _EXAMPLE = "mon-thu: {work: ['07:30-16:00'], breaks: ['12:00-13:00']}\nsat: ['07:30-12:00']"
 
@@ -31,6 +31,7 @@ def create_schedule(
     valid_from: date,
     valid_to: date | None = None,
 ) -> Schedule:
+    valid_from, valid_to = plausible_day("valid_from", valid_from), _valid_to(valid_to)
     _check_range(valid_from, valid_to)
     schedule = Schedule(
         agency=get_agency(session, agency_id),
@@ -68,8 +69,8 @@ def update_schedule(
     schedule = get_schedule(session, schedule_id)
     new_name = schedule.name if name is UNSET else required_text("name", name, 100)
     new_definition = schedule.definition if definition is UNSET else _mapping_text(definition)
-    new_from = schedule.valid_from if valid_from is UNSET else valid_from
-    new_to = schedule.valid_to if valid_to is UNSET else valid_to
+    new_from = schedule.valid_from if valid_from is UNSET else plausible_day("valid_from", valid_from)
+    new_to = schedule.valid_to if valid_to is UNSET else _valid_to(valid_to)
     _check_range(new_from, new_to)
     schedule.name, schedule.definition, schedule.valid_from, schedule.valid_to = (
         new_name,
@@ -105,6 +106,12 @@ def weekly_schedule(definition: str) -> WeeklySchedule:
 def _mapping_text(definition: str) -> str:
     weekly_schedule(definition)
     return definition
+
+
+def _valid_to(valid_to: date | None) -> date | None:
+    if valid_to is None:
+        return None
+    return plausible_day("valid_to", valid_to, "leave valid_to empty for a schedule without an end")
 
 
 def _check_range(valid_from: date, valid_to: date | None) -> None:

@@ -10,9 +10,11 @@ from typing import Final, TypeVar
 
 from api.db.models import Platform
 from api.db.types import NaiveDatetimeError, ensure_utc
+from api.policy.calendar import FIRST_YEAR, LAST_YEAR
 from api.registry.errors import InvalidEntryError, InvalidNipError, UnknownPlatformError
 
 E = TypeVar("E", bound=StrEnum)
+D = TypeVar("D", bound=date)
 
 
 class Unset(Enum):
@@ -142,9 +144,21 @@ def required_text(field: str, value: str, max_length: int) -> str:
     return text
 
 
-def utc_timestamp(field: str, value: datetime) -> datetime:
-    """``value`` in UTC; a naive datetime is refused (the registry never guesses a time zone)."""
+def utc_timestamp(field: str, value: datetime, advice: str = "check the date") -> datetime:
+    """``value`` in UTC; a naive datetime is refused (the registry never guesses a time zone), and so is
+    one outside the years the service judges (``advice`` says what to do instead)."""
+    plausible_day(field, value, advice)  # before the conversion, which overflows near the years 1 and 9999
     try:
         return ensure_utc(value)
     except NaiveDatetimeError as error:
         raise InvalidEntryError(field, str(error)) from None
+
+
+def plausible_day(field: str, value: D, advice: str = "check the date") -> D:
+    """``value``, a day or a time; refused outside the years the service judges (a far end like
+    9999-12-31 is no date the working calendar can count a day past)."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise InvalidEntryError(
+            field, f"{value.isoformat()} lies outside the years {FIRST_YEAR}-{LAST_YEAR}; {advice}"
+        )
+    return value

@@ -45,6 +45,30 @@ def one_per_second(runs: list[Run], until: int) -> list[tuple[float, float, set[
             [(5, 14), (25, 34)],
             id="gap too long",
         ),
+        # A gap of gap_frames (3) frames without attire ends a run: the frames on its far side count only
+        # once they confirm on their own. The median alone (a lag of about 5 frames) would take them in.
+        pytest.param(
+            [(8, 8, 0.82), (13, 50, 0.94)], EpisodeConfig(), [(13, 50)], id="lone frame, gap, sustained run"
+        ),
+        pytest.param(
+            [(0, 9, 0.9), (13, 13, 0.9)], EpisodeConfig(), [(0, 9)], id="sustained run, gap, lone frame"
+        ),
+        pytest.param(
+            [(0, 19, 0.9), (24, 26, 0.9)], EpisodeConfig(), [(0, 19)], id="sustained run, gap, 3 frames"
+        ),
+        pytest.param(
+            [(0, 19, 0.9), (24, 35, 0.9)], EpisodeConfig(), [(0, 35)], id="sustained runs across a gap"
+        ),
+        pytest.param([(0, 19, 0.9), (22, 22, 0.9)], EpisodeConfig(), [(0, 22)], id="2 missed frames"),
+        pytest.param(
+            [(5, 14, 0.9), (25, 25, 0.9)], EpisodeConfig(end_after_s=15), [(5, 14)], id="lone frame bridged"
+        ),
+        pytest.param(
+            [(0, 9, 0.9), (13, 13, 0.9)],
+            EpisodeConfig(gap_frames=4),
+            [(0, 13)],
+            id="gap shorter than gap_frames",
+        ),
     ],
 )
 def test_episode_spans(runs: list[Run], config: EpisodeConfig, spans: list[tuple[int, int]]) -> None:
@@ -138,6 +162,8 @@ def test_a_frame_sharing_the_closing_time_does_not_reopen_an_empty_episode() -> 
         ({"confirm_score": "0.8"}, "confirm_score='0.8' must be a number"),
         ({"confirm_score": 1.5, "min_score": -0.1}, "min_score=-0.1 must be in"),
         ({"end_after_s": -1}, "end_after_s=-1.0 must be 0 or more"),
+        ({"gap_frames": 2}, EpisodeConfig(gap_frames=2)),
+        ({"gap_frames": 0}, "gap_frames=0 must be at least 1"),
     ],
 )
 def test_config_from_dict(raw: dict, expected: EpisodeConfig | str) -> None:

@@ -364,3 +364,22 @@ def test_a_registry_schedule_outranks_the_configured_ones_on_the_days_it_covers(
     before = replace(STAFF, agency_schedules=(six_day,))
     assert at(calendar, before, "2026-03-28 09:00") == (OFF, "weekend")  # not yet valid: the default applies
     assert at(calendar, person, "2026-05-01 09:00")[1].startswith("national holiday")  # holidays still apply
+
+
+@pytest.mark.parametrize("no_end", ["9999-12-31T23:59:59+07:00", "9999-12-31T23:59:59+00:00"])
+def test_spans_stored_without_an_end_still_judge(calendar: WorkingCalendar, no_end: str) -> None:
+    # Rows saved with a "no end date" sentinel before the registry refused it: a roster of one Monday
+    # shift and a standing shift from Monday 20 April, a standing leave from June.
+    forever = datetime.fromisoformat(no_end)
+    person = replace(
+        STAFF,
+        shifts=(
+            span("2026-04-13 14:00", "2026-04-13 22:00", ""),
+            PersonSpan(wib("2026-04-20 08:00"), forever, "roster"),
+        ),
+        leave=(PersonSpan(wib("2026-06-01 00:00"), forever, "cuti besar"),),
+    )
+    assert at(calendar, person, "2026-04-14 19:00") == (OFF, "outside rostered shifts")
+    assert at(calendar, person, "2026-04-14 10:00") == (OFF, "outside rostered shifts")
+    assert at(calendar, person, "2026-04-21 19:00") == (W, "shift from 08:00 (no end date) roster")
+    assert at(calendar, person, "2026-06-02 10:00") == (LEAVE, "leave: cuti besar")

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 import api
@@ -22,6 +23,7 @@ from api.registry import (
     update_schedule,
     weekly_schedule,
 )
+from tests.api.factories import World
 
 WIB = timezone(timedelta(hours=7))
 FIVE_DAY = "mon-thu: ['07:30-12:00', '13:00-16:00']\nfri: ['07:30-11:30', '13:00-16:30']\n"
@@ -57,6 +59,7 @@ def test_the_schedule_form_shows_a_definition_the_parser_takes() -> None:
         ("mon: ['7.30 to 16']", None, "definition"),  # not a window
         ("mon: {work: ['07:30-12:00'], breaks: ['13:00-14:00']}", None, "definition"),  # break outside work
         ('{"mon": ["08:00-15:00"]}', date(2025, 12, 31), "valid_to"),
+        ('{"mon": ["08:00-15:00"]}', date(9999, 12, 31), "valid_to"),  # no end: leave it empty
     ],
 )
 def test_bad_schedules_are_refused(
@@ -126,6 +129,18 @@ def test_assignment_times_are_stored_in_utc(db_session: Session, budi: Person) -
             datetime(2026, 3, 2, 9, 0, tzinfo=WIB),
             "assignment, leave",
         ),
+        (
+            "shift",
+            datetime(2026, 4, 14, 8, 0, tzinfo=WIB),
+            datetime(9999, 12, 31, 23, 59, 59, tzinfo=WIB),
+            "ends_at: 9999-12-31.* outside the years 2000-9998; an assignment cannot be open-ended",
+        ),
+        (
+            "leave",
+            datetime(1, 1, 1, 0, 0, tzinfo=WIB),
+            datetime(2026, 4, 14, 8, 0, tzinfo=WIB),
+            "starts_at: 0001-01-01.* outside the years 2000-9998; check the date",
+        ),
     ],
 )
 def test_bad_assignments_are_refused(
@@ -159,3 +174,41 @@ def test_assignment_update_refuses_naive_times(db_session: Session, budi: Person
     with pytest.raises(InvalidEntryError, match="no time zone"):
         update_assignment(db_session, leave.id, ends_at=datetime(2026, 3, 2, 20, 0))
     assert leave.ends_at == start + timedelta(hours=8)
+
+
+def test_assignment_update_refuses_a_far_end(db_session: Session, budi: Person) -> None:
+    start = datetime(2026, 3, 2, 8, 0, tzinfo=WIB)
+    shift = create_assignment(
+        db_session, person_id=budi.id, kind="shift", starts_at=start, ends_at=start + timedelta(hours=8)
+    )
+    with pytest.raises(InvalidEntryError, match="cannot be open-ended"):
+        update_assignment(db_session, shift.id, ends_at=datetime(9999, 12, 31, tzinfo=WIB))
+    assert shift.ends_at == start + timedelta(hours=8)
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "ends_at", "says"),
+    [
+        ("2026-04-14T08:00:00+07:00", "9999-12-31T23:59:59+07:00", "ends_at: 9999-12-31T23:59:59+07:00 lies"),
+        (
+            "0001-01-01T00:00:00+07:00",
+            "2026-04-14T08:00:00+07:00",
+            "starts_at: 0001-01-01T00:00:00+07:00 lies",
+        ),
+    ],
+)
+def test_the_api_refuses_assignment_times_outside_the_judged_years(
+    client: TestClient, world: World, starts_at: str, ends_at: str, says: str
+) -> None:
+    body = {
+        "person_id": 1,
+        "kind": "shift",
+        "reference": "roster",
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+    }
+    response = client.post("/v1/assignments", json=body, headers=world.headers("admin"))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith(says)
+    assert "outside the years 2000-9998" in response.json()["detail"]
+    assert client.get("/v1/assignments", headers=world.headers("admin")).json() == []
