@@ -41,6 +41,8 @@ from detector.scan import ChunkScan, plan_chunks
 from detector.video import VIDEO_SUFFIXES, VideoError, probe
 
 MANIFEST_FIELDS = ("path", "platform", "handle", "started_at")
+# A longer stated duration is a damaged header, not a recording: planned, it would be millions of chunks.
+MAX_STREAM_S = 7 * 24 * 3600
 JOB_GONE = "its job was deleted while the batch ran (retention, or a deletion request); run the batch again"
 
 
@@ -183,6 +185,11 @@ def _stream_job(
         return None, str(error)
     if not info.duration_s:
         return None, f"{entry.path} states no duration (a raw stream?): remux it into MP4 or MKV"
+    if info.duration_s > MAX_STREAM_S:
+        return None, (
+            f"{entry.path} states a duration of {info.duration_s:.0f} s, over {MAX_STREAM_S // 86400} days: "
+            "its header is damaged; remux it, which measures it again (ffmpeg -i IN -c copy OUT.mp4)"
+        )
     _record_in_place(session, sha256, resolved)
     params = ClipParams(
         sha256,

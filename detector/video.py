@@ -46,6 +46,7 @@ _REMUX = "it is probably a raw stream; remux it into MP4 or MKV (ffmpeg -r FPS -
 _REORDER = "convert it to MP4, which keeps each frame's time (ffmpeg -i IN OUT.mp4)"
 # File suffixes read as recordings (by `seragam detect`; in `seragam batch` folders).
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".ts", ".flv", ".avi", ".m4v"})
+_MATROSKA = "matroska,webm"  # FFmpeg's name for the Matroska demuxer, which also reads WebM
 # Absorbs float rounding of pts * time_base when comparing with multiples of the sampling interval.
 _TIME_EPS_S = 1e-6
 # How far before the requested time a seek tries, in turn, to land on a keyframe shown in time.
@@ -129,6 +130,8 @@ def probe(path: str | Path) -> VideoInfo:
         duration_s = _stated_duration_s(stream)
         if duration_s is None and container.duration:
             duration_s = container.duration / av.time_base
+            if container.format.name == _MATROSKA:  # other demuxers give a length
+                duration_s = _since_start_s(duration_s, stream)
         if duration_s is None:  # a live WebM (as browsers record) states none: where its packets end
             duration_s = _packets_end_s(container, stream)
         return VideoInfo(
@@ -346,7 +349,7 @@ def _video_stream(container: InputContainer, path: str | Path) -> VideoStream:
 
 def _stated_duration_s(stream: VideoStream) -> float | None:
     """The video stream's own duration as the container states it (MP4, TS, AVI: a stream field; MKV: the
-    track's ``DURATION`` tag, ``HH:MM:SS.nnnnnnnnn``)."""
+    track's ``DURATION`` tag, ``HH:MM:SS.nnnnnnnnn``, where the track ends)."""
     if stream.duration:
         return float(stream.duration * stream.time_base)
     tag = stream.metadata.get("DURATION")
@@ -354,10 +357,19 @@ def _stated_duration_s(stream: VideoStream) -> float | None:
         return None
     try:
         hours, minutes, seconds = tag.split(":")
-        stated = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        end_s = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
     except ValueError:
         return None
-    return stated if math.isfinite(stated) and stated >= 0 else None  # "00:00:nan" is no duration
+    return _since_start_s(end_s, stream) if math.isfinite(end_s) else None  # "00:00:nan" is no duration
+
+
+def _since_start_s(end_s: float, stream: VideoStream) -> float | None:
+    """The duration of a stream that ends at ``end_s``. FFmpeg's Matroska muxer states where a track (the
+    ``DURATION`` tag) and the file (the segment duration) end, not how long they last: the same once
+    timestamps start at 0, but a camera's wall-clock timestamps start at 1.7e9 s. Frame times count from
+    the stream's start (``_StreamReader.seconds``), so its duration does too; an end before it is none."""
+    duration_s = end_s - float((stream.start_time or 0) * stream.time_base)
+    return duration_s if duration_s >= 0 else None
 
 
 def _packets_end_s(container: InputContainer, stream: VideoStream) -> float | None:

@@ -413,3 +413,23 @@ def test_a_recording_whose_stated_start_does_not_fit_its_file_gets_the_same_note
         (run,) = register_streams(session, [entry])
         notes = session.get(Job, run.job_id).params["notes"]
     assert any("the stream would end after now" in note for note in notes)
+
+
+def test_a_recording_that_states_an_impossible_duration_is_reported_not_planned(
+    bundled_people: list[PhotoPeople], tmp_path: Path
+) -> None:
+    """A damaged header's duration, planned in chunks, would be millions of them."""
+    path = tmp_path / "damaged.mkv"
+    write_livestream_clip(path, [Segment(bundled_people[0], "original", 1)], size=(360, 640), fps=10)
+    data = path.read_bytes()
+    assert data.count(b"00:00:01.000000000") == 1  # the track's DURATION tag
+    path.write_bytes(data.replace(b"00:00:01.000000000", b"999:00:01.00000000"))  # same length
+    url = f"sqlite:///{tmp_path / 'batch.db'}"
+    migrate(url)
+    sessions = session_factory(make_engine(url))
+    entry = StreamEntry("damaged.mkv", path, "tiktok", "budi.lmj", wib(f"{TUESDAY} 19:00"))
+    with sessions() as session:
+        (run,) = register_streams(session, [entry])
+        assert session.scalar(select(func.count()).select_from(Job)) == 0
+    assert run.job_id is None
+    assert run.problem is not None and "states a duration of 3596401 s, over 7 days" in run.problem

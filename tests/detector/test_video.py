@@ -4,6 +4,7 @@ import contextlib
 import io
 import os
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -45,6 +46,7 @@ def write_clip(
     faststart: bool = False,
     codec: str = VIDEO_CODEC,
     title: str | None = None,
+    start_s: float = 0.0,
 ) -> Path:
     options = {"movflags": "faststart"} if faststart else {}
     with av.open(str(path), "w", format=container_format, options=options) as container:
@@ -58,7 +60,9 @@ def write_clip(
             stream.options = {"keyint_min": str(gop), "sc_threshold": "0", "bf": "2"}
         for number in range(CLIP_FRAMES):
             image = np.full((HEIGHT, WIDTH, 3), number * LEVEL_STEP, np.uint8)
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame.pts, frame.time_base = round(start_s * FPS) + number, Fraction(1, FPS)
+            container.mux(stream.encode(frame))
         container.mux(stream.encode())
     return path
 
@@ -217,6 +221,47 @@ def test_probe_reads_container_facts(
     assert info.duration_s == pytest.approx(3.0, abs=0.05)
 
 
+# Where recordings' timestamps may start: an hour in (a clip cut from a stream with -copyts), and at a
+# camera's wall-clock time (ffmpeg -use_wallclock_as_timestamps 1).
+LATE_STARTS = [3600.0, 1.7e9]
+VP9 = pytest.mark.skipif("libvpx-vp9" not in av.codecs_available, reason="no VP9 encoder here")
+
+
+@pytest.mark.parametrize("start_s", LATE_STARTS)
+@pytest.mark.parametrize(
+    ("container_format", "codec"),
+    [
+        ("mp4", VIDEO_CODEC),
+        ("mpegts", VIDEO_CODEC),
+        ("matroska", VIDEO_CODEC),
+        pytest.param("webm", "libvpx-vp9", marks=VP9),
+    ],
+)
+def test_a_clip_whose_timestamps_start_late_is_measured_and_read_from_its_start(
+    tmp_path: Path, container_format: str, codec: str, start_s: float
+) -> None:
+    """FFmpeg's Matroska muxer states where the track ends (the DURATION tag), not how long it lasts."""
+    path = write_clip(
+        tmp_path / "clip.video", container_format=container_format, codec=codec, start_s=start_s
+    )
+    assert probe(path).duration_s == pytest.approx(CLIP_FRAMES / FPS, abs=0.05)
+    frames = list(iter_frames(path, ALL))
+    assert [frame_number(f.image) for f in frames] == list(range(CLIP_FRAMES))
+    assert [f.time_s for f in frames] == pytest.approx([n / FPS for n in range(CLIP_FRAMES)], abs=1e-3)
+
+
+@pytest.mark.parametrize("start_s", LATE_STARTS)
+def test_a_late_matroska_clip_without_a_duration_tag_is_measured_by_its_segment(
+    tmp_path: Path, start_s: float
+) -> None:
+    """The segment's duration, like the tag, is where the file ends."""
+    path = write_clip(tmp_path / "clip.mkv", container_format="matroska", start_s=start_s)
+    data = path.read_bytes()
+    assert data.count(b"DURATION") == 1
+    path.write_bytes(data.replace(b"DURATION", b"DURATIOX"))  # a tag of another name; same length
+    assert probe(path).duration_s == pytest.approx(CLIP_FRAMES / FPS, abs=0.05)
+
+
 def test_probe_reads_creation_time_as_utc(make_clip: ClipMaker) -> None:
     created = probe(make_clip("clip.mp4")).creation_time
     assert created is not None
@@ -310,6 +355,12 @@ def test_cut_mpegts_passes_as_a_shorter_clip(make_clip: ClipMaker) -> None:
     """Documented limitation: a TS has no index or stated duration to notice the cut by."""
     got = sampled(cut(make_clip("clip.ts", container_format="mpegts"), 0.6), ALL)
     assert 0 < len(got) < CLIP_FRAMES
+
+
+def test_a_late_matroska_clip_cut_short_is_still_noticed(tmp_path: Path) -> None:
+    path = cut(write_clip(tmp_path / "clip.mkv", container_format="matroska", start_s=3600.0), 0.8)
+    with pytest.raises(TruncatedVideoError, match="breaks off"):
+        list(iter_frames(path, ALL))
 
 
 # Demuxers seek differently: MP4 and FLV by decode time (with B-frames the keyframe they land on may
