@@ -14,11 +14,15 @@ Sampling (``ScanSettings``):
   too, and where two neighbouring keyframes disagree, the GOP between them is decoded in full and
   sampled every ``interval_s``. Attire shown for at least ``keyframe_stride`` keyframe intervals (6 s
   by default) always reaches an anchor, and episode edges are placed as precisely as dense sampling
-  would place them.
+  would place them. A GOP longer than ``LONG_GOP_S`` (a screen recording, a static stream) and the
+  recording's last GOP (no keyframe closes it) are decoded and sampled every ``interval_s`` too, so no
+  stretch of a recording goes unseen for more than ``LONG_GOP_S``.
 - ``interval``: the first frame at or after each multiple of ``interval_s`` (every frame decoded).
 
 Frames nearly identical to the last scored one (mean absolute difference of small grey thumbnails below
 ``still_diff``, 0-255 scale) are counted but not scored: a paused or static stream costs no inference.
+A chunk's last sampled frame is always scored, so a still stretch ends at a scored frame and the score
+held over it (``api.engine.frame_episodes``) reaches the end of the chunk and of the recording.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import cv2
@@ -37,6 +42,9 @@ from detector.model import Detector
 from detector.video import SamplingMode, SamplingPolicy, VideoError, VideoFrame, iter_frames
 
 _THUMB = (32, 32)
+# Keyframe sampling trusts a keyframe for its GOP; a longer GOP is sampled every interval_s like the
+# interval mode, so attire inside it (or after the last keyframe) is not missed.
+LONG_GOP_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class ScanSettings:
     def __post_init__(self) -> None:
         if self.mode == SamplingMode.ALL:
             raise ValueError("scan every frame with mode 'interval' and a small interval_s instead of 'all'")
+        SamplingPolicy(self.mode, self.interval_s, self.max_side)  # refuses interval_s <= 0 and max_side < 1
         if self.chunk_s <= 0 or self.batch < 1 or self.keyframe_stride < 1 or self.still_diff < 0:
             raise ValueError(
                 "chunk_s must be positive, batch and keyframe_stride at least 1, still_diff 0 or more"
@@ -114,6 +123,7 @@ def scan_chunk(path: str | Path, detector: Detector, settings: ScanSettings, chu
             scored = scorer.score(frames)
         else:
             scored = _scan_keyframes(path, scorer, settings, chunk)
+        scored = scorer.ending_with_last_sampled(scored)
     except (VideoError, OSError) as error:  # OSError: the file went away or cannot be read
         end_s = math.inf if chunk.end_s is None else chunk.end_s
         kept = sorted((f for f in scorer.done if f.time_s < end_s), key=lambda f: f.time_s)
@@ -125,18 +135,44 @@ def _scan_keyframes(
     path: str | Path, scorer: _BatchScorer, settings: ScanSettings, chunk: Chunk
 ) -> list[ScoredFrame]:
     end_s = math.inf if chunk.end_s is None else chunk.end_s
-    keyframes = _coarse_to_fine(_keyframes_with_next(path, settings, chunk), scorer, settings, end_s)
+    keyframe_times: list[float] = []
+    keyframes = _coarse_to_fine(
+        _noting_times(_keyframes_with_next(path, settings, chunk), keyframe_times), scorer, settings, end_s
+    )
     above = [scorer.is_attire(f, settings.dense_score) for f in keyframes]
+    changes = [
+        (key.time_s, after.time_s)
+        for (key, after), (key_above, after_above) in zip(pairwise(keyframes), pairwise(above), strict=True)
+        if key_above != after_above and key.time_s < end_s
+    ]
+    # The next chunk's first keyframe is looked at only to decide on the last GOP.
+    frames = [key for key in keyframes if key.time_s < end_s]
     dense_policy = SamplingPolicy(SamplingMode.EVERY_N_SECONDS, settings.interval_s, settings.max_side)
-    frames: list[ScoredFrame] = []
-    for k, key in enumerate(keyframes):
-        if key.time_s >= end_s:
-            break  # the next chunk's first keyframe: looked at only to decide on the last GOP
-        frames.append(key)
-        if k + 1 < len(keyframes) and above[k] != above[k + 1]:
-            gop = iter_frames(path, dense_policy, start_s=key.time_s + 1e-3, end_s=keyframes[k + 1].time_s)
-            frames.extend(scorer.score(gop, may_skip=lambda _f: False))
-    return frames
+    for start_s, stop_s in changes:
+        gop = iter_frames(path, dense_policy, start_s=start_s + 1e-3, end_s=stop_s)
+        frames.extend(scorer.score(gop, may_skip=lambda _f: False))
+    for start_s, stop_s in _long_gops(keyframe_times, end_s):
+        if not any(a <= start_s and stop_s is not None and stop_s <= b for a, b in changes):
+            gop = iter_frames(path, dense_policy, start_s=start_s + 1e-3, end_s=stop_s)
+            frames.extend(scorer.score(gop, among_themselves=True))
+    return sorted(frames, key=lambda f: f.time_s)
+
+
+def _noting_times(keyframes: Iterator[VideoFrame], times: list[float]) -> Iterator[VideoFrame]:
+    for frame in keyframes:
+        times.append(frame.time_s)
+        yield frame
+
+
+def _long_gops(keyframe_times: list[float], end_s: float) -> list[tuple[float, float | None]]:
+    """The GOPs started in the chunk that keyframes alone leave unseen too long: ``(start_s, end_s)``
+    longer than ``LONG_GOP_S``, and ``(start_s, None)`` for the recording's last (no keyframe after it)."""
+    gops: list[tuple[float, float | None]] = [
+        (t, after) for t, after in pairwise(keyframe_times) if t < end_s and after - t > LONG_GOP_S
+    ]
+    if keyframe_times and keyframe_times[-1] < end_s:  # no look-ahead: the recording ends in this GOP
+        gops.append((keyframe_times[-1], None))
+    return gops
 
 
 def _coarse_to_fine(
@@ -190,22 +226,41 @@ class _BatchScorer:
         self.done: list[ScoredFrame] = []
         self.skipped = 0
         self._last_thumb: np.ndarray | None = None
+        self._last_skipped: VideoFrame | None = None
 
     def score(
-        self, frames: Iterator[VideoFrame], may_skip: Callable[[VideoFrame], bool] = lambda _f: True
+        self,
+        frames: Iterator[VideoFrame],
+        may_skip: Callable[[VideoFrame], bool] = lambda _f: True,
+        among_themselves: bool = False,
     ) -> list[ScoredFrame]:
         """Score ``frames`` (in time order), leaving out near-duplicates among those ``may_skip`` allows;
-        returns the frames scored by this call (also kept in ``done``)."""
+        returns the frames scored by this call (also kept in ``done``). ``among_themselves``: the frame
+        scored last lies elsewhere in the recording, so the first of ``frames`` is compared to nothing."""
         first, pending = len(self.done), []
+        if among_themselves:
+            self._last_thumb = None
         for frame in frames:
             if may_skip(frame) and self._is_still(frame.image):
                 self.skipped += 1
+                if self._last_skipped is None or frame.time_s > self._last_skipped.time_s:
+                    self._last_skipped = frame
                 continue
             pending.append(frame)
             if len(pending) == self.settings.batch:
                 self._flush(pending)
         self._flush(pending)
         return self.done[first:]
+
+    def ending_with_last_sampled(self, scored: list[ScoredFrame]) -> list[ScoredFrame]:
+        """A chunk's ``scored`` frames (in time order) with its last sampled frame scored too if it was
+        left out as still: a held score stands only between two scored frames, so a still stretch
+        that ran to the chunk's end would otherwise stop counting at the frame that began it."""
+        last = self._last_skipped
+        if last is None or (scored and scored[-1].time_s > last.time_s):
+            return scored
+        self.skipped -= 1
+        return scored + self.score(iter([last]), may_skip=lambda _f: False)
 
     def is_attire(self, frame: ScoredFrame, score: float) -> bool:
         return frame.detections.best_score(self.detector.taxonomy.official_names) >= score

@@ -1,5 +1,6 @@
 """Chunked scanning: chunks give the frames a whole scan gives, keyframe sampling goes dense only where
-the attire score changes, still frames are skipped, a damaged file ends its chunk with a clear error."""
+the attire score changes or a GOP is long, still frames are skipped up to the chunk's last sampled frame,
+a damaged file ends its chunk with a clear error."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from datasets.clips import Segment, write_livestream_clip
 from datasets.people import PhotoPeople
 from detector.model import Detector
-from detector.scan import Chunk, ChunkScan, ScanSettings, plan_chunks, scan_chunk
+from detector.scan import LONG_GOP_S, Chunk, ChunkScan, ScanSettings, plan_chunks, scan_chunk
 from detector.video import SamplingMode, probe
 
 
@@ -62,16 +63,17 @@ def test_keyframe_sampling_goes_dense_only_where_the_attire_score_changes(
     assert keyframes == [0, 2, 4, 6, 8, 10, 12, 14]
     scores = {f.time_s: f.detections.best_score(official) for scan in scans for f in scan.frames}
     assert [scores[t] >= 0.5 for t in keyframes] == [False, False, False, True, True, True, False, False]
-    # The GOPs on either side of the change, 4-6 s and 10-12 s, are sampled every second; no other.
-    assert sorted(set(times) - set(keyframes)) == [5.0, 11.0]
+    # The GOPs on either side of the change, 4-6 s and 10-12 s, are sampled every second, and the last
+    # one, 14-16 s, which no keyframe closes; no other.
+    assert sorted(set(times) - set(keyframes)) == [5.0, 11.0, 15.0]
 
 
 @pytest.mark.parametrize(
     ("outfit", "stride", "expected"),
     [
-        ("original", 3, [0, 6, 8]),  # anchors agree: the keyframes between them are not scored
-        ("original", 1, [0, 2, 4, 6, 8]),
-        ("pdh_khaki", 3, [0, 6, 8]),
+        ("original", 3, [0, 6, 8, 9]),  # anchors agree: the keyframes between them are not scored
+        ("original", 1, [0, 2, 4, 6, 8, 9]),  # 9: the last GOP, 8-10 s, sampled every second
+        ("pdh_khaki", 3, [0, 6, 8, 9]),
     ],
 )
 def test_keyframes_between_agreeing_anchors_are_not_scored(
@@ -95,19 +97,57 @@ def test_anchors_that_disagree_have_the_keyframes_between_them_scored(
     scans = _scan(attire_clip, shipped_detector, ScanSettings(keyframe_stride=3))
     times = [f.time_s for scan in scans for f in scan.frames]
     assert [t for t in times if t % 2 == 0] == [0, 2, 4, 6, 8, 10, 12, 14]
-    assert sorted(t for t in times if t % 2) == [5.0, 11.0]
+    assert sorted(t for t in times if t % 2) == [5.0, 11.0, 15.0]
 
 
-def test_still_frames_are_counted_but_not_scored(
-    bundled_people: list[PhotoPeople], shipped_detector: Detector, tmp_path: Path
+@pytest.mark.parametrize(
+    ("mode", "sampled", "skipped"),
+    [(SamplingMode.KEYFRAMES, [0, 2, 4, 6, 8, 9], 4), (SamplingMode.EVERY_N_SECONDS, list(range(10)), 8)],
+)
+def test_still_frames_are_counted_but_not_scored_up_to_the_last_sampled_one(
+    bundled_people: list[PhotoPeople],
+    shipped_detector: Detector,
+    tmp_path: Path,
+    mode: SamplingMode,
+    sampled: list[int],
+    skipped: int,
 ) -> None:
+    """The last sampled frame is scored even when still: the score held over a still stretch stops at the
+    last scored frame, and a static recording scored only at its start made no episode at all."""
     path = tmp_path / "still.mp4"
     write_livestream_clip(path, [Segment(bundled_people[0], "original", 10)], size=(360, 640), fps=10)
-    moving = _scan(path, shipped_detector, ScanSettings(still_diff=0.0, keyframe_stride=1))
-    assert [scan.skipped for scan in moving] == [0] and len(moving[0].frames) == 5
-    # Talking-head motion moves the picture by well under 20 grey levels on average: all look "still".
-    still = _scan(path, shipped_detector, ScanSettings(still_diff=20.0, keyframe_stride=1))
-    assert [(len(scan.frames), scan.skipped) for scan in still] == [(1, 4)]
+    moving = _scan(path, shipped_detector, ScanSettings(mode, still_diff=0.0, keyframe_stride=1))
+    assert [scan.skipped for scan in moving] == [0] and [f.time_s for f in moving[0].frames] == sampled
+    # No two frames differ by 256 grey levels on average: every frame after the first looks "still".
+    (still,) = _scan(path, shipped_detector, ScanSettings(mode, still_diff=256.0, keyframe_stride=1))
+    assert ([f.time_s for f in still.frames], still.skipped) == ([0, 9], skipped)
+
+
+def test_keyframe_sampling_looks_inside_a_long_gop(
+    bundled_people: list[PhotoPeople], shipped_detector: Detector, tmp_path: Path
+) -> None:
+    """One keyframe, at 0 s in plain clothes, then PDH khaki from 12 s: keyframes alone never see it."""
+    path = tmp_path / "one_gop.mp4"
+    segments = [Segment(bundled_people[1], "original", 12), Segment(bundled_people[1], "pdh_khaki", 12)]
+    write_livestream_clip(path, segments, size=(360, 640), fps=10, keyframe_s=30, seed=1)
+    (scan,) = _scan(path, shipped_detector, ScanSettings(still_diff=0.0))
+    times = [f.time_s for f in scan.frames]
+    assert max(b - a for a, b in zip([0.0, *times], [*times, 24.0], strict=True)) <= LONG_GOP_S
+    official = shipped_detector.taxonomy.official_names
+    assert any(f.time_s >= 12 and f.detections.best_score(official) >= 0.5 for f in scan.frames)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"interval_s": 0.0}, "interval_s must be positive"),
+        ({"interval_s": -1.0}, "interval_s must be positive"),
+        ({"max_side": 0}, "max_side must be at least 1"),
+    ],
+)
+def test_settings_that_cannot_sample_are_refused_before_any_work(settings: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ScanSettings(**settings)
 
 
 def test_a_recording_cut_short_ends_its_chunk_with_the_frames_before_the_cut(
