@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import Settings
 from api.db import open_database, session_factory
-from api.deps import ServiceState
+from api.deps import ServiceState, get_caller
 from api.errors import install_error_handlers
 from api.jobs import JobWorker
 from api.policy import CalendarConfig, PolicyConfig, WorkingCalendar
@@ -20,8 +22,9 @@ from api.routes import api_keys, cases, clips, frames, health, jobs, registry, u
 from api.scoring import Scoring
 from api.seed import seed_demo
 from api.storage import UploadStore
-from api.ui import install_ui
-from api.uploads import FORM_SLACK_BYTES, MAX_CSV_BYTES, UploadSizeLimit
+from api.ui import UI_PREFIX, install_ui
+from api.ui.web import signed_in
+from api.uploads import FORM_SLACK_BYTES, MAX_CSV_BYTES, CredentialsBeforeBody, UploadSizeLimit
 from detector.model import Detector
 from detector.scan import ScanSettings
 from detector.video import SamplingMode
@@ -105,6 +108,14 @@ def create_app(settings: Settings | None = None, built: ServiceState | None = No
     app.include_router(registry.router)
     app.include_router(api_keys.router)
     app.include_router(uploads.router)
+    # Added before install_ui so that it runs inside the session middleware (the later added, the further
+    # out): the UI's check reads the signed-in user from the session cookie.
+    app.add_middleware(
+        CredentialsBeforeBody,
+        gates={"/v1/": _api_key_given, f"{UI_PREFIX}/": _user_signed_in},
+        # Signing out also works for a cookie that no longer signs anyone in (and clears it).
+        open_paths={f"{UI_PREFIX}/sign-in", f"{UI_PREFIX}/sign-out"},
+    )
     install_ui(app, settings)
     app.add_middleware(
         UploadSizeLimit,
@@ -117,4 +128,29 @@ def create_app(settings: Settings | None = None, built: ServiceState | None = No
         },
     )
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(NoSniff)
     return app
+
+
+def _api_key_given(request: Request) -> None:
+    get_caller(request.app.state.service, request.headers.get("x-api-key"))
+
+
+def _user_signed_in(request: Request) -> None:
+    signed_in(request, request.app.state.service)
+
+
+class NoSniff:
+    """``X-Content-Type-Options: nosniff`` on every response: a browser must take a JSON answer or an
+    evidence image for what its content type says, never run it as a page or a script."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_nosniff(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        await self.app(scope, receive, send_nosniff if scope["type"] == "http" else send)

@@ -1,4 +1,5 @@
-"""Receiving uploaded files: size limits while reading, accepted content types, content-addressed storage.
+"""Receiving request bodies and uploaded files: who may send a body, size limits while reading, accepted
+content types, content-addressed storage.
 
 The client's file name is never used: stored files are named by their sha256 and a suffix chosen from
 the accepted content type, so a name like ``../../etc/passwd`` cannot reach the file system.
@@ -8,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fastapi import UploadFile
+from fastapi import Request, UploadFile
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,6 +39,8 @@ VIDEO_TYPES = {
 }
 MAX_CSV_BYTES = 10 * 1024 * 1024  # a registry of every civil servant of a regency is far smaller
 FORM_SLACK_BYTES = 64 * 1024  # room for the form fields and multipart boundaries around the file
+MAX_BODY_BYTES = 1 << 20  # any other body: JSON and the web UI's forms are a few KiB
+STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _CHUNK = 1 << 20
 
 
@@ -126,22 +130,68 @@ def record_upload(session: Session, stored: StoredFile, content_type: str) -> Up
     return upload
 
 
+# A credential check from the request's headers and session alone; it raises the error that the app's own
+# handler answers a refusal with.
+Gate = Callable[[Request], object]
+
+
+class CredentialsBeforeBody:
+    """Checks who sends a state-changing request before the app reads its body. FastAPI parses a form or
+    JSON body before it runs the dependencies that check the caller, so without this anyone could make the
+    service read, and spool to disk, a body up to the path's size limit. ``gates`` maps a path prefix to its
+    check (run in the thread pool: it reads the database); ``open_paths`` need none (signing in). A refused
+    request is answered by the app's handler for the check's error, as the route itself would have."""
+
+    def __init__(self, app: ASGIApp, gates: Mapping[str, Gate], open_paths: Collection[str] = ()) -> None:
+        self.app = app
+        self.gates = dict(gates)
+        self.open_paths = frozenset(open_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gate = self._gate_of(scope)
+        if gate is not None:
+            request = Request(scope)
+            try:
+                await run_in_threadpool(gate, request)
+            except Exception as refusal:
+                handlers = request.app.exception_handlers  # looked up by class hierarchy, as Starlette does
+                handler = next((handlers[c] for c in type(refusal).__mro__ if c in handlers), None)
+                if handler is None:
+                    raise
+                response = await handler(request, refusal)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _gate_of(self, scope: Scope) -> Gate | None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in STATE_CHANGING_METHODS
+            or scope["path"] in self.open_paths
+        ):
+            return None
+        return next((gate for prefix, gate in self.gates.items() if scope["path"].startswith(prefix)), None)
+
+
 class UploadSizeLimit:
-    """Refuses request bodies above a per-path limit with a 413: at once when ``Content-Length`` says so,
-    and while reading otherwise (chunked uploads), so an oversized body is never read whole. Either way
-    the refusal is raised where the app reads the body, so the app's own error handlers answer: JSON for
-    the API, an error page for the web UI."""
+    """Refuses request bodies above a per-path limit (``MAX_BODY_BYTES`` for paths without one) with a 413:
+    at once when ``Content-Length`` says so, and while reading otherwise (chunked uploads), so an oversized
+    body is never read whole. Either way the refusal is raised where the app reads the body, so the app's
+    own error handlers answer: JSON for the API, an error page for the web UI."""
 
     def __init__(self, app: ASGIApp, limits: Mapping[str, int]) -> None:
         self.app = app
         self.limits = dict(limits)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = self.limits.get(scope.get("path", "")) if scope["type"] == "http" else None
-        if limit is None:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = HTTPException(413, str(UploadTooLargeError("upload", limit - FORM_SLACK_BYTES)))
+        if (limit := self.limits.get(scope["path"])) is not None:
+            too_large = HTTPException(413, str(UploadTooLargeError("upload", limit - FORM_SLACK_BYTES)))
+        else:
+            limit = MAX_BODY_BYTES
+            too_large = HTTPException(413, str(UploadTooLargeError("request body", limit)))
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
 

@@ -60,7 +60,8 @@ def get_evidence(
     """Evidence frame ``n`` with the detections drawn on it; ``?original=1`` for the frame as scored."""
     data = evidence_image(session, store, caller, case_id, n, original=original)
     session.commit()
-    return Response(data, media_type="image/jpeg")
+    # Faces, unblurred: no shared cache or browser history may keep a copy (as the web UI's evidence).
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
 
 @router.get("/cases/{case_id}/decisions", response_model=list[DecisionOut])

@@ -14,6 +14,26 @@ from api.main import create_app
 from tests.api.ui.conftest import WebUser
 
 
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/healthz", 200),
+        ("/v1/cases", 401),
+        ("/v1/nowhere", 404),
+        ("/ui/sign-in", 200),
+        ("/ui/cases", 303),
+        ("/ui/static/app.js", 200),
+    ],
+)
+def test_every_response_tells_browsers_not_to_sniff_its_type(
+    client: TestClient, url: str, status: int
+) -> None:
+    """An answer must be taken for what its content type says, never run as a page or a script."""
+    response = client.get(url, follow_redirects=False)
+    assert response.status_code == status
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
 def test_an_empty_database_is_seeded_once_with_a_working_admin_key_and_sign_in(
     settings: Settings, capsys
 ) -> None:

@@ -86,6 +86,19 @@ def test_filters(client: TestClient, world: World, cases: dict[str, int], unifor
     assert naive.status_code == 422 and "offset" in naive.json()["detail"]
 
 
+@pytest.mark.parametrize("query", ["", "?original=1"])
+def test_evidence_images_are_kept_by_no_cache(
+    client: TestClient, world: World, cases: dict[str, int], query: str
+) -> None:
+    """Faces, unblurred: a shared cache or the browser's history must not keep a copy."""
+    response = client.get(
+        f"/v1/cases/{cases['DISKOMINFO']}/evidence/1.jpg{query}", headers=world.headers("reviewer_kominfo")
+    )
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "private, no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
 def test_every_look_at_evidence_is_audited(client: TestClient, world: World, cases: dict[str, int]) -> None:
     case_id = cases["DISKOMINFO"]
     headers = world.headers("reviewer_kominfo")

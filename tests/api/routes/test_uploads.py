@@ -12,6 +12,7 @@ import av
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.db import Job, Upload
 from tests.api.factories import World, post_clip, post_frame, wait_for_job
@@ -249,3 +250,89 @@ def test_a_request_with_two_files_is_refused_not_half_scored(
     response = client.post(route, data=data, files=files, headers=world.headers("uploader"))
     assert response.status_code == 422 and "2 files" in response.json()["detail"], response.text
     _assert_nothing_stored(client)
+
+
+class BodyCounter:
+    """The app behind a ``receive`` that counts the body bytes the app pulled."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.pulled = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def counted() -> Message:
+            message = await receive()
+            self.pulled += len(message.get("body", b""))
+            return message
+
+        await self.app(scope, counted, send)
+
+
+BIG = 3 << 20  # over every limit in these tests but the clip's
+FRAME_FIELDS = {"platform": "tiktok", "handle": "budi.lmj", "captured_at": "2026-04-14T19:00:00+07:00"}
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "key", "status", "says"),
+    [
+        pytest.param("/v1/frames", "file", None, 401, "no API key", id="frame without a key"),
+        pytest.param("/v1/clips", "file", "sw_not-a-key", 401, "unknown API key", id="clip with a wrong key"),
+        pytest.param("/v1/cases/1/decisions", "json", None, 401, "no API key", id="decision without a key"),
+        pytest.param("/v1/api-keys", "json", None, 401, "no API key", id="api key without a key"),
+        pytest.param("/ui/upload", "file", None, 303, "/ui/sign-in?next=/ui/upload", id="ui upload"),
+        pytest.param("/ui/registry/import", "file", None, 303, "/ui/sign-in", id="ui registry import"),
+        pytest.param("/ui/cases/1/decisions", "form", None, 303, "/ui/sign-in", id="ui decision"),
+    ],
+)
+def test_a_state_changing_request_without_credentials_is_refused_before_its_body_is_read(
+    client: TestClient, url: str, body: str, key: str | None, status: int, says: str
+) -> None:
+    """FastAPI parses a body before the dependencies that check the caller: anyone could make the service
+    read, and spool to disk, a body up to the path's limit (2 GiB for a clip) without a key."""
+    counter = BodyCounter(client.app)
+    headers = ({"X-API-Key": key} if key else {}) | (
+        {"Content-Type": "application/json"} if body == "json" else {}
+    )
+    payload = {
+        "file": {"data": FRAME_FIELDS, "files": {"file": ("f.jpg", b"\xff" * BIG, "image/jpeg")}},
+        "json": {"content": b'{"note": "' + b"a" * BIG + b'"}'},
+        "form": {"data": {"csrf_token": "x", "note": "a" * BIG}},
+    }[body]
+    client_of_counter = TestClient(counter, base_url="https://testserver")
+    response = client_of_counter.post(url, **payload, headers=headers, follow_redirects=False)
+    assert response.status_code == status, response.text
+    assert says in (response.headers.get("location") or response.json()["detail"])
+    assert counter.pulled == 0
+    _assert_nothing_stored(client)
+
+
+def test_a_valid_key_still_uploads_and_its_body_is_read_once(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    counter = BodyCounter(client.app)
+    files = {"file": ("f.jpg", uniform_frame, "image/jpeg")}
+    response = TestClient(counter).post(
+        "/v1/frames", data=FRAME_FIELDS, files=files, headers=world.headers("uploader")
+    )
+    assert response.status_code == 200, response.text
+    assert len(uniform_frame) < counter.pulled < len(uniform_frame) + 1000
+
+
+@pytest.mark.parametrize(
+    ("url", "key", "payload"),
+    [
+        pytest.param(
+            "/v1/api-keys", "admin", {"json": {"name": "a" * BIG, "role": "uploader"}}, id="api json"
+        ),
+        pytest.param("/ui/sign-in", None, {"data": {"username": "a" * BIG, "password": "x"}}, id="ui form"),
+    ],
+)
+def test_bodies_of_paths_without_an_upload_limit_are_capped_at_1_mib(
+    client: TestClient, world: World, url: str, key: str | None, payload: dict
+) -> None:
+    counter = BodyCounter(client.app)
+    headers = world.headers(key) if key else {}
+    response = TestClient(counter).post(url, **payload, headers=headers, follow_redirects=False)
+    assert response.status_code == 413, response.text
+    assert "request body is larger than the limit of 1,048,576 bytes" in response.text
+    assert counter.pulled == 0

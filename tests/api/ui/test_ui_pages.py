@@ -8,6 +8,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
+from api.ui.web import API_DIR, CONTENT_SECURITY_POLICY, INLINE_SCRIPTS, INLINE_STYLES
 from api.users import create_user
 from tests.api.factories import CLIP_START, TUESDAY
 from tests.api.ui.conftest import PASSWORD
@@ -219,3 +220,21 @@ def test_monthly_report_counts_cases_and_exports_csv(client: TestClient, browser
     for month in ("April", "0001-01", "9999-12"):
         assert reviewer.get(f"/ui/reports?agency=DISKOMINFO&month={month}").status_code == 422
     assert "export_report" in browser("admin").get("/ui/audit?action=export_report").text
+
+
+def test_pages_carry_a_content_security_policy(browser) -> None:
+    for page in (browser(None).get("/ui/sign-in"), browser("admin").get("/ui/cases")):
+        assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert CONTENT_SECURITY_POLICY.startswith("default-src 'self';")
+
+
+def test_the_policy_allows_every_inline_script_and_style_the_templates_carry() -> None:
+    """The policy allows inline code by its hash: a template's handler or style attribute that is not
+    listed would silently stop working in the browser."""
+    templates = "".join(path.read_text() for path in (API_DIR / "templates").glob("*.html"))
+    handlers = re.findall(r'\son[a-z]+="([^"]*)"', templates)
+    links = re.findall(r'href="(javascript:[^"]*)"', templates)
+    styles = re.findall(r'\sstyle="([^"]*)"', templates)
+    assert handlers and set(handlers + links) == set(INLINE_SCRIPTS)
+    assert set(styles) == set(INLINE_STYLES)
+    assert not re.search(r"<script(?![^>]*\ssrc=)|<style", templates)
