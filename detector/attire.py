@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import yaml
 
-from detector.model import DEFAULT_WEIGHTS, MODELS_DIR, Detector, model_version
+from detector.model import DEFAULT_WEIGHTS, MODELS_DIR, Detector, load_yolo, model_version
 from detector.people import PeopleFinder
 
 if TYPE_CHECKING:
@@ -43,13 +43,11 @@ class AttireClassifier:
     it). Safe to share across threads (calls are serialised)."""
 
     def __init__(self, weights: Path = DEFAULT_ATTIRE_WEIGHTS, *, device: str | None = None) -> None:
-        from detector.offline import YOLO  # imports torch: only where the network runs
-
         self.weights = Path(weights)
         if not self.weights.is_file():
             raise FileNotFoundError(f"attire classifier weights not found: {self.weights}")
         self.version = model_version(self.weights)
-        self._model: YOLO = YOLO(str(self.weights), task="classify")
+        self._model: YOLO = load_yolo(self.weights, task="classify")
         names = tuple(self._model.names[i] for i in range(len(self._model.names)))
         if names != CLASSES:
             raise ValueError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +71,31 @@ def model_version(weights: Path) -> str:
     return f"{weights.stem}@{file_sha256(weights)[:12]}"
 
 
+def load_yolo(weights: Path, task: str | None = None) -> YOLO:
+    """The ultralytics model in ``weights`` (``task``: None reads it from the weights). A file it cannot
+    use (corrupt, truncated, another format) is a ``ValueError`` that names the file and what to give."""
+    from detector.offline import YOLO  # imports torch: only where the network runs
+
+    def unusable(reason: str) -> ValueError:
+        return ValueError(
+            f"{weights} is not a usable .pt or .onnx YOLO model ({reason}); give a .pt that `seragam train` "
+            "wrote or the .onnx `seragam export` made of it"
+        )
+
+    if not weights.is_file():
+        raise ModelNotFoundError(f"model weights not found: {weights} (give a .pt or .onnx file)")
+    if weights.suffix.lower() not in (".pt", ".onnx"):
+        raise unusable(f"a {weights.suffix or 'suffixless'} file")
+    try:
+        model = YOLO(str(weights), task=task)
+        model.names  # noqa: B018 -- an ONNX file is only opened when something of it is first read
+    # ultralytics reports an unusable file as TypeError, ValueError, UnpicklingError, RuntimeError ...
+    except Exception as error:
+        first_line = str(error).partition("\n")[0].replace(str(weights), "the file")
+        raise unusable(re.sub(r"^ERROR \S+ ", "", first_line) or type(error).__name__) from error
+    return model
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -120,9 +146,7 @@ class Detector:
 
     def _loaded(self) -> YOLO:
         if self._model is None:
-            from detector.offline import YOLO  # imports torch: only where the network runs
-
-            model = YOLO(str(self.weights), task="detect")
+            model = load_yolo(self.weights, task="detect")
             names = tuple(model.names[i] for i in range(len(model.names)))
             if names != self.taxonomy.names:
                 raise ValueError(

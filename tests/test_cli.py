@@ -74,12 +74,26 @@ def test_data_stats_prints_a_table(tiny_dataset: Path, capsys) -> None:
         (["data", "stats", "missing"], "pass a data.yaml"),
         (["eval", "--report", "missing/report.json"], "its folder does not exist"),
         (["data", "synth", "--out", "missing/ds", "--realdata", "missing"], "has no labels.csv"),
+        (
+            ["data", "crops", "--data", "missing.yaml", "--out", "missing/c", "--realdata", "missing"],
+            "labels.csv",
+        ),
+        (["data", "import", "README.md", "--format", "coco", "--out", "missing/ds"], "coco needs --images"),
+        (
+            ["detect", "README.md", "--model", "README.md"],
+            "README.md is not a usable .pt or .onnx YOLO model",
+        ),
+        (["export", "--model", "README.md"], "export makes an .onnx of a .pt model"),
+        (["train", "--data", "missing.yaml", "--out", "missing/m.pt", "--time", "-1"], "hours to train for"),
+        (["batch", "missing", "--chunk-s", "nan"], "chunk_s must be a finite number"),
+        (["batch", "missing", "--dense-score", "2"], "dense_score is an attire score from 0 to 1"),
+        (["batch", "missing", "--out", "tests"], "the results file tests is a folder"),
     ],
 )
 def test_errors_are_one_line_with_exit_code_2(argv: list[str], message: str, capsys) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("seragam: error:") and message in err
+    assert err.startswith("seragam: error:") and err.count("\n") == 1 and message in err
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,15 @@ FIRST_YEAR, LAST_YEAR = 2000, datetime.max.year - 1
 
 class NaiveTimestampError(ValueError):
     """A datetime without a UTC offset reached the policy: its wall time could be any zone's."""
+
+
+def read_settings_file(path: str | Path | None, default: Traversable) -> Mapping[str, Any]:
+    """The settings in a YAML file (without one, ``default``): a mapping of names to values."""
+    source = Path(path) if path else default
+    raw = yaml.safe_load(source.read_text())
+    if not isinstance(raw, Mapping):  # a plain string would be read as settings named by its letters
+        raise ValueError(f"{source}: expected settings as `name: value` lines, got {raw!r:.60}")
+    return raw
 
 
 def require_aware(value: datetime, what: str = "timestamp") -> datetime:
@@ -247,8 +257,7 @@ class CalendarConfig:
     @classmethod
     def load(cls, path: str | Path | None = None) -> CalendarConfig:
         """From a YAML file; without one, the shipped defaults."""
-        text = Path(path).read_text() if path else DEFAULT_CALENDAR.read_text()
-        return cls.from_dict(yaml.safe_load(text))
+        return cls.from_dict(read_settings_file(path, DEFAULT_CALENDAR))
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,13 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from api.policy.calendar import (
     PersonContext,
     SegmentKind,
     TimeSegment,
     WorkingCalendar,
     format_wib,
+    read_settings_file,
     require_aware,
 )
 from detector.detections import Detections
@@ -85,8 +84,7 @@ class PolicyConfig:
     @classmethod
     def load(cls, path: str | Path | None = None) -> PolicyConfig:
         """From a YAML file; without one, the shipped defaults."""
-        text = Path(path).read_text() if path else DEFAULT_POLICY.read_text()
-        return cls.from_dict(yaml.safe_load(text))
+        return cls.from_dict(read_settings_file(path, DEFAULT_POLICY))
 
     def thresholds(self) -> dict[str, Any]:
         """Every setting but the version, as plain values."""

@@ -24,10 +24,12 @@ from api.batch import (
     BatchProgress,
     BatchSourceError,
     StreamEntry,
+    check_results_path,
     read_source,
     register_streams,
     result_lines,
     run_batch,
+    write_results,
 )
 from api.db import Job, JobState, ScanChunk, Upload, make_engine, migrate, session_factory
 from api.engine import InProcessRunner
@@ -433,3 +435,26 @@ def test_a_recording_that_states_an_impossible_duration_is_reported_not_planned(
         assert session.scalar(select(func.count()).select_from(Job)) == 0
     assert run.job_id is None
     assert run.problem is not None and "states a duration of 3596401 s, over 7 days" in run.problem
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("folder", "the results file .*folder is a folder"),
+        ("file/results.jsonl", "cannot write the results file"),
+    ],
+)
+def test_a_results_file_that_cannot_be_written_is_refused_before_scoring(
+    tmp_path: Path, out: str, message: str
+) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OSError, match=message):
+        check_results_path(tmp_path / out)
+
+
+def test_results_that_cannot_take_their_place_leave_no_temporary_file(tmp_path: Path) -> None:
+    (tmp_path / "results.jsonl").mkdir()
+    with pytest.raises(OSError):
+        write_results(iter([{"stream": "a"}]), tmp_path / "results.jsonl")
+    assert [p.name for p in tmp_path.iterdir()] == ["results.jsonl"]

@@ -98,3 +98,76 @@ def test_serve_refuses_an_unusable_database_with_one_line(
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "secret" not in error
     assert re.fullmatch(f"seragam: error: {message}.*\n", error)
+
+
+def test_serve_refuses_an_unusable_model_with_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    model = tmp_path / "seragam-n.pt"
+    model.write_bytes(bytes(range(256)) * 4)
+    monkeypatch.setenv("SERAGAM_MODEL", str(model))
+    assert main(["serve", "--data-dir", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith(
+        f"seragam: error: {model} is not a usable .pt or .onnx"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SERAGAM_CALENDAR_FILE", "calendar.yaml", "calendar.yaml: expected settings as `name: value` lines"),
+        (
+            "SERAGAM_MAX_IMAGE_BYTES",
+            "lots",
+            "SERAGAM_MAX_IMAGE_BYTES: Input should be a valid integer",
+        ),
+        (
+            "SERAGAM_RETENTION_DISMISSED_DAYS",
+            "0",
+            "SERAGAM_RETENTION_DISMISSED_DAYS is 0: a retention period",
+        ),
+    ],
+)
+def test_serve_refuses_a_bad_setting_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, variable: str, value: str, message: str
+) -> None:
+    (tmp_path / "calendar.yaml").write_text("just a string\n")
+    monkeypatch.setenv(variable, str(tmp_path / value) if value.endswith(".yaml") else value)
+    assert main(["serve", "--data-dir", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("seragam: error: ") and message in error
+
+
+@pytest.mark.parametrize(("interruption", "code"), [(EOFError, 2), (KeyboardInterrupt, 130)])
+def test_users_create_without_a_password_to_read_says_how_to_give_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, interruption: type[BaseException], code: int
+) -> None:
+    """No SERAGAM_PASSWORD and no terminal (EOF), or Ctrl-C at the prompt: one line, no traceback."""
+
+    def getpass(prompt: str) -> str:
+        raise interruption
+
+    monkeypatch.delenv("SERAGAM_PASSWORD", raising=False)
+    monkeypatch.setattr("getpass.getpass", getpass)
+    assert main(["users", "create", "--username", "sari", "--data-dir", str(tmp_path)]) == code
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and ("set SERAGAM_PASSWORD or run in a terminal" in error or code == 130)
+    assert not (tmp_path / "seragam.db").exists()
+
+
+def test_users_create_refuses_admin_with_another_role(tmp_path: Path, capsys) -> None:
+    argv = [
+        "users",
+        "create",
+        "--username",
+        "sari",
+        "--admin",
+        "--role",
+        "uploader",
+        "--data-dir",
+        str(tmp_path),
+    ]
+    assert main(argv) == 2
+    assert "give one of --admin and --role" in capsys.readouterr().err
+    assert not (tmp_path / "seragam.db").exists()

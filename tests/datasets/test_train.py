@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -42,3 +43,20 @@ def test_train_one_tiny_model_end_to_end(tiny_dataset: Path, tmp_path: Path) -> 
 def test_missing_transfer_start_is_named(tiny_dataset: Path, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="transfer start"):
         train(TrainConfig(data=tiny_dataset, out=tmp_path / "m.pt", base=tmp_path / "none.pt"))
+
+
+@pytest.mark.parametrize("hours", [-1.0, 0.0, float("nan"), float("inf")])
+def test_a_time_budget_of_no_hours_is_refused(tiny_dataset: Path, tmp_path: Path, hours: float) -> None:
+    with pytest.raises(ValueError, match=r"time \(--time\) is the hours to train for"):
+        TrainConfig.for_data(tiny_dataset, tmp_path / "m.pt", time=hours)
+
+
+@pytest.mark.parametrize("out", ["folder", "file/m.pt"])
+def test_weights_that_could_not_be_written_are_refused_before_training(
+    tiny_dataset: Path, tmp_path: Path, out: str
+) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OSError, match=re.escape(str(tmp_path / out.partition("/")[0]))):
+        train(TrainConfig(data=tiny_dataset, out=tmp_path / out, epochs=1, runs_dir=tmp_path / "runs"))
+    assert not (tmp_path / "runs").exists()

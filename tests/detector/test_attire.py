@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -53,3 +54,10 @@ def test_a_threshold_chosen_with_another_detector_is_warned_of(caplog: pytest.Lo
     with caplog.at_level(logging.WARNING, logger="detector.attire"):
         TwoStage(detector=other)
     assert "chosen with the detector seragam-n@" in caplog.text and "--tune-attire-threshold" in caplog.text
+
+
+def test_an_unusable_classifier_file_is_a_value_error_naming_it(tmp_path: Path) -> None:
+    weights = tmp_path / "attire.pt"
+    weights.write_text("text\n")
+    with pytest.raises(ValueError, match=f"{weights} is not a usable .pt or .onnx YOLO model"):
+        AttireClassifier(weights)

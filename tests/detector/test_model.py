@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -123,3 +124,24 @@ def test_wrong_arrays_are_refused(shipped_detector: Detector, image: np.ndarray)
 def test_missing_weights_say_what_to_give(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match=r"\.pt or \.onnx"):
         Detector(tmp_path / "nope.pt")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("garbage.pt", bytes(range(256)) * 4, "not a loadable checkpoint"),
+        ("notes.pt", b"text\n", "not a loadable checkpoint"),
+        ("garbage.onnx", bytes(range(256)) * 4, "not a loadable ONNX model"),
+        ("model.txt", b"text\n", "a .txt file"),
+    ],
+)
+def test_an_unusable_model_file_is_a_value_error_naming_it(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    """A corrupt file or another format: one clear error, not ultralytics' TypeError with a traceback."""
+    weights = tmp_path / name
+    weights.write_bytes(content)
+    with pytest.raises(
+        ValueError, match=rf"^{re.escape(str(weights))} is not a usable .*\(.*{reason}.*give a \.pt"
+    ):
+        Detector(weights)

@@ -4,6 +4,7 @@ a damaged file ends its chunk with a clear error."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import av
@@ -143,6 +144,13 @@ def test_keyframe_sampling_looks_inside_a_long_gop(
         ({"interval_s": 0.0}, "interval_s must be positive"),
         ({"interval_s": -1.0}, "interval_s must be positive"),
         ({"max_side": 0}, "max_side must be at least 1"),
+        ({"chunk_s": math.nan}, "chunk_s must be a finite number"),
+        ({"chunk_s": math.inf}, "chunk_s must be a finite number"),
+        ({"interval_s": math.nan}, "interval_s must be a finite number"),
+        ({"still_diff": math.inf}, "still_diff must be a finite number"),
+        ({"dense_score": math.nan}, "dense_score must be a finite number"),
+        ({"dense_score": 2.0}, "dense_score is an attire score from 0 to 1"),
+        ({"dense_score": -0.5}, "dense_score is an attire score from 0 to 1"),
     ],
 )
 def test_settings_that_cannot_sample_are_refused_before_any_work(settings: dict, message: str) -> None:

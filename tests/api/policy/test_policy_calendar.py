@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -383,3 +385,14 @@ def test_spans_stored_without_an_end_still_judge(calendar: WorkingCalendar, no_e
     assert at(calendar, person, "2026-04-14 10:00") == (OFF, "outside rostered shifts")
     assert at(calendar, person, "2026-04-21 19:00") == (W, "shift from 08:00 (no end date) roster")
     assert at(calendar, person, "2026-06-02 10:00") == (LEAVE, "leave: cuti besar")
+
+
+@pytest.mark.parametrize("content", ["just a string\n", "- a list\n", ""])
+def test_a_calendar_file_that_is_not_a_mapping_is_refused_naming_it(tmp_path: Path, content: str) -> None:
+    """Not read as settings named by the letters of a string ("unknown calendar settings [' ', 'a', ...]")."""
+    path = tmp_path / "calendar.yaml"
+    path.write_text(content)
+    with pytest.raises(
+        ValueError, match=f"^{re.escape(str(path))}: expected settings as `name: value` lines"
+    ):
+        CalendarConfig.load(path)

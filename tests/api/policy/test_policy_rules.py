@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -230,3 +232,12 @@ def test_judge_frame_of_an_unregistered_account_applies_no_rule(
         calendar, policy, stream("2026-04-14 19:00", 0, owner=None), _frame_detections("pdh_khaki")
     )
     assert judgement.findings == () and "no rule was applied" in judgement.notes[0]
+
+
+def test_a_policy_file_that_is_not_a_mapping_is_refused_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("just a string\n")
+    with pytest.raises(
+        ValueError, match=f"^{re.escape(str(path))}: expected settings as `name: value` lines"
+    ):
+        PolicyConfig.load(path)
