@@ -769,7 +769,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--keyframe-stride", type=int, default=3, help="score every N-th keyframe, finer on change"
     )
-    p.add_argument("--dense-score", type=float, default=0.5, help="attire score that densifies keyframes")
+    p.add_argument(
+        "--dense-score",
+        type=float,
+        default=0.5,
+        help="attire score that densifies keyframes (above 1: never)",
+    )
     p.add_argument(
         "--still-diff", type=float, default=1.0, help="skip frames this close to the last (0: off)"
     )

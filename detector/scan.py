@@ -66,8 +66,10 @@ class ScanSettings:
         for name in ("interval_s", "dense_score", "still_diff", "chunk_s"):
             if not math.isfinite(getattr(self, name)):  # nan passes every comparison below
                 raise ValueError(f"{name} must be a finite number, got {getattr(self, name)}")
-        if not 0 <= self.dense_score <= 1:
-            raise ValueError(f"dense_score is an attire score from 0 to 1, got {self.dense_score}")
+        if self.dense_score < 0:  # above 1 (no score reaches it): keyframes are never densified
+            raise ValueError(
+                f"dense_score is an attire score, 0 or more (above 1: off), got {self.dense_score}"
+            )
         SamplingPolicy(self.mode, self.interval_s, self.max_side)  # refuses interval_s <= 0 and max_side < 1
         if self.chunk_s <= 0 or self.batch < 1 or self.keyframe_stride < 1 or self.still_diff < 0:
             raise ValueError(

@@ -86,7 +86,7 @@ def test_data_stats_prints_a_table(tiny_dataset: Path, capsys) -> None:
         (["export", "--model", "README.md"], "export makes an .onnx of a .pt model"),
         (["train", "--data", "missing.yaml", "--out", "missing/m.pt", "--time", "-1"], "hours to train for"),
         (["batch", "missing", "--chunk-s", "nan"], "chunk_s must be a finite number"),
-        (["batch", "missing", "--dense-score", "2"], "dense_score is an attire score from 0 to 1"),
+        (["batch", "missing", "--dense-score", "-1"], "dense_score is an attire score, 0 or more"),
         (["batch", "missing", "--out", "tests"], "the results file tests is a folder"),
     ],
 )
