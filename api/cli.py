@@ -536,15 +536,13 @@ def _users_create(args: argparse.Namespace) -> int:
 
 
 def _users_delete(args: argparse.Namespace) -> int:
-    from api.audit import record
     from api.db import open_database, session_factory
     from api.users import delete_user
 
     engine = open_database(_service_settings(args).db_url)
     try:
         with session_factory(engine)() as session:
-            user = delete_user(session, args.username)
-            record(session, "cli", "delete_user", f"user:{user.id}", {"username": user.username})
+            user = delete_user(session, args.username, "cli")
             session.commit()
             print(f"deleted {user.username}; their web UI sessions have ended")
     finally:

@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from api.audit import record
 from api.auth import Caller
 from api.db.models import ApiKeyRole, User
 from api.registry import InvalidEntryError, agency_subtree_ids, get_agency
@@ -55,10 +56,11 @@ def create_user(
     return user
 
 
-def delete_user(session: Session, username: str) -> User:
+def delete_user(session: Session, username: str, actor: Caller | str) -> User:
     """Remove a user (someone who left, or whose password leaked): every session of theirs stops at its
     next request, since a session names a user that no longer exists. The last administrator without an
-    agency scope stays, so that someone can still manage users. Flushed, the caller commits and audits.
+    agency scope stays, so that someone can still manage users. Audited with the username, as the row
+    goes; flushed, the caller commits.
     Raises ``NotFoundError`` for an unknown username, ``InUseError`` for the last such administrator."""
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
@@ -71,6 +73,7 @@ def delete_user(session: Session, username: str) -> User:
             raise InUseError(
                 f"{user.username} is the last administrator of every agency; create another one first"
             )
+    record(session, actor, "delete_user", f"user:{user.id}", {"username": user.username})
     session.delete(user)
     session.flush()
     return user

@@ -82,8 +82,7 @@ def load_yolo(weights: Path, task: str | None = None) -> YOLO:
             "wrote or the .onnx `seragam export` made of it"
         )
 
-    if not weights.is_file():
-        raise ModelNotFoundError(f"model weights not found: {weights} (give a .pt or .onnx file)")
+    existing_weights(weights)
     if weights.suffix.lower() not in (".pt", ".onnx"):
         raise unusable(f"a {weights.suffix or 'suffixless'} file")
     try:
@@ -94,6 +93,13 @@ def load_yolo(weights: Path, task: str | None = None) -> YOLO:
         first_line = str(error).partition("\n")[0].replace(str(weights), "the file")
         raise unusable(re.sub(r"^ERROR \S+ ", "", first_line) or type(error).__name__) from error
     return model
+
+
+def existing_weights(weights: Path) -> Path:
+    """``weights``, or ``ModelNotFoundError`` when there is no such file."""
+    if not weights.is_file():
+        raise ModelNotFoundError(f"model weights not found: {weights} (give a .pt or .onnx file)")
+    return weights
 
 
 def file_sha256(path: Path) -> str:
@@ -119,9 +125,7 @@ class Detector:
     ) -> None:
         """``lazy``: load the network on the first call instead of now (a process that only needs the
         model's identity and classes, such as a batch's coordinator, never imports torch)."""
-        self.weights = Path(weights)
-        if not self.weights.is_file():
-            raise ModelNotFoundError(f"model weights not found: {self.weights} (give a .pt or .onnx file)")
+        self.weights = existing_weights(Path(weights))
         self.taxonomy = load_taxonomy()
         settings = ModelSettings.for_weights(self.weights, self.taxonomy)
         self.imgsz = imgsz or settings.imgsz

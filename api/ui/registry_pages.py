@@ -97,9 +97,8 @@ def section_page(request: Request, section: str, session: SessionDep, user: Admi
 
 @router.post("/users/{username}/delete", dependencies=[CsrfChecked])
 def remove_user(username: str, session: SessionDep, user: AdminUser) -> Response:
-    """Remove a web UI user; their sessions end with it. Audited with the username, as the row goes."""
-    removed = delete_user(session, username)
-    record(session, user.caller, "delete_user", f"user:{removed.id}", {"username": removed.username})
+    """Remove a web UI user; their sessions end with it."""
+    delete_user(session, username, user.caller)
     session.commit()
     return _done("users")
 
