@@ -24,21 +24,21 @@ def _detect(args: argparse.Namespace) -> int:
     import numpy as np
 
     from detector.annotate import annotate
-    from detector.attire import TwoStage
+    from detector.attire import TwoStageDetector, load_detector
+    from detector.detections import Detections
     from detector.episodes import EpisodeTracker
     from detector.images import read_image
-    from detector.model import Detector
     from detector.video import VIDEO_SUFFIXES, SamplingMode, SamplingPolicy, iter_frames
 
-    detector = Detector(args.model)
+    detector = load_detector(args.model, args.attire)
     official = detector.taxonomy.official_names
-    two_stage = TwoStage(args.attire, detector=args.model) if args.attire else None
 
-    def people(image: np.ndarray) -> dict[str, object]:
-        """With --attire: each person judged by two-stage scoring."""
-        if two_stage is None:
-            return {}
-        return {
+    def judged(image: np.ndarray) -> tuple[Detections, dict[str, object]]:
+        """The detections (with --attire two-stage scoring's too, as the service makes them), the people."""
+        if not isinstance(detector, TwoStageDetector):
+            return detector.detect(image), {}
+        dets, people = detector.judge(image)
+        return dets, {
             "people": [
                 {
                     "box": list(p.box),
@@ -47,7 +47,7 @@ def _detect(args: argparse.Namespace) -> int:
                     "score": round(p.score, 4),
                     "official": p.official,
                 }
-                for p in two_stage.people(image)
+                for p in people
             ]
         }
 
@@ -62,17 +62,15 @@ def _detect(args: argparse.Namespace) -> int:
     for path in args.paths:
         if path.suffix.lower() not in VIDEO_SUFFIXES:
             image = read_image(path)
-            dets = detector.detect(image)
-            print(
-                json.dumps({"file": str(path), "model": detector.version, **dets.to_dict(), **people(image)})
-            )
+            dets, people = judged(image)
+            print(json.dumps({"file": str(path), "model": detector.version, **dets.to_dict(), **people}))
             if args.save_dir:
                 cv2.imwrite(str(args.save_dir / f"{path.stem}.jpg"), annotate(image, dets))
             continue
         tracker = EpisodeTracker()
         policy = SamplingPolicy(SamplingMode(args.sample), interval_s=args.interval)
         for frame in iter_frames(path, policy):
-            dets = detector.detect(frame.image)
+            dets, people = judged(frame.image)
             tracker.update(frame.time_s, dets.best_score(official), {n for n in dets.labels if n in official})
             print(
                 json.dumps(
@@ -80,7 +78,7 @@ def _detect(args: argparse.Namespace) -> int:
                         "file": str(path),
                         "time_s": round(frame.time_s, 3),
                         **dets.to_dict(),
-                        **people(frame.image),
+                        **people,
                     }
                 )
             )
@@ -400,11 +398,11 @@ def _batch(args: argparse.Namespace) -> int:
     workers = args.workers or os.cpu_count() or 1
     scoring = load_scoring(settings, scan, lazy_model=bool(args.ray) or workers > 1)
     if args.ray:
-        runner = RayRunner(args.ray, scoring.detector.weights, scan, args.workers)
+        runner = RayRunner(args.ray, scoring.detector, scan, args.workers)
     elif workers == 1:
         runner = InProcessRunner(scoring.detector, scan)
     else:
-        runner = ProcessPoolRunner(scoring.detector.weights, scan, workers)
+        runner = ProcessPoolRunner(scoring.detector, scan, workers)
     engine = open_database(settings.db_url)
     sessions = session_factory(engine)
     try:
@@ -591,8 +589,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         nargs="?",
         const=DEFAULT_ATTIRE_WEIGHTS,
-        help="also judge each person by two-stage scoring: this attire classifier and --model on the crop "
-        "(default: the shipped classifier)",
+        help="detect as the service does with two-stage scoring: also each person judged by this attire "
+        "classifier and --model on their crop, and listed (default: the shipped classifier)",
     )
     p.add_argument("--sample", choices=["interval", "keyframes", "all"], default="interval")
     p.add_argument(

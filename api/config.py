@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from detector.attire import DEFAULT_ATTIRE_WEIGHTS
 from detector.model import DEFAULT_WEIGHTS
 
 MAX_RETENTION_DAYS = 36500  # a century: a longer period keeps images forever (and overflows the date maths)
@@ -18,6 +19,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: an SQLite file in data_dir
     model: Path = DEFAULT_WEIGHTS
+    attire: Path | None = DEFAULT_ATTIRE_WEIGHTS  # two-stage scoring's person classifier; empty: off
     max_image_bytes: int = Field(20 * 1024 * 1024, gt=0)
     max_clip_bytes: int = Field(2 * 1024 * 1024 * 1024, gt=0)
     max_image_pixels: int = Field(40_000_000, gt=0)
@@ -36,6 +38,11 @@ class Settings(BaseSettings):
     secure_cookies: bool = True  # session cookies only over HTTPS (browsers allow http://localhost too)
     sign_in_attempts: int = Field(5, ge=1)  # wrong web UI sign-ins per username or address before a pause
     sign_in_pause_s: float = Field(300.0, gt=0, allow_inf_nan=False)  # 0 would turn throttling off
+
+    @field_validator("attire", mode="before")
+    @classmethod
+    def _attire_off(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("retention_unflagged_days", "retention_dismissed_days")
     @classmethod

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from api.db.engine import insert_if_absent
 from api.db.models import FrameScore, Job, ScanChunk
+from detector.attire import load_detector
 from detector.episodes import AttireEpisode, EpisodeConfig, aggregate_episodes
 from detector.model import Detector
 from detector.scan import Chunk, ChunkScan, ScanSettings, plan_chunks, scan_chunk
@@ -71,9 +72,9 @@ class InProcessRunner:
 _worker_detector: Detector | None = None  # one per worker process, loaded by its initializer
 
 
-def _load_worker_model(weights: str) -> None:
+def _load_worker_model(weights: str, attire: str | None) -> None:
     global _worker_detector
-    _worker_detector = Detector(weights)
+    _worker_detector = load_detector(weights, attire)
 
 
 def _scan_in_worker(task: ChunkTask, settings: ScanSettings) -> tuple[ChunkTask, ChunkScan]:
@@ -84,10 +85,10 @@ def _scan_in_worker(task: ChunkTask, settings: ScanSettings) -> tuple[ChunkTask,
 class ProcessPoolRunner:
     """Scans chunks in ``workers`` processes, each with its own copy of the model (never shared)."""
 
-    def __init__(self, weights: Path, settings: ScanSettings, workers: int) -> None:
+    def __init__(self, detector: Detector, settings: ScanSettings, workers: int) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
-        self._weights, self._settings, self._workers = weights, settings, workers
+        self._models, self._settings, self._workers = _model_files(detector), settings, workers
 
     def run(self, tasks: Sequence[ChunkTask]) -> Iterator[tuple[ChunkTask, ChunkScan]]:
         if not tasks:
@@ -96,7 +97,7 @@ class ProcessPoolRunner:
             min(self._workers, len(tasks)),
             mp_context=multiprocessing.get_context("spawn"),  # no forked copies of torch's threads
             initializer=_load_worker_model,
-            initargs=(str(self._weights),),
+            initargs=self._models,
         ) as pool:
             pending = {pool.submit(_scan_in_worker, task, self._settings) for task in tasks}
             try:
@@ -111,8 +112,8 @@ class ProcessPoolRunner:
 class _RayScanner:
     """A Ray actor holding one model."""
 
-    def __init__(self, weights: str, settings: ScanSettings) -> None:
-        self._detector, self._settings = Detector(weights), settings
+    def __init__(self, weights: str, attire: str | None, settings: ScanSettings) -> None:
+        self._detector, self._settings = load_detector(weights, attire), settings
 
     def scan(self, task: ChunkTask) -> tuple[ChunkTask, ChunkScan]:
         return task, scan_chunk(task.path, self._detector, self._settings, task.chunk)
@@ -124,8 +125,9 @@ class RayRunner:
     and the weights at the same paths (shared storage). ``workers``: actors, one model each (default:
     one per CPU of the cluster)."""
 
-    def __init__(self, address: str, weights: Path, settings: ScanSettings, workers: int | None) -> None:
-        self._address, self._weights, self._settings, self._workers = address, weights, settings, workers
+    def __init__(self, address: str, detector: Detector, settings: ScanSettings, workers: int | None) -> None:
+        self._address, self._models = address, _model_files(detector)
+        self._settings, self._workers = settings, workers
 
     def run(self, tasks: Sequence[ChunkTask]) -> Iterator[tuple[ChunkTask, ChunkScan]]:
         try:
@@ -153,10 +155,15 @@ class RayRunner:
         try:
             workers = self._workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
             scanner = ray.remote(num_cpus=1)(_RayScanner)
-            actors = [scanner.remote(str(self._weights), self._settings) for _ in range(workers)]
+            actors = [scanner.remote(*self._models, self._settings) for _ in range(workers)]
             yield from ActorPool(actors).map_unordered(lambda actor, task: actor.scan.remote(task), tasks)
         finally:
             ray.shutdown()
+
+
+def _model_files(detector: Detector) -> tuple[str, str | None]:
+    """What a worker loads its own copy of ``detector`` from (``load_detector``'s arguments)."""
+    return str(detector.weights), None if detector.attire is None else str(detector.attire)
 
 
 def scan_signature(detector: Detector, settings: ScanSettings) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from api.storage import UploadStore
 from api.ui import UI_PREFIX, install_ui
 from api.ui.web import signed_in
 from api.uploads import FORM_SLACK_BYTES, MAX_CSV_BYTES, CredentialsBeforeBody, UploadSizeLimit
-from detector.model import Detector
+from detector.attire import load_detector
 from detector.scan import ScanSettings
 from detector.video import SamplingMode
 
@@ -39,7 +39,7 @@ def load_scoring(
     sampled (default: the service's clip sampling, a frame every ``sample_interval_s``); ``lazy_model``:
     load the network only if this process runs it (a batch whose workers have their own)."""
     return Scoring(
-        Detector(settings.model, lazy=lazy_model),
+        load_detector(settings.model, settings.attire, lazy=lazy_model),
         PolicyConfig.load(settings.policy_file),
         WorkingCalendar(CalendarConfig.load(settings.calendar_file)),
         scan or _clip_sampling(settings.sample_interval_s),

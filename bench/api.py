@@ -1,11 +1,12 @@
-"""Latency of ``POST /v1/frames`` over HTTP next to the bare ``Detector.detect`` call it wraps.
+"""Latency of ``POST /v1/frames`` over HTTP next to the bare ``detect`` call of the detector it wraps.
 
 Starts ``seragam serve`` (uvicorn, one worker) on a free 127.0.0.1 port with a fresh data folder, sends
 the same 720x1280 JPEG as a personal account's frame in working hours (so every request also opens an
-R1 case with evidence), at concurrency 1 and 4, and times ``Detector.detect`` on the decoded frame in
-this process in the same run. Prints p50/p95 and the overhead ratio HTTP / bare.
+R1 case with evidence), at concurrency 1 and 4, and times the service's detector (``load_detector``: with
+two-stage scoring unless ``--no-attire``) on the decoded frame in this process in the same run. Prints
+p50/p95 and the overhead ratio HTTP / bare.
 
-    .venv/bin/python -m bench.api [--model models/seragam-n.pt] [--requests 20]
+    .venv/bin/python -m bench.api [--model models/seragam-n.pt] [--no-attire] [--requests 20]
 
 (As a module: run as a script, this file would shadow the ``api`` package it measures.)
 """
@@ -33,6 +34,7 @@ from api.db import open_database, session_factory
 from api.registry import create_account, create_agency, create_person
 from datasets.people import bundled_photos, find_people
 from datasets.synth import SynthConfig, render_frame
+from detector.attire import DEFAULT_ATTIRE_WEIGHTS, load_detector
 from detector.images import decode_image
 from detector.model import DEFAULT_WEIGHTS, Detector
 
@@ -64,8 +66,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(data_dir: Path, model: Path, port: int) -> subprocess.Popen[bytes]:
-    env = os.environ | {"SERAGAM_MODEL": str(model), "SERAGAM_SEED_DEMO": "false"}
+def serve(data_dir: Path, model: Path, attire: Path | None, port: int) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "SERAGAM_MODEL": str(model),
+        "SERAGAM_ATTIRE": "" if attire is None else str(attire),
+        "SERAGAM_SEED_DEMO": "false",
+    }
     command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--data-dir", str(data_dir)]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -110,14 +116,17 @@ def p(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument("--attire", type=Path, default=DEFAULT_ATTIRE_WEIGHTS, help="two-stage classifier")
+    parser.add_argument("--no-attire", action="store_true", help="the detector alone")
     parser.add_argument("--requests", type=int, default=20, help="requests per concurrency level")
     args = parser.parse_args()
+    attire = None if args.no_attire else args.attire
     jpeg = frame_jpeg()
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
         key = prepare(Settings(data_dir=data_dir, model=args.model))
         port = free_port()
-        server = serve(data_dir, args.model, port)
+        server = serve(data_dir, args.model, attire, port)
         try:
             url = f"http://127.0.0.1:{port}/v1/frames"
             rows = {
@@ -127,8 +136,8 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(30)
-    bare = detect_latencies(Detector(args.model), jpeg, args.requests)
-    rows = {"Detector.detect (bare, in process)": bare, **rows}
+    bare = detect_latencies(load_detector(args.model, attire), jpeg, args.requests)
+    rows = {"detect (bare, in process)": bare, **rows}
     print(f"{'720x1280 JPEG, ms':<40}{'p50':>8}{'p95':>8}{'p50 / bare':>12}")
     for name, values in rows.items():
         print(f"{name:<40}{p(values, 50):8.1f}{p(values, 95):8.1f}{p(values, 50) / p(bare, 50):12.2f}")

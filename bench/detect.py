@@ -1,5 +1,6 @@
 """Per-frame latency of ``Detector.detect`` next to bare ultralytics ``predict`` on the same weights,
-and of two-stage scoring (pose model, then the attire classifier and the detector on each person).
+and of the service's two-stage detector (the whole frame, then the pose model finds people and the
+attire classifier and the detector judge each).
 
 Both run in this process on the same 720x1280 livestream frames, interleaved round by round so
 machine noise hits both alike. Prints medians, p95 and the ratio ours / bare.
@@ -19,7 +20,7 @@ import torch
 
 from datasets.people import bundled_photos, find_people
 from datasets.synth import SynthConfig, render_frame
-from detector.attire import TwoStage
+from detector.attire import DEFAULT_ATTIRE_WEIGHTS, TwoStageDetector
 from detector.model import DEFAULT_WEIGHTS, Detector
 from detector.offline import YOLO
 
@@ -60,7 +61,8 @@ def main() -> None:
     runs = {"bare ultralytics predict": bare_predict, "seragam Detector.detect (.pt)": ours.detect}
     if onnx:
         runs["seragam Detector.detect (.onnx)"] = onnx.detect
-    runs["two-stage: people, classifier+detector"] = TwoStage(detector=args.model)
+    service = TwoStageDetector(args.model, DEFAULT_ATTIRE_WEIGHTS)
+    runs["service: whole frame + two-stage"] = service.detect
     for call in runs.values():  # warm up
         timed(call, images[:2])
     times: dict[str, list[float]] = {name: [] for name in runs}

@@ -7,7 +7,9 @@
   false-positive rate on civilian frames, at the shipped operating thresholds, with counts and 95%
   Wilson intervals; synthetic frames whose labels cannot say whether official attire shows are left
   out and counted (``frames_unknown``, by ``datasets.crops.frame_truth``, as in threshold tuning);
-- a confusion summary of the hard negatives (everyday batik, police, military, other uniforms).
+- a confusion summary of the hard negatives (everyday batik, police, military, other uniforms);
+- with an attire classifier, each of these frame-level results for two-stage scoring and for the
+  service's judgement (``TwoStageDetector``: the whole frame or two-stage) too.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from datasets.people import (
     realdata_labels,
     realdata_photos,
 )
-from detector.attire import TwoStage
+from detector.attire import MIN_ATTIRE_THRESHOLD, TwoStage, TwoStageDetector
 from detector.model import DEFAULT_WEIGHTS, Detector, ModelSettings
 from detector.offline import YOLO
 from detector.people import PeopleFinder
@@ -221,6 +223,18 @@ def synthetic_frame_level(
     return frame_level(scores[True], scores[False], hits[True], hits[False], unknown)
 
 
+def service_verdict(detector: Detector) -> Scorer:
+    """The service's judgement of a frame: flagged when ``detector`` (as the service loads it, with its
+    operating thresholds) reports official attire; the score is the best such detection's, 0.0 below the
+    operating point, so its ROC AUC only ranks the flagged frames."""
+
+    def score(image: np.ndarray) -> tuple[float, bool]:
+        best = detector.detect(image).best_score(detector.taxonomy.official_names)
+        return best, best > 0
+
+    return score
+
+
 def person_crops(scorer: Scorer, people: PeopleFinder) -> Scorer:
     """Two-stage scoring with the detector: run it on each person's crop (the framing it is trained
     on); the frame's score is its best crop's, and it is flagged when any crop is (the best-scoring
@@ -297,6 +311,12 @@ def evaluate(
                 two_stage, data_yaml, split, realdata
             ).to_dict()
         report["realdata_test_two_stage"] = realdata_frame_level(two_stage, realdata)
+        service = service_verdict(TwoStageDetector(weights, attire))
+        if data_yaml is not None:
+            report["synthetic_frame_level_service"] = synthetic_frame_level(
+                service, data_yaml, split, realdata
+            ).to_dict()
+        report["realdata_test_service"] = realdata_frame_level(service, realdata)
     (report_path or default_report_path(weights)).write_text(json.dumps(report, indent=2))
     return report
 
@@ -315,28 +335,37 @@ def choose_attire_threshold(
     max_fpr: float = 0.05,
     detector: Path = DEFAULT_WEIGHTS,
 ) -> dict[str, object]:
-    """Two-stage scoring's operating threshold: the lowest frame score that flags at most ``max_fpr`` of
-    the ``split`` frames without official attire (synthetic frames and the real ``train`` photos of
-    that split's people), written to ``<attire>.yaml`` where the classifier reads it."""
+    """Two-stage scoring's operating threshold, for the service's judgement (``TwoStageDetector``: a frame
+    is flagged when the detector on the whole frame or two-stage scoring of a person flags it): the lowest
+    person score at which that judgement flags at most ``max_fpr`` of the ``split`` frames without official
+    attire (synthetic frames and the real ``train`` photos of that split's people), never at or below
+    ``MIN_ATTIRE_THRESHOLD``; written to ``<attire>.yaml`` where the classifier reads it."""
     open_yolo_dataset(data_yaml).images(split)
-    scorer = TwoStage(attire, detector=detector)
-    scored = [
-        (scorer(cv2.imread(str(path), cv2.IMREAD_COLOR))[0], truth)
-        for path, truth in labelled_frames(data_yaml, split, realdata)
-    ]
-    pos = [s for s, truth in scored if truth]
-    neg = sorted((s for s, truth in scored if not truth), reverse=True)
-    allowed = int(max_fpr * len(neg))
+    scorer, whole = TwoStage(attire, detector=detector), FrameScorer.for_weights(detector)
+    scored = []
+    for path, truth in labelled_frames(data_yaml, split, realdata):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        scored.append((scorer(image)[0], whole(image)[1], truth))
+    negatives = [(s, by_frame) for s, by_frame, truth in scored if not truth]
+    # the frames the whole-frame pass flags are flagged whatever the threshold; the rest are ranked by it
+    ranked = sorted((s for s, by_frame in negatives if not by_frame), reverse=True)
+    allowed = max(0, int(max_fpr * len(negatives)) - (len(negatives) - len(ranked)))
     # just above the first negative that must not be flagged, on a 1e-6 grid (as written to the file)
-    threshold = (math.floor(neg[allowed] * 1e6) + 1) / 1e6 if allowed < len(neg) else 0.0
-    flagged_pos, flagged_neg = sum(s >= threshold for s in pos), sum(s >= threshold for s in neg)
+    threshold = (math.floor(ranked[allowed] * 1e6) + 1) / 1e6 if allowed < len(ranked) else 0.0
+    threshold = max(threshold, MIN_ATTIRE_THRESHOLD)
+
+    def flagged(truth: bool) -> str:
+        frames = [(s, by_frame) for s, by_frame, t in scored if t == truth]
+        return f"{sum(by_frame or s >= threshold for s, by_frame in frames)} of {len(frames)}"
+
     chosen = {
         "threshold": threshold,
         "detector": scorer.detector.version,  # the mean it thresholds is of this detector's scores
         "split": split,
         "max_false_positive_rate": max_fpr,
-        "val_positives_flagged": f"{flagged_pos} of {len(pos)}",
-        "val_negatives_flagged": f"{flagged_neg} of {len(neg)}",
+        "judged_by": "whole frame or two-stage",
+        "val_positives_flagged": flagged(True),
+        "val_negatives_flagged": flagged(False),
     }
     attire.with_suffix(".yaml").write_text(yaml.safe_dump(chosen, sort_keys=False))
     return chosen

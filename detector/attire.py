@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import yaml
 
-from detector.model import DEFAULT_WEIGHTS, MODELS_DIR, Detector, load_yolo, model_version
+from detector.detections import Detections
+from detector.model import DEFAULT_WEIGHTS, MODELS_DIR, Detector, existing_weights, load_yolo, model_version
 from detector.people import PeopleFinder
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 DEFAULT_ATTIRE_WEIGHTS = MODELS_DIR / "seragam-attire.pt"
 CLASSES = ("none", "official")  # class folder names; ultralytics orders them alphabetically
 UPPER_BODY_ASPECT = 1.25
+# a person score is a mean with the detector's: up to 0.5 it can flag a person the detector found nothing on
+MIN_ATTIRE_THRESHOLD = 0.500001
 
 
 def upper_body(crop: np.ndarray) -> np.ndarray:
@@ -80,13 +83,15 @@ class AttireClassifier:
 class PersonAttire:
     """One person of a frame: padded box ``(x0, y0, x1, y1)`` in pixels, the attire classifier's
     P(official attire), the detector's best official-attire score on the person's crop, their mean
-    (``score``), and whether that reaches the operating threshold."""
+    (``score``), whether that reaches the operating threshold, and what the detector's best detection
+    on the crop was (``found``: its class and its box in frame pixels; None when it found nothing)."""
 
     box: tuple[int, int, int, int]
     classifier_probability: float
     detector_score: float
     score: float
     official: bool
+    found: tuple[str, tuple[float, float, float, float]] | None = None
 
 
 class TwoStage:
@@ -125,10 +130,19 @@ class TwoStage:
         for crop, probability in zip(crops, probabilities, strict=True):
             # one call a crop: a batch would letterbox crops of different shapes to one size and score
             # them differently from the single-crop calls the threshold was chosen with
-            detector_score = self.detector.detect(crop.image).best_score(official)
+            detections = self.detector.detect(crop.image)
+            best = detections.best(official)
+            detector_score = 0.0 if best is None else float(detections.scores[best])
             score = (probability + detector_score) / 2
+            found = None
+            if best is not None:
+                x0, y0 = crop.box[:2]
+                x1, y1, x2, y2 = (float(v) for v in detections.boxes[best])
+                found = (detections.labels[best], (x1 + x0, y1 + y0, x2 + x0, y2 + y0))
             people.append(
-                PersonAttire(crop.box, probability, detector_score, score, score >= self.classifier.threshold)
+                PersonAttire(
+                    crop.box, probability, detector_score, score, score >= self.classifier.threshold, found
+                )
             )
         return people
 
@@ -136,3 +150,86 @@ class TwoStage:
         """The frame's score (its most official-looking person's) and whether it is flagged."""
         score = max((p.score for p in self.people(image)), default=0.0)
         return score, score >= self.classifier.threshold
+
+
+class TwoStageDetector(Detector):
+    """The detector with two-stage scoring added, as the service runs it: the whole frame as ``Detector``
+    sees it, plus each person two-stage scoring flags, as the detection the detector made on their crop
+    (class and box of its best official-attire detection there) scored with the person's two-stage score.
+    Where the whole-frame pass already has that detection (same class, IoU at least 0.5) it keeps the
+    higher score. So every verdict stays a taxonomy class with a box, for evidence, review and feedback.
+
+    ``version`` names both models (``<detector>+<classifier>``): frames scored with and without the
+    second stage are never mixed up."""
+
+    def __init__(
+        self, weights: Path | str, attire: Path | str, *, device: str | None = None, lazy: bool = False
+    ) -> None:
+        super().__init__(weights, device=device, lazy=True)
+        self.attire = existing_weights(Path(attire))
+        self.version = f"{self.version}+{model_version(self.attire)}"
+        self._two_stage: TwoStage | None = None
+        if not lazy:
+            self._loaded()
+            self._stage()
+
+    def _stage(self) -> TwoStage:
+        if self._two_stage is None:
+            two_stage = TwoStage(self.attire, detector=self.weights)
+            if two_stage.classifier.threshold < MIN_ATTIRE_THRESHOLD:
+                raise ValueError(
+                    f"the attire threshold {two_stage.classifier.threshold} of {self.attire.name} is at most "
+                    "0.5, where a person can be flagged with nothing detected on them: choose it with "
+                    "`seragam eval --attire ... --tune-attire-threshold`"
+                )
+            self._two_stage = two_stage
+        return self._two_stage
+
+    def judge(self, image: np.ndarray) -> tuple[Detections, list[PersonAttire]]:
+        """The detections of ``image`` and the people they were judged from (what ``detect`` returns)."""
+        people = self._stage().people(image)
+        return with_people(super().detect_batch([image])[0], people), people
+
+    def detect_batch(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        whole = super().detect_batch(images)  # one network call for frames of one size
+        stage = self._stage()
+        return [with_people(d, stage.people(image)) for d, image in zip(whole, images, strict=True)]
+
+
+def with_people(detections: Detections, people: Sequence[PersonAttire]) -> Detections:
+    """``detections`` with each flagged person's detection added (see ``TwoStageDetector``)."""
+    index = {name: n for n, name in enumerate(detections.class_names)}
+    boxes, class_ids, scores = list(detections.boxes), list(detections.class_ids), list(detections.scores)
+    for person in people:
+        if not person.official or person.found is None:
+            continue
+        name, box = person.found
+        same = [n for n, c in enumerate(class_ids) if c == index[name] and _iou(boxes[n], box) >= 0.5]
+        for n in same:
+            scores[n] = max(scores[n], person.score)
+        if not same:
+            boxes.append(np.array(box, np.float32))
+            class_ids.append(index[name])
+            scores.append(person.score)
+    return Detections(
+        np.array(boxes, np.float32).reshape(-1, 4),
+        np.array(class_ids, np.int64),
+        np.array(scores, np.float32),
+        detections.class_names,
+        detections.image_size,
+    )
+
+
+def _iou(a: Sequence[float], b: Sequence[float]) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def load_detector(weights: Path | str, attire: Path | str | None, *, lazy: bool = False) -> Detector:
+    """The detector the service runs: with two-stage scoring when an attire classifier is given."""
+    if attire is None:
+        return Detector(weights, lazy=lazy)
+    return TwoStageDetector(weights, attire, lazy=lazy)

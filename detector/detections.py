@@ -69,10 +69,15 @@ class Detections:
         limits = np.array([thresholds.get(n, 0.0) for n in self.class_names], np.float32)
         return self.keep(self.scores >= limits[self.class_ids]) if len(self) else self
 
+    def best(self, names: frozenset[str] | set[str]) -> int | None:
+        """Index of the highest-scoring detection of the named classes; None when there is none."""
+        named = [n for n, label in enumerate(self.labels) if label in names]
+        return max(named, key=self.scores.__getitem__, default=None)
+
     def best_score(self, names: frozenset[str] | set[str]) -> float:
         """Highest score among detections of the named classes; 0.0 when there is none."""
-        mask = np.array([n in names for n in self.labels], bool)
-        return float(self.scores[mask].max()) if mask.any() else 0.0
+        n = self.best(names)
+        return 0.0 if n is None else float(self.scores[n])
 
     def to_dict(self) -> dict[str, Any]:
         return {

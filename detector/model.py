@@ -131,6 +131,7 @@ class Detector:
         self.imgsz = imgsz or settings.imgsz
         self.thresholds = settings.thresholds | class_thresholds(thresholds or {}, self.taxonomy)
         self.version = model_version(self.weights)
+        self.attire: Path | None = None  # a second stage's classifier (detector.attire.TwoStageDetector)
         self._device = device
         self._model: YOLO | None = None
         self._lock = threading.Lock()

@@ -16,6 +16,7 @@ from datasets.importers import open_yolo_dataset
 from datasets.people import PhotoPeople
 from datasets.synth import SynthConfig, render_frame
 from detector.model import DEFAULT_WEIGHTS
+from detector.taxonomy import load_taxonomy
 
 
 def _lines(out: str) -> list[dict]:
@@ -141,6 +142,9 @@ def test_detect_with_attire_judges_each_person(
             )
     assert any(p["official"] for p in khaki["people"])
     assert not any(p["official"] for p in own["people"])
+    assert "+seragam-attire@" in khaki["model"]  # the detections are the service's, with the second stage
+    official = load_taxonomy().official_names
+    assert any(d["class"] in official for d in khaki["detections"])
 
 
 def test_held_out_set_renders_only_test_photos_and_cannot_be_trained_on(

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from api.config import Settings
 from api.main import create_app
+from detector.attire import DEFAULT_ATTIRE_WEIGHTS
 from tests.api.ui.conftest import WebUser
 
 
@@ -86,3 +87,9 @@ def test_retention_periods_are_whole_days_from_1_to_36500(
     monkeypatch.setenv(variable, days)
     with pytest.raises(ValidationError, match=f"{variable} is {days}: .* days from 1 to 36500"):
         Settings()
+
+
+def test_an_empty_attire_setting_turns_the_second_stage_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().attire == DEFAULT_ATTIRE_WEIGHTS  # on by default
+    monkeypatch.setenv("SERAGAM_ATTIRE", "")
+    assert Settings().attire is None

@@ -113,6 +113,21 @@ def test_serve_refuses_an_unusable_model_with_one_line_naming_it(
     )
 
 
+@pytest.mark.parametrize("corrupt", [False, True], ids=["missing", "corrupt"])
+def test_serve_refuses_an_unusable_attire_classifier_with_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, corrupt: bool
+) -> None:
+    classifier = tmp_path / "attire.pt"
+    if corrupt:
+        classifier.write_bytes(bytes(range(256)) * 4)
+    monkeypatch.setenv("SERAGAM_ATTIRE", str(classifier))
+    assert main(["serve", "--data-dir", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    expected = "is not a usable .pt or .onnx" if corrupt else "model weights not found:"
+    assert error.count("\n") == 1 and error.startswith("seragam: error: ") and str(classifier) in error
+    assert expected in error
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from detector.attire import DEFAULT_ATTIRE_WEIGHTS, AttireClassifier, TwoStage
+from detector.attire import (
+    DEFAULT_ATTIRE_WEIGHTS,
+    AttireClassifier,
+    PersonAttire,
+    TwoStage,
+    TwoStageDetector,
+    load_detector,
+    with_people,
+)
+from detector.detections import Detections
 from detector.model import DEFAULT_WEIGHTS, Detector
+from detector.taxonomy import load_taxonomy
 
 
 def test_onnx_export_agrees_with_pt(frames: list) -> None:
@@ -61,3 +72,68 @@ def test_an_unusable_classifier_file_is_a_value_error_naming_it(tmp_path: Path) 
     weights.write_text("text\n")
     with pytest.raises(ValueError, match=f"{weights} is not a usable .pt or .onnx YOLO model"):
         AttireClassifier(weights)
+
+
+def _person(score: float, found: tuple[str, tuple[float, float, float, float]] | None) -> PersonAttire:
+    return PersonAttire((0, 0, 100, 200), score, score, score, score >= 0.6, found)
+
+
+def test_with_people_adds_each_flagged_person_once() -> None:
+    names = load_taxonomy().names
+    frame = Detections(
+        np.array([[10, 10, 50, 90]], np.float32),
+        np.array([names.index("field_uniform")], np.int64),
+        np.array([0.7], np.float32),
+        names,
+        (360, 640),
+    )
+    people = [
+        _person(0.9, ("field_uniform", (12, 10, 50, 92))),  # the frame's own detection: its score rises
+        _person(0.65, ("name_plate", (20, 30, 30, 35))),  # a new one
+        _person(0.55, ("pdh_khaki", (100, 100, 200, 300))),  # below the threshold: not added
+    ]
+    merged = with_people(frame, people)
+    assert merged.labels == ["field_uniform", "name_plate"]
+    np.testing.assert_allclose(merged.scores, [0.9, 0.65])
+    np.testing.assert_allclose(merged.boxes, [[10, 10, 50, 90], [20, 30, 30, 35]])
+    assert merged.image_size == (360, 640)
+    assert with_people(frame, [_person(0.6, ("field_uniform", (12, 10, 50, 92)))]).scores.tolist() == [
+        pytest.approx(0.7)  # the higher score stays
+    ]
+
+
+def test_the_two_stage_detector_reports_flagged_people_as_their_detections(frames: list) -> None:
+    """What the service runs: the whole frame's detections, plus each flagged person as the detector's best
+    official-attire detection on their crop, in frame pixels, scored with the person's two-stage score."""
+    detector = TwoStageDetector(DEFAULT_WEIGHTS, DEFAULT_ATTIRE_WEIGHTS)
+    assert detector.version == f"{Detector(DEFAULT_WEIGHTS).version}+{AttireClassifier().version}"
+    whole, two_stage = Detector(DEFAULT_WEIGHTS), TwoStage()
+    flagged = 0
+    for image, _ in frames:
+        people = two_stage.people(image)
+        found = detector.detect(image)
+        expected = with_people(whole.detect(image), people)
+        assert found.labels == expected.labels
+        np.testing.assert_allclose(found.scores, expected.scores, atol=1e-6)
+        np.testing.assert_allclose(found.boxes, expected.boxes, atol=1e-3)
+        for person in (p for p in people if p.official):
+            name, (x1, y1, x2, y2) = person.found
+            px0, py0, px1, py1 = person.box
+            assert name in whole.taxonomy.official_names and px0 <= x1 < x2 <= px1 and py0 <= y1 < y2 <= py1
+            assert found.best_score({name}) >= person.score - 1e-6
+        flagged += sum(p.official for p in people)
+    assert flagged >= 2
+
+
+def test_the_service_detector_is_two_stage_only_with_a_classifier() -> None:
+    assert type(load_detector(DEFAULT_WEIGHTS, None, lazy=True)) is Detector
+    assert load_detector(DEFAULT_WEIGHTS, DEFAULT_ATTIRE_WEIGHTS, lazy=True).attire == DEFAULT_ATTIRE_WEIGHTS
+
+
+def test_an_attire_threshold_of_at_most_a_half_is_refused(tmp_path: Path) -> None:
+    """At 0.5 a certain classifier flags a person the detector found nothing on: no class to report."""
+    weights = tmp_path / "attire.pt"
+    shutil.copyfile(DEFAULT_ATTIRE_WEIGHTS, weights)
+    weights.with_suffix(".yaml").write_text("threshold: 0.5\n")
+    with pytest.raises(ValueError, match=r"attire threshold 0\.5 of attire\.pt is at most 0\.5"):
+        TwoStageDetector(DEFAULT_WEIGHTS, weights)

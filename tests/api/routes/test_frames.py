@@ -11,12 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from api.config import Settings
 from api.db import FrameScore, Upload
-from datasets.people import PhotoPeople
+from api.main import create_app
+from datasets.people import REALDATA_DIR, PhotoPeople
 from datasets.synth import SynthConfig, render_frame
 from detector.images import decode_image
 from detector.taxonomy import load_taxonomy
-from tests.api.factories import World, jpeg, post_frame
+from tests.api.factories import World, build_world, jpeg, post_frame
 
 OFFICIAL = load_taxonomy().official_names
 
@@ -262,3 +264,30 @@ def test_a_frame_sent_again_tells_its_case_state_only_to_who_may_review_the_case
         "DINKES administrator": (case_id, None),
         "BKPSDM administrator": (case_id, "dismissed"),
     }
+
+
+REAL_PDH_PHOTO = REALDATA_DIR / "images" / "0872a5039e0c26cb.jpg"  # real test photo: a group in PDH khaki
+
+
+@pytest.mark.skipif(not REAL_PDH_PHOTO.exists(), reason="needs ../shared/realdata")
+@pytest.mark.parametrize("two_stage", [True, False], ids=["two-stage", "detector alone"])
+def test_real_attire_the_whole_frame_misses_is_found_person_by_person(
+    settings: Settings, two_stage: bool
+) -> None:
+    """On this real photo the detector on the whole frame finds no official attire (a group of
+    people); two-stage scoring judges each person and the service opens an R2 case on what it flags,
+    as detections of the taxonomy with boxes inside the frame. ``SERAGAM_ATTIRE=`` runs the detector alone."""
+    settings = settings if two_stage else settings.model_copy(update={"attire": None})
+    with TestClient(create_app(settings)) as client:
+        world = build_world(client.app.state.service.sessions)
+        answer = post_frame(client, world, REAL_PDH_PHOTO.read_bytes(), handle="budi.lmj", at="19:00").json()
+    official = [d for d in answer["detections"] if d["class"] in OFFICIAL]
+    assert ("+seragam-attire@" in answer["model_version"]) == two_stage
+    if not two_stage:
+        assert official == [] and answer["cases"] == []
+        return
+    assert len(official) >= 2 and [c["rule"] for c in answer["cases"]] == ["R2"]
+    height, width = decode_image(REAL_PDH_PHOTO.read_bytes()).shape[:2]
+    for d in official:
+        x1, y1, x2, y2 = d["box"]
+        assert 0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height
