@@ -6,8 +6,9 @@ data/bench/batch/, then prints in one run:
 
 - the baseline: ``YOLO(weights).predict(source=video, vid_stride=30, stream=True)``, same weights and
   input size: wall time and frames scored;
-- ``seragam batch`` with its defaults: wall time, frames scored, the ratio, peak RSS of the process
-  tree, the seconds per hour of video;
+- ``seragam batch`` with its defaults (two-stage scoring on every scored frame): wall time, frames
+  scored, the ratio, peak RSS of the process tree, the seconds per hour of video; and the same with
+  the detector alone (``SERAGAM_ATTIRE=``), the baseline's work;
 - dense scoring at 1 frame per second with the same model (``--sampling interval``) and the recall of
   its attire episodes by ``seragam batch``'s;
 - the levers one at a time on two recordings.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -91,14 +93,19 @@ def baseline(videos: list[Path], weights: Path) -> tuple[float, int]:
     return time.perf_counter() - start, frames
 
 
-def seragam_batch(manifest: Path, *flags: str) -> tuple[float, list[dict], _Peak]:
+def seragam_batch(
+    manifest: Path, *flags: str, env: dict[str, str] | None = None
+) -> tuple[float, list[dict], _Peak]:
     """Run `seragam batch` in a fresh data dir: wall time, result lines, peak memory of its process tree."""
     with tempfile.TemporaryDirectory() as data:
         out = Path(data) / "results.jsonl"
         command = [sys.executable, "-m", "api.cli", "batch", str(manifest), "--data-dir", data]
         start = time.perf_counter()
         process = subprocess.Popen(
-            [*command, "--out", str(out), "--quiet", *flags], cwd=ROOT, stdout=subprocess.DEVNULL
+            [*command, "--out", str(out), "--quiet", *flags],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            env=os.environ | (env or {}),
         )
         peak = _watch_memory(process)
         if process.wait() != 0:
@@ -157,6 +164,7 @@ def main() -> None:
     videos = sorted(SET_DIR.glob("*.mp4"))
     base_s, base_frames = baseline(videos, DEFAULT_WEIGHTS)
     ours_s, ours_lines, ours_rss = seragam_batch(manifest)
+    alone_s, alone_lines, alone_rss = seragam_batch(manifest, env={"SERAGAM_ATTIRE": ""})
     dense_s, dense_lines, dense_rss = seragam_batch(manifest, "--sampling", "interval", "--still-diff", "0")
     ours, dense = streams(ours_lines), streams(dense_lines)
     hours = sum(s["duration_s"] for s in ours.values()) / 3600
@@ -172,6 +180,7 @@ def main() -> None:
             ours,
             ours_rss,
         ),
+        ("`SERAGAM_ATTIRE= seragam batch` (the detector alone)", alone_s, streams(alone_lines), alone_rss),
         ("`seragam batch --sampling interval` (dense 1 fps reference)", dense_s, dense, dense_rss),
     ]
     for name, seconds, scored, rss in runs:
