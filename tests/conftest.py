@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,11 @@ from datasets.clips import Segment, write_livestream_clip
 from datasets.people import PhotoPeople, bundled_photos, find_people
 from datasets.synth import SynthConfig, generate, render_frame
 from detector.model import DEFAULT_WEIGHTS, Detector
+
+# The service's tests judge with the detector alone (``SERAGAM_ATTIRE=``; servers and batches they start
+# inherit it): its second stage costs about five detector calls a frame. That stage is tested on its own
+# (tests/detector/test_attire.py) and, where a test names it, in the service, the CLI and batch workers.
+os.environ["SERAGAM_ATTIRE"] = ""
 
 FIXTURE_OUTFITS = (
     "pdh_khaki",

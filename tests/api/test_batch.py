@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import signal
 import sqlite3
@@ -36,6 +37,7 @@ from api.engine import InProcessRunner
 from api.retention import delete_upload, purge_expired
 from datasets.clips import Segment, write_livestream_clip
 from datasets.people import PhotoPeople
+from detector.attire import DEFAULT_ATTIRE_WEIGHTS
 from detector.model import DEFAULT_WEIGHTS, Detector, file_sha256
 from tests.api.factories import TUESDAY, World, build_world, post_clip, wait_for_job, wib
 
@@ -66,7 +68,9 @@ def recordings(attire_clip: Path, bundled_people: list[PhotoPeople], tmp_path: P
     return manifest
 
 
-def _batch(manifest: Path, database_url: str, out: Path, *flags: str) -> subprocess.Popen:
+def _batch(
+    manifest: Path, database_url: str, out: Path, *flags: str, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     command = [sys.executable, "-m", "api.cli", "batch", str(manifest), "--database-url", database_url]
     command += [
         "--data-dir",
@@ -78,7 +82,8 @@ def _batch(manifest: Path, database_url: str, out: Path, *flags: str) -> subproc
         "2",
         *flags,
     ]
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pipe, environment = subprocess.PIPE, os.environ | (env or {})
+    return subprocess.Popen(command, cwd=ROOT, stdout=pipe, stderr=pipe, text=True, env=environment)
 
 
 def _finished(process: subprocess.Popen) -> tuple[int, str]:
@@ -89,9 +94,11 @@ def _finished(process: subprocess.Popen) -> tuple[int, str]:
 def test_a_batch_scores_every_stream_and_reports_the_ones_it_could_not(
     recordings: Path, engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
+    """With the service's default two-stage scoring, in worker processes that load both models."""
     build_world(session_factory(engine))
     out = tmp_path / "results.jsonl"
-    code, output = _finished(_batch(recordings, database_url, out, "--workers", "2"))
+    two_stage = {"SERAGAM_ATTIRE": str(DEFAULT_ATTIRE_WEIGHTS)}
+    code, output = _finished(_batch(recordings, database_url, out, "--workers", "2", env=two_stage))
     assert code == 1, output  # one recording is missing: not everything was scored
     assert "gone.mp4" in output and "no recording at" in output
     assert "broken.mp4" in output and "cannot be read as a video" in output
@@ -105,6 +112,7 @@ def test_a_batch_scores_every_stream_and_reports_the_ones_it_could_not(
         ("broken.mp4", "failed"),
     ]
     evening, plain, sari_morning, _, _ = streams
+    assert "+seragam-attire@" in evening["model"]
     # Budi in PDH khaki at 19:00: one attire episode, one R2 case with its peak frame as evidence.
     assert [e["classes"] for e in evening["episodes"]] and "pdh_khaki" in evening["episodes"][0]["classes"]
     assert [c["rule"] for c in evening["cases"]] == ["R2"] and len(evening["cases"][0]["evidence"]) == 1

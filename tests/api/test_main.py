@@ -90,6 +90,7 @@ def test_retention_periods_are_whole_days_from_1_to_36500(
 
 
 def test_an_empty_attire_setting_turns_the_second_stage_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SERAGAM_ATTIRE")  # set empty for the test session (tests/conftest.py)
     assert Settings().attire == DEFAULT_ATTIRE_WEIGHTS  # on by default
     monkeypatch.setenv("SERAGAM_ATTIRE", "")
     assert Settings().attire is None

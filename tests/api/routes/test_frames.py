@@ -16,6 +16,7 @@ from api.db import FrameScore, Upload
 from api.main import create_app
 from datasets.people import REALDATA_DIR, PhotoPeople
 from datasets.synth import SynthConfig, render_frame
+from detector.attire import DEFAULT_ATTIRE_WEIGHTS
 from detector.images import decode_image
 from detector.taxonomy import load_taxonomy
 from tests.api.factories import World, build_world, jpeg, post_frame
@@ -277,7 +278,7 @@ def test_real_attire_the_whole_frame_misses_is_found_person_by_person(
     """On this real photo the detector on the whole frame finds no official attire (a group of
     people); two-stage scoring judges each person and the service opens an R2 case on what it flags,
     as detections of the taxonomy with boxes inside the frame. ``SERAGAM_ATTIRE=`` runs the detector alone."""
-    settings = settings if two_stage else settings.model_copy(update={"attire": None})
+    settings = settings.model_copy(update={"attire": DEFAULT_ATTIRE_WEIGHTS if two_stage else None})
     with TestClient(create_app(settings)) as client:
         world = build_world(client.app.state.service.sessions)
         answer = post_frame(client, world, REAL_PDH_PHOTO.read_bytes(), handle="budi.lmj", at="19:00").json()
