@@ -91,7 +91,7 @@ class PersonAttire:
     detector_score: float
     score: float
     official: bool
-    found: tuple[str, tuple[float, float, float, float]] | None = None
+    found: tuple[str, tuple[float, float, float, float]] | None
 
 
 class TwoStage:
@@ -162,10 +162,8 @@ class TwoStageDetector(Detector):
     ``version`` names both models (``<detector>+<classifier>``): frames scored with and without the
     second stage are never mixed up."""
 
-    def __init__(
-        self, weights: Path | str, attire: Path | str, *, device: str | None = None, lazy: bool = False
-    ) -> None:
-        super().__init__(weights, device=device, lazy=True)
+    def __init__(self, weights: Path | str, attire: Path | str, *, lazy: bool = False) -> None:
+        super().__init__(weights, lazy=True)
         self.attire = existing_weights(Path(attire))
         self.version = f"{self.version}+{model_version(self.attire)}"
         self._two_stage: TwoStage | None = None
