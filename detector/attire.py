@@ -46,9 +46,7 @@ class AttireClassifier:
     it). Safe to share across threads (calls are serialised)."""
 
     def __init__(self, weights: Path = DEFAULT_ATTIRE_WEIGHTS, *, device: str | None = None) -> None:
-        self.weights = Path(weights)
-        if not self.weights.is_file():
-            raise FileNotFoundError(f"attire classifier weights not found: {self.weights}")
+        self.weights = existing_weights(Path(weights))
         self.version = model_version(self.weights)
         self._model: YOLO = load_yolo(self.weights, task="classify")
         names = tuple(self._model.names[i] for i in range(len(self._model.names)))
