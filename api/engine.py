@@ -69,16 +69,24 @@ class InProcessRunner:
             yield task, scan_chunk(task.path, self._detector, self._settings, task.chunk)
 
 
-_worker_detector: Detector | None = None  # one per worker process, loaded by its initializer
+# one per worker process, loaded by its initializer; or why it could not be loaded
+_worker_detector: Detector | ValueError | OSError | None = None
 
 
 def _load_worker_model(weights: str, attire: str | None) -> None:
     global _worker_detector
-    _worker_detector = load_detector(weights, attire)
+    try:
+        _worker_detector = load_detector(weights, attire)
+    except (ValueError, OSError) as error:
+        # raised by each chunk, so the batch stops with this message (a failing initializer would only
+        # break the pool, and the caller would learn nothing of why)
+        _worker_detector = error
 
 
 def _scan_in_worker(task: ChunkTask, settings: ScanSettings) -> tuple[ChunkTask, ChunkScan]:
     assert _worker_detector is not None, "worker started without its model"
+    if isinstance(_worker_detector, Exception):
+        raise _worker_detector
     return task, scan_chunk(task.path, _worker_detector, settings, task.chunk)
 
 
