@@ -9,7 +9,7 @@ holidays come from the ``holidays`` package plus configured regional dates.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -17,7 +17,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -30,6 +30,7 @@ DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 _DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOLIDAY_LABELS = {"public": "national holiday", "government": "collective leave"}
 DEFAULT_CALENDAR = files("api.policy") / "default_calendar.yaml"
+SettingsT = TypeVar("SettingsT")
 # The years a time the service judges or records may lie in: nothing judged (livestreams, surat tugas) is
 # older, and the calendar works with the day after a span's last day, which 9999-12-31 does not have.
 FIRST_YEAR, LAST_YEAR = 2000, datetime.max.year - 1
@@ -39,13 +40,28 @@ class NaiveTimestampError(ValueError):
     """A datetime without a UTC offset reached the policy: its wall time could be any zone's."""
 
 
-def read_settings_file(path: str | Path | None, default: Traversable) -> Mapping[str, Any]:
-    """The settings in a YAML file (without one, ``default``): a mapping of names to values."""
+def load_settings_file(
+    path: str | Path | None, default: Traversable, build: Callable[[Mapping[str, Any]], SettingsT]
+) -> SettingsT:
+    """``build`` applied to the settings in a YAML file (without one, ``default``): a mapping of names to
+    values. Whatever is wrong in the file is raised as a ``ValueError`` that names it."""
     source = Path(path) if path else default
-    raw = yaml.safe_load(source.read_text())
+    text = source.read_text()  # OSError: a missing or unreadable file, named by the error
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ValueError(f"{source} is not valid YAML{where}: {error.problem}") from None
     if not isinstance(raw, Mapping):  # a plain string would be read as settings named by its letters
         raise ValueError(f"{source}: expected settings as `name: value` lines, got {raw!r:.60}")
-    return raw
+    try:
+        return build(raw)
+    except KeyError as error:
+        raise ValueError(f"{source}: the setting {error} is missing") from error
+    # TypeError, AttributeError: a value of the wrong shape (a list where a mapping belongs)
+    except (ValueError, TypeError, AttributeError) as error:
+        raise ValueError(f"{source}: {error}") from error
 
 
 def require_aware(value: datetime, what: str = "timestamp") -> datetime:
@@ -257,7 +273,7 @@ class CalendarConfig:
     @classmethod
     def load(cls, path: str | Path | None = None) -> CalendarConfig:
         """From a YAML file; without one, the shipped defaults."""
-        return cls.from_dict(read_settings_file(path, DEFAULT_CALENDAR))
+        return load_settings_file(path, DEFAULT_CALENDAR, cls.from_dict)
 
 
 @dataclass(frozen=True)

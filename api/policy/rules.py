@@ -21,7 +21,7 @@ from api.policy.calendar import (
     TimeSegment,
     WorkingCalendar,
     format_wib,
-    read_settings_file,
+    load_settings_file,
     require_aware,
 )
 from detector.detections import Detections
@@ -84,7 +84,7 @@ class PolicyConfig:
     @classmethod
     def load(cls, path: str | Path | None = None) -> PolicyConfig:
         """From a YAML file; without one, the shipped defaults."""
-        return cls.from_dict(read_settings_file(path, DEFAULT_POLICY))
+        return load_settings_file(path, DEFAULT_POLICY, cls.from_dict)
 
     def thresholds(self) -> dict[str, Any]:
         """Every setting but the version, as plain values."""

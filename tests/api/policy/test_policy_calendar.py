@@ -22,6 +22,7 @@ from api.policy import (
     Window,
     WorkingCalendar,
 )
+from api.policy.calendar import DEFAULT_CALENDAR
 from tests.api.factories import span, wib
 
 W, B, OFF, ASSIGN, LEAVE = (
@@ -387,12 +388,24 @@ def test_spans_stored_without_an_end_still_judge(calendar: WorkingCalendar, no_e
     assert at(calendar, person, "2026-06-02 10:00") == (LEAVE, "leave: cuti besar")
 
 
-@pytest.mark.parametrize("content", ["just a string\n", "- a list\n", ""])
-def test_a_calendar_file_that_is_not_a_mapping_is_refused_naming_it(tmp_path: Path, content: str) -> None:
-    """Not read as settings named by the letters of a string ("unknown calendar settings [' ', 'a', ...]")."""
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        # not read as settings named by the letters of a string ("unknown calendar settings [' ', 'a', ...]")
+        ("just a string\n", ": expected settings as `name: value` lines"),
+        ("- a list\n", ": expected settings as `name: value` lines"),
+        ("", ": expected settings as `name: value` lines"),
+        ("holidays: {}\ndefault_schedule: [\n", " is not valid YAML at line 3, column 1: expected the node"),
+        ("\tdefault_schedule: {}\n", " is not valid YAML at line 1, column 1: found character"),
+        ("holidays: {}\n", ": the setting 'default_schedule' is missing"),
+        (DEFAULT_CALENDAR.read_text().replace("agencies: {}", "agencies: [dinkes]"), ": .*'list'"),
+        (DEFAULT_CALENDAR.read_text().replace('"07:30-16:00"', '"7.30-16"'), ": time window '7.30-16' must"),
+    ],
+)
+def test_a_calendar_file_that_cannot_be_read_is_refused_naming_it_and_what_is_wrong(
+    tmp_path: Path, content: str, message: str
+) -> None:
     path = tmp_path / "calendar.yaml"
     path.write_text(content)
-    with pytest.raises(
-        ValueError, match=f"^{re.escape(str(path))}: expected settings as `name: value` lines"
-    ):
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}{message}"):
         CalendarConfig.load(path)

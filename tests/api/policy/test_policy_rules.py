@@ -20,6 +20,7 @@ from api.policy import (
     judge_frame,
     judge_stream,
 )
+from api.policy.rules import DEFAULT_POLICY
 from detector.detections import Detections
 from detector.episodes import AttireEpisode
 from detector.taxonomy import load_taxonomy
@@ -234,10 +235,20 @@ def test_judge_frame_of_an_unregistered_account_applies_no_rule(
     assert judgement.findings == () and "no rule was applied" in judgement.notes[0]
 
 
-def test_a_policy_file_that_is_not_a_mapping_is_refused_naming_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("just a string\n", "expected settings as `name: value` lines"),
+        (
+            DEFAULT_POLICY.read_text().replace("min_r1_segment_s: 60", "min_r1_segment_s: -60"),
+            "must be 0 or more",
+        ),
+    ],
+)
+def test_a_policy_file_that_cannot_be_read_is_refused_naming_it(
+    tmp_path: Path, content: str, message: str
+) -> None:
     path = tmp_path / "policy.yaml"
-    path.write_text("just a string\n")
-    with pytest.raises(
-        ValueError, match=f"^{re.escape(str(path))}: expected settings as `name: value` lines"
-    ):
+    path.write_text(content)
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: .*{message}"):
         PolicyConfig.load(path)
