@@ -120,16 +120,19 @@ class CaseSummary(BaseModel):
 
 class UploadedCase(CaseSummary):
     """A case an upload opened, or found open already (the same frame or clip sent again). Its ``state``
-    is a reviewer's decision: told only to a caller who may review the case, as ``GET /v1/cases/{id}``
-    would; anyone else (an uploader, another agency) gets the id to quote and a null state."""
+    (a reviewer's decision), agency and person (who owns the account) are told only to a caller who may
+    review the case, as ``GET /v1/cases/{id}`` would; anyone else (an uploader, another agency) gets the id
+    to quote and nulls."""
 
     state: str | None = Field(examples=["open"], description="null unless you may review this case")
+    agency_id: int | None = Field(description="null unless you may review this case")
+    person_id: int | None = Field(description="null unless you may review this case")
 
     @classmethod
     def told_to(cls, caller: Caller, case: Case) -> UploadedCase:
         fields = _case_fields(case)
         if not may_review(caller, case):
-            fields["state"] = None
+            fields |= {"state": None, "agency_id": None, "person_id": None}
         return cls(**fields)
 
 

@@ -96,11 +96,11 @@ function jobProgress() {
     if (job.state === "done") {
       cases.replaceChildren();
       const ids = (job.result && job.result.case_ids) || [];
-      // Only reviewers may open a case; an uploader gets its id to quote.
-      const linked = cases.dataset.caseLinks === "true";
+      // Only who may review a case can open it; anyone else gets its id to quote.
+      const linked = new Set(job.linked_case_ids || []);
       ids.forEach((id) => {
-        const item = document.createElement(linked ? "a" : "span");
-        if (linked) {
+        const item = document.createElement(linked.has(id) ? "a" : "span");
+        if (linked.has(id)) {
           item.className = "button"; item.href = `/ui/cases/${id}`; item.textContent = `${cases.dataset.caseLabel} ${id}`;
         } else {
           item.className = "tag"; item.textContent = cases.dataset.caseName.replace("{id}", id);

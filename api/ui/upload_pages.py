@@ -7,14 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
+from api.cases import reviewable_case_ids
 from api.db.models import Platform
 from api.deps import SessionDep, StateDep
 from api.intake import take_clip, take_frame
 from api.jobs import visible_job
 from api.registry import InvalidEntryError
 from api.schemas import JobOut
-from api.ui.web import CsrfChecked, UploadingUser, render
+from api.ui.web import CsrfChecked, SignedIn, UploadingUser, render
 
 router = APIRouter(include_in_schema=False)
 ZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura", "UTC")  # WIB, WITA, WIT
@@ -42,21 +44,34 @@ def upload(
     at = ("time", started_at, tz)
     if kind == "frame":
         result = take_frame(session, state, file, platform=platform, handle=handle, captured_at=at)
-        return render(request, "frame_result.html", {"result": result}, user=user)
+        linked = reviewable_case_ids(session, user.caller, [c.id for c in result.cases])
+        return render(request, "frame_result.html", {"result": result, "linked": linked}, user=user)
     if kind != "clip":
         raise InvalidEntryError("kind", "choose frame or clip")
     job = take_clip(session, state, file, platform=platform, handle=handle, started_at=at, caller=user.caller)
     return RedirectResponse(f"/ui/jobs/{job.id}", status_code=303)
 
 
+class JobProgress(JobOut):
+    """A job as its page shows it: once done, its cases, linked where the user may open them (an uploader,
+    or an administrator of another agency, is given the ids to quote)."""
+
+    linked_case_ids: list[int]
+
+
+def _job_progress(session: Session, user: SignedIn, job_id: int) -> JobProgress:
+    job = JobOut.of(visible_job(session, user.caller, job_id))
+    linked = reviewable_case_ids(session, user.caller, (job.result or {}).get("case_ids", []))
+    return JobProgress(**job.model_dump(), linked_case_ids=linked)
+
+
 @router.get("/jobs/{job_id}")
 def job_page(request: Request, job_id: int, session: SessionDep, user: UploadingUser) -> Response:
     """A clip job's progress bar (refreshed by ``app.js``) and, once done, its cases."""
-    job = JobOut.of(visible_job(session, user.caller, job_id))
-    return render(request, "job.html", {"job": job}, user=user)
+    return render(request, "job.html", {"job": _job_progress(session, user, job_id)}, user=user)
 
 
 @router.get("/jobs/{job_id}/progress")
-def job_progress(job_id: int, session: SessionDep, user: UploadingUser) -> JobOut:
+def job_progress(job_id: int, session: SessionDep, user: UploadingUser) -> JobProgress:
     """The job as JSON, for the progress bar."""
-    return JobOut.of(visible_job(session, user.caller, job_id))
+    return _job_progress(session, user, job_id)

@@ -230,11 +230,12 @@ def test_an_agency_schedule_in_the_registry_decides_the_rule(
     assert client.get("/v1/schedules", headers=world.headers("reviewer_kominfo")).status_code == 403
 
 
-def test_a_frame_sent_again_tells_its_case_state_only_to_who_may_review_the_case(
+def test_a_frame_sent_again_tells_its_case_state_and_owner_only_to_who_may_review_the_case(
     client: TestClient, world: World, uniform_frame: bytes
 ) -> None:
     """Regression: re-sending a frame answered with the case it had opened, state and all, so an uploader
-    (or another agency's administrator) learnt a review outcome it may not read; it now gets the id."""
+    (or another agency's administrator) learnt a review outcome it may not read, and who owns the account
+    (agency and person ids); it now gets the id."""
     admin = world.headers("admin")
     dinkes = {"agency_id": world.agencies["DINKES"]}
     scoped = {
@@ -258,12 +259,15 @@ def test_a_frame_sent_again_tells_its_case_state_only_to_who_may_review_the_case
     for name, headers in callers.items():
         files = {"file": ("frame", uniform_frame, "image/jpeg")}
         (case,) = client.post("/v1/frames", data=data, files=files, headers=headers).json()["cases"]
-        told[name] = (case["id"], case["state"])
+        told[name] = (case["id"], case["state"], case["agency_id"], case["person_id"])
+    as_reviewed = client.get(f"/v1/cases/{case_id}", headers=admin).json()
+    owner = (as_reviewed["agency_id"], as_reviewed["person_id"])
+    assert owner[0] == world.agencies["DISKOMINFO"] and owner[1] is not None
     assert told == {
-        "uploader": (case_id, None),
-        "DINKES uploader": (case_id, None),
-        "DINKES administrator": (case_id, None),
-        "BKPSDM administrator": (case_id, "dismissed"),
+        "uploader": (case_id, None, None, None),
+        "DINKES uploader": (case_id, None, None, None),
+        "DINKES administrator": (case_id, None, None, None),
+        "BKPSDM administrator": (case_id, "dismissed", *owner),
     }
 
 

@@ -8,6 +8,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
+from api.registry import get_agency_by_code
 from api.ui.web import API_DIR, CONTENT_SECURITY_POLICY, INLINE_SCRIPTS, INLINE_STYLES
 from api.users import create_user
 from tests.api.factories import CLIP_START, TUESDAY
@@ -33,14 +34,22 @@ def _upload(
     )
 
 
-def test_a_frame_upload_shows_the_result_and_its_case_linked_for_reviewers_only(
-    browser, uniform_frame: bytes
+def test_a_frame_upload_shows_the_result_and_its_case_linked_for_who_may_review_it(
+    client: TestClient, browser, uniform_frame: bytes
 ) -> None:
-    """An uploader cannot open cases: the case id is text for them, a link for an administrator."""
+    """An uploader cannot open cases, nor can an administrator of another agency (the link would answer
+    404): the case id is text for them, a link for an administrator of the case's agency."""
+    with client.app.state.service.sessions() as session:
+        dinkes = get_agency_by_code(session, "DINKES").id
+        create_user(
+            session, username="admin.dinkes", password=PASSWORD, role="administrator", agency_id=dinkes
+        )
+        session.commit()
     at = f"{TUESDAY}T19:00:00"
-    response = _upload(browser("desk"), uniform_frame, "frame", "image/jpeg", at)
-    assert response.status_code == 200 and "pdh_khaki" in response.text
-    assert re.search(r"<li>Kasus \d+ · R2</li>", response.text) and "/ui/cases/" not in response.text
+    for username in ("desk", "admin.dinkes"):
+        response = _upload(browser(username), uniform_frame, "frame", "image/jpeg", at)
+        assert response.status_code == 200 and "pdh_khaki" in response.text
+        assert re.search(r"<li>Kasus \d+ · R2</li>", response.text) and "/ui/cases/" not in response.text
     response = _upload(browser("admin"), uniform_frame, "frame", "image/jpeg", at)
     assert re.search(r'href="/ui/cases/\d+"', response.text)
 
@@ -60,8 +69,9 @@ def test_a_clip_upload_goes_to_its_progress_page_until_done(browser, uniform_cli
     case_id = job["result"]["case_ids"][0]
     page = user.get(job_url).text  # an uploader cannot open cases: their ids as text
     assert f'<span class="tag">Kasus {case_id}</span>' in page and "/ui/cases/" not in page
+    assert job["linked_case_ids"] == []  # what app.js links once the job is done
     admin = browser("admin")  # administrators see every job and open its cases
-    assert admin.get(f"{job_url}/progress").status_code == 200
+    assert admin.get(f"{job_url}/progress").json()["linked_case_ids"] == job["result"]["case_ids"]
     assert f'href="/ui/cases/{case_id}"' in admin.get(job_url).text
 
 
