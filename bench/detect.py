@@ -1,6 +1,6 @@
 """Per-frame latency of ``Detector.detect`` next to bare ultralytics ``predict`` on the same weights,
 and of the service's two-stage detector (the whole frame, then the pose model finds people and the
-attire classifier and the detector judge each).
+attire classifier and the detector judge each), with the second stage's parts timed one by one.
 
 Both run in this process on the same 720x1280 livestream frames, interleaved round by round so
 machine noise hits both alike. Prints medians, p95 and the ratio ours / bare.
@@ -20,7 +20,7 @@ import torch
 
 from datasets.people import bundled_photos, find_people
 from datasets.synth import SynthConfig, render_frame
-from detector.attire import DEFAULT_ATTIRE_WEIGHTS, TwoStageDetector
+from detector.attire import DEFAULT_ATTIRE_WEIGHTS, TwoStage, TwoStageDetector
 from detector.model import DEFAULT_WEIGHTS, Detector
 from detector.offline import YOLO
 
@@ -63,6 +63,16 @@ def main() -> None:
         runs["seragam Detector.detect (.onnx)"] = onnx.detect
     service = TwoStageDetector(args.model, DEFAULT_ATTIRE_WEIGHTS)
     runs["service: whole frame + two-stage"] = service.detect
+    # where the second stage's time goes, on the same frames and people
+    parts = TwoStage(DEFAULT_ATTIRE_WEIGHTS, detector=args.model)
+    people = {id(image): [c.image for c in parts.people_finder.crops(image)] for image in images}
+    runs[f"  of it: pose model at {parts.people_finder.imgsz}"] = parts.people_finder.find
+    runs["  of it: classifier, crop + mirror"] = lambda image: parts.classifier.official_probability(
+        people[id(image)]
+    )
+    runs["  of it: detector on each person crop"] = lambda image: [
+        parts.detector.detect(crop) for crop in people[id(image)]
+    ]
     for call in runs.values():  # warm up
         timed(call, images[:2])
     times: dict[str, list[float]] = {name: [] for name in runs}
@@ -72,7 +82,7 @@ def main() -> None:
     base = statistics.median(times["bare ultralytics predict"])
     print(
         f"model {ours.version}, imgsz {ours.imgsz}, {args.frames} frames 720x1280 x {args.rounds} rounds, "
-        f"torch threads {torch.get_num_threads()}"
+        f"torch threads {torch.get_num_threads()}, {sum(map(len, people.values()))} people on them"
     )
     for name, values in times.items():
         p50, p95 = statistics.median(values), float(np.percentile(values, 95))
