@@ -144,16 +144,17 @@ def streams(lines: list[dict]) -> dict[str, dict]:
     return {line["path"]: line for line in lines if line["type"] == "stream"}
 
 
-def episode_recall(reference: dict[str, dict], ours: dict[str, dict]) -> tuple[int, int]:
-    """How many reference episodes overlap an episode of ours in the same stream."""
-    found = total = 0
+def episode_recall(reference: dict[str, dict], ours: dict[str, dict]) -> tuple[int, int, list[str]]:
+    """How many reference episodes overlap an episode of ours in the same stream, of how many, and the
+    ones missed (stream, span, classes, score)."""
+    found, missed = 0, []
     for path, stream in reference.items():
         for e in stream["episodes"]:
-            total += 1
-            found += any(
-                o["start_s"] <= e["end_s"] and e["start_s"] <= o["end_s"] for o in ours[path]["episodes"]
-            )
-    return found, total
+            if any(o["start_s"] <= e["end_s"] and e["start_s"] <= o["end_s"] for o in ours[path]["episodes"]):
+                found += 1
+            else:
+                missed.append(f"{path} {e['start_s']:.0f}-{e['end_s']:.0f} s {e['classes']} {e['score']:.3f}")
+    return found, found + len(missed), missed
 
 
 def main() -> None:
@@ -168,7 +169,7 @@ def main() -> None:
     dense_s, dense_lines, dense_rss = seragam_batch(manifest, "--sampling", "interval", "--still-diff", "0")
     ours, dense = streams(ours_lines), streams(dense_lines)
     hours = sum(s["duration_s"] for s in ours.values()) / 3600
-    found, total = episode_recall(dense, ours)
+    found, total, missed = episode_recall(dense, ours)
     print(f"benchmark set: {len(videos)} recordings, {hours * 60:.0f} min of 720x1280 30 fps H.264")
     print("| run | wall s | frames scored | s per hour of video | vs baseline | peak RSS / PSS MB |")
     print("|---|---|---|---|---|---|")
@@ -189,6 +190,8 @@ def main() -> None:
         cells = [name, f"{seconds:.1f}", frames, f"{seconds / hours:.0f}", f"{base_s / seconds:.1f}x", memory]
         print("| " + " | ".join(map(str, cells)) + " |")
     print(f"episode recall vs dense 1 fps: {found}/{total} = {found / max(total, 1):.3f}")
+    for episode in missed:
+        print(f"  missed: {episode}")
     if args.skip_levers:
         return
     two = SET_DIR / "two.csv"
