@@ -69,25 +69,36 @@ class InProcessRunner:
             yield task, scan_chunk(task.path, self._detector, self._settings, task.chunk)
 
 
-# one per worker process, loaded by its initializer; or why it could not be loaded
-_worker_detector: Detector | ValueError | OSError | None = None
+WorkerModel = Detector | ValueError | OSError  # a worker's model, or why it could not be loaded
+
+
+def _load_model(weights: str, attire: str | None) -> WorkerModel:
+    """A worker's own copy of the model. A file it cannot load is kept as its error and raised by each
+    chunk (``_scan_with``), so the batch stops with the loader's message: failing where the worker starts
+    would only break the pool or the actor, and the caller would learn nothing of why."""
+    try:
+        return load_detector(weights, attire)
+    except (ValueError, OSError) as error:
+        return error
+
+
+def _scan_with(model: WorkerModel, task: ChunkTask, settings: ScanSettings) -> tuple[ChunkTask, ChunkScan]:
+    if isinstance(model, Exception):
+        raise model
+    return task, scan_chunk(task.path, model, settings, task.chunk)
+
+
+_worker_model: WorkerModel | None = None  # one per worker process, loaded by its initializer
 
 
 def _load_worker_model(weights: str, attire: str | None) -> None:
-    global _worker_detector
-    try:
-        _worker_detector = load_detector(weights, attire)
-    except (ValueError, OSError) as error:
-        # raised by each chunk, so the batch stops with this message (a failing initializer would only
-        # break the pool, and the caller would learn nothing of why)
-        _worker_detector = error
+    global _worker_model
+    _worker_model = _load_model(weights, attire)
 
 
 def _scan_in_worker(task: ChunkTask, settings: ScanSettings) -> tuple[ChunkTask, ChunkScan]:
-    assert _worker_detector is not None, "worker started without its model"
-    if isinstance(_worker_detector, Exception):
-        raise _worker_detector
-    return task, scan_chunk(task.path, _worker_detector, settings, task.chunk)
+    assert _worker_model is not None, "worker started without its model"
+    return _scan_with(_worker_model, task, settings)
 
 
 class ProcessPoolRunner:
@@ -121,10 +132,10 @@ class _RayScanner:
     """A Ray actor holding one model."""
 
     def __init__(self, weights: str, attire: str | None, settings: ScanSettings) -> None:
-        self._detector, self._settings = load_detector(weights, attire), settings
+        self._model, self._settings = _load_model(weights, attire), settings
 
     def scan(self, task: ChunkTask) -> tuple[ChunkTask, ChunkScan]:
-        return task, scan_chunk(task.path, self._detector, self._settings, task.chunk)
+        return _scan_with(self._model, task, self._settings)
 
 
 class RayRunner:
@@ -140,6 +151,7 @@ class RayRunner:
     def run(self, tasks: Sequence[ChunkTask]) -> Iterator[tuple[ChunkTask, ChunkScan]]:
         try:
             import ray
+            from ray.exceptions import RayTaskError
             from ray.util import ActorPool
         except ImportError:
             raise RayUnavailableError("Ray is not installed: pip install 'seragam-watch[ray]'") from None
@@ -165,6 +177,10 @@ class RayRunner:
             scanner = ray.remote(num_cpus=1)(_RayScanner)
             actors = [scanner.remote(*self._models, self._settings) for _ in range(workers)]
             yield from ActorPool(actors).map_unordered(lambda actor, task: actor.scan.remote(task), tasks)
+        except RayTaskError as error:
+            if isinstance(error.cause, ValueError | OSError):  # an actor's model (``_load_model``)
+                raise error.cause from None
+            raise
         finally:
             ray.shutdown()
 

@@ -124,25 +124,28 @@ def test_a_batch_scores_every_stream_and_reports_the_ones_it_could_not(
     assert len(frames) == evening["frames"] + sari_morning["frames"]
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize(
+    "runner", [("--workers", "1"), ("--workers", "2"), ("--ray", "local", "--workers", "2")], ids=" ".join
+)
 def test_a_model_that_cannot_load_stops_the_batch_with_why_and_fails_no_stream(
-    workers: str, recordings: Path, engine: Engine, database_url: str, tmp_path: Path
+    runner: tuple[str, ...], recordings: Path, engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
-    """With worker processes too, where each worker loads its own copy of the model."""
+    """In worker processes and Ray actors too, where each worker loads its own copy of the model."""
     build_world(session_factory(engine))
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"not a checkpoint")
     out = tmp_path / "results.jsonl"
     env = {"SERAGAM_MODEL": str(corrupt)}
-    code, output = _finished(_batch(recordings, database_url, out, "--workers", workers, env=env))
+    code, output = _finished(_batch(recordings, database_url, out, *runner, env=env))
     assert code == 2
-    assert f"seragam: error: {corrupt} is not a usable .pt or .onnx YOLO model" in output
+    *_, last = output.splitlines()  # before it, Ray's own notices (with --ray)
+    assert last.startswith(f"seragam: error: {corrupt} is not a usable .pt or .onnx YOLO model")
     assert "Traceback" not in output
     with session_factory(engine)() as session:
         states = list(session.scalars(select(Job.state)))
     # One process loads its model before it registers any stream; workers load theirs once the streams
     # are registered, which then wait for the next run (running, not failed: the recordings are fine).
-    assert states == ([] if workers == "1" else [JobState.RUNNING] * 3)
+    assert states == ([] if runner == ("--workers", "1") else [JobState.RUNNING] * 3)
 
 
 def test_a_batch_killed_mid_way_and_started_again_writes_the_same_results(
