@@ -178,7 +178,8 @@ class RayRunner:
             actors = [scanner.remote(*self._models, self._settings) for _ in range(workers)]
             yield from ActorPool(actors).map_unordered(lambda actor, task: actor.scan.remote(task), tasks)
         except RayTaskError as error:
-            if isinstance(error.cause, ValueError | OSError):  # an actor's model (``_load_model``)
+            # the chunk's own error, as a worker process gives it (an actor's model: ``_load_model``)
+            if isinstance(error.cause, ValueError | OSError):
                 raise error.cause from None
             raise
         finally:
