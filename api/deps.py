@@ -66,11 +66,16 @@ ScoringDep = Annotated[Scoring, Depends(get_scoring)]
 StoreDep = Annotated[UploadStore, Depends(get_store)]
 
 
-def get_caller(state: StateDep, x_api_key: Annotated[str | None, Header()] = None) -> Caller:
-    # A session of its own: the request's session must not hold a transaction open while a frame is
-    # being detected (SQLite transactions take the write lock).
-    with state.sessions() as session:
-        return authenticate(session, x_api_key)
+def get_caller(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> Caller:
+    """The caller behind the key, looked up once a request: a state-changing request's key was already
+    looked up before its body was read (``api.main``), and is kept on the request."""
+    if (caller := getattr(request.state, "caller", None)) is None:
+        # A session of its own: the request's session must not hold a transaction open while a frame is
+        # being detected (SQLite transactions take the write lock).
+        with request.app.state.service.sessions() as session:
+            caller = authenticate(session, x_api_key)
+        request.state.caller = caller
+    return caller
 
 
 CurrentKey = Annotated[Caller, Depends(get_caller)]

@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None, built: ServiceState | None = No
 
 
 def _api_key_given(request: Request) -> None:
-    get_caller(request.app.state.service, request.headers.get("x-api-key"))
+    get_caller(request, request.headers.get("x-api-key"))
 
 
 def _user_signed_in(request: Request) -> None:

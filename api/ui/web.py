@@ -135,6 +135,10 @@ class SignedIn:
 
 
 def signed_in(request: Request, state: StateDep) -> SignedIn:
+    """The user the session cookie signs in, looked up once a request: a state-changing request's user was
+    already looked up before its body was read (``api.main``), and is kept on the request."""
+    if (known := getattr(request.state, "signed_in", None)) is not None:
+        return known
     user_id = request.session.get("user_id")
     if not isinstance(user_id, int):
         raise SignInRequired
@@ -144,7 +148,9 @@ def signed_in(request: Request, state: StateDep) -> SignedIn:
         if user is None or user.session_version != request.session.get("session_version"):
             request.session.clear()
             raise SignInRequired
-        return SignedIn(user.id, user.username, user.display_name, user.role, caller_for(session, user))
+        known = SignedIn(user.id, user.username, user.display_name, user.role, caller_for(session, user))
+    request.state.signed_in = known
+    return known
 
 
 def _reviewing(user: Annotated[SignedIn, Depends(signed_in)]) -> SignedIn:
