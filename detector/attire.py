@@ -166,7 +166,6 @@ class TwoStageDetector(Detector):
         self.version = f"{self.version}+{model_version(self.attire)}"
         self._two_stage: TwoStage | None = None
         if not lazy:
-            self._loaded()
             self._stage()
 
     def _stage(self) -> TwoStage:
@@ -184,12 +183,21 @@ class TwoStageDetector(Detector):
     def judge(self, image: np.ndarray) -> tuple[Detections, list[PersonAttire]]:
         """The detections of ``image`` and the people they were judged from (what ``detect`` returns)."""
         people = self._stage().people(image)
-        return with_people(super().detect_batch([image])[0], people), people
+        return with_people(self._whole([image])[0], people), people
 
     def detect_batch(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        whole = super().detect_batch(images)  # one network call for frames of one size
         stage = self._stage()
-        return [with_people(d, stage.people(image)) for d, image in zip(whole, images, strict=True)]
+        return [
+            with_people(d, stage.people(image)) for d, image in zip(self._whole(images), images, strict=True)
+        ]
+
+    def _whole(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        """The whole frames as ``Detector`` sees them, by the second stage's network (kept from
+        ``RAW_THRESHOLD`` up, then cut at the operating thresholds): one copy of the network a process.
+        A lower cut only adds boxes below the thresholds: non-maximum suppression lets a box be suppressed
+        by higher-scoring ones only (and of a frame's boxes it keeps the 300 best)."""
+        raw = self._stage().detector.detect_batch(images)  # one network call for frames of one size
+        return [d.above(self.thresholds) for d in raw]
 
 
 def with_people(detections: Detections, people: Sequence[PersonAttire]) -> Detections:
