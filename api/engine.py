@@ -24,9 +24,11 @@ from sqlalchemy.orm import Session
 from api.db.engine import insert_if_absent
 from api.db.models import FrameScore, Job, ScanChunk
 from detector.attire import load_detector
+from detector.detections import Detections
 from detector.episodes import AttireEpisode, EpisodeConfig, aggregate_episodes
 from detector.model import Detector
 from detector.scan import Chunk, ChunkScan, ScanSettings, plan_chunks, scan_chunk
+from detector.taxonomy import load_taxonomy
 
 FrameRecord = tuple[float, list[dict[str, Any]]]  # (time_s, detections as stored in FrameScore)
 
@@ -206,21 +208,31 @@ def pending_tasks(session: Session, job: Job, path: Path, settings: ScanSettings
 def record_chunk(session: Session, job: Job, model_version: str, task: ChunkTask, scan: ChunkScan) -> None:
     """Store a finished chunk: its frame scores and its ``ScanChunk`` row (the caller commits both)."""
     for frame in scan.frames:
-        insert_if_absent(
-            session,
-            FrameScore,
-            {
-                "upload_sha256": job.params["upload_sha256"],
-                "model_version": model_version,
-                "time_s": frame.time_s,
-                "detections": frame.detections.to_dict()["detections"],
-            },
-        )
+        record_frame(session, job.params["upload_sha256"], model_version, frame.time_s, frame.detections)
     times = [frame.time_s for frame in scan.frames]
     session.add(
         ScanChunk(job_id=job.id, n=task.chunk.index, times=times, skipped=scan.skipped, error=scan.error)
     )
     job.progress_done += len(times)
+
+
+def record_frame(
+    session: Session, upload_sha256: str, model_version: str, time_s: float, detections: Detections
+) -> None:
+    """Store a scored frame's detections and its best official-attire score (a frame scored again by the
+    same model keeps its first row)."""
+    stored = detections.to_dict()["detections"]
+    insert_if_absent(
+        session,
+        FrameScore,
+        {
+            "upload_sha256": upload_sha256,
+            "model_version": model_version,
+            "time_s": time_s,
+            "detections": stored,
+            "attire_score": attire_score(stored, load_taxonomy().official_names),
+        },
+    )
 
 
 def job_chunks(session: Session, job_id: int) -> list[ScanChunk]:

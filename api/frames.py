@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from api.cases import EvidenceFrame, Provenance, open_cases
-from api.db import insert_if_absent
-from api.db.models import Case, FrameScore
+from api.db.models import Case
+from api.engine import record_frame
 from api.policy import Judgement, judge_frame
 from api.registry import normalise_handle, parse_platform
 from api.scoring import Scoring, stream_subject
@@ -60,17 +60,7 @@ def score_frame(
     record_upload(session, stored, content_type)
     subject = stream_subject(session, frame.platform, frame.handle, frame.captured_at, 0.0)
     judgement = judge_frame(scoring.calendar, scoring.policy, subject.stream, detections)
-    detected = detections.to_dict()["detections"]
-    insert_if_absent(
-        session,
-        FrameScore,
-        {
-            "upload_sha256": stored.sha256,
-            "model_version": scoring.detector.version,
-            "time_s": 0.0,
-            "detections": detected,
-        },
-    )
+    record_frame(session, stored.sha256, scoring.detector.version, 0.0, detections)
     jpeg = frame.data if content_type == "image/jpeg" else None
     evidence = [EvidenceFrame(0.0, subject.stream.start, image, detections, jpeg)]
     cases = open_cases(

@@ -42,7 +42,7 @@ class Timeline:
 def case_timeline(session: Session, scoring: Scoring, case: Case) -> Timeline:
     """The timeline of ``case`` (the caller has checked that it may see the case)."""
     start = case.stream_started_at or case.start_at
-    scores = _frame_scores(session, scoring, case)
+    scores = _frame_scores(session, case)
     job = session.get(Job, case.job_id) if case.job_id else None
     duration_s = max(
         MIN_SPAN_S,
@@ -65,17 +65,13 @@ def _offset(at: datetime, start: datetime) -> float:
     return (at - start).total_seconds()
 
 
-def _frame_scores(session: Session, scoring: Scoring, case: Case) -> list[tuple[float, float]]:
+def _frame_scores(session: Session, case: Case) -> list[tuple[float, float]]:
     if case.upload_sha256 is None:
         return []
-    query = select(FrameScore.time_s, FrameScore.detections).where(
+    query = select(FrameScore.time_s, FrameScore.attire_score).where(
         FrameScore.upload_sha256 == case.upload_sha256, FrameScore.model_version == case.model_version
     )
-    official = scoring.official
-    return [
-        (time_s, max((d["score"] for d in detections if d["class"] in official), default=0.0))
-        for time_s, detections in session.execute(query.order_by(FrameScore.time_s))
-    ]
+    return list(session.execute(query.order_by(FrameScore.time_s)).tuples())
 
 
 def _segments(

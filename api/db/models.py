@@ -313,6 +313,7 @@ class FrameScore(Base):
     model_version: Mapped[str] = mapped_column(String(100))
     time_s: Mapped[float]
     detections: Mapped[list[Any]] = mapped_column(default=list)
+    attire_score: Mapped[float]  # its best official-attire score (0.0: none), for plots that read no JSON
 
 
 class ApiKey(Base):

@@ -66,8 +66,10 @@ def test_a_clip_across_16_00_opens_an_r1_and_an_r2_case(
     assert cases[1]["thresholds"]["min_r1_segment_s"] == 0 and cases[1]["policy_version"] == "test-short-r1"
     official = client.app.state.service.scoring.official
     with client.app.state.service.sessions() as session:
-        scores = {f.time_s: attire_score(f.detections, official) for f in session.query(FrameScore)}
-    assert len(scores) == 20
+        frames = session.query(FrameScore).all()
+    scores = {f.time_s: attire_score(f.detections, official) for f in frames}
+    assert len(scores) == 20 and max(scores.values()) > 0
+    assert [f.attire_score for f in frames] == [scores[f.time_s] for f in frames]  # what the case page plots
     # The evidence is the best frame of the flagged span (16:00:00 onwards: offset 10 s), not of the whole
     # episode, which began in working hours.
     in_span = {t: score for t, score in scores.items() if t >= 10.0}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -13,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db import Agency, Base, alembic_config, make_engine, migrate
+from api.db.types import JSONDocument, UTCDateTime
 from api.registry import normalise_handle
 
 
@@ -95,6 +98,49 @@ def test_handles_stored_before_the_nfkc_rule_are_found_by_it_after_migrating(
         == ["budi.lmj", "sari", "jalan.strasse", "dewi.lmj"]
     )
     assert handles[4] == "\ufeffdewi.lmj" and "left as it is" in caplog.text  # @dewi.lmj is taken
+
+
+def test_frames_stored_before_their_attire_score_was_kept_get_it_from_their_detections(
+    database_url: str,
+) -> None:
+    migrate(database_url, "0007")
+    uploads = sa.table(
+        "uploads",
+        *(sa.column(name, sa.String) for name in ("sha256", "content_type", "path")),
+        sa.column("size", sa.Integer),
+        sa.column("created_at", UTCDateTime()),
+    )
+    frames = sa.table(
+        "frame_scores",
+        *(sa.column(name, sa.String) for name in ("upload_sha256", "model_version")),
+        sa.column("time_s", sa.Double),
+        sa.column("detections", JSONDocument),
+    )
+    stored = [
+        [],
+        [{"class": "other_uniform", "score": 0.9, "box": [0, 0, 1, 1]}],
+        [
+            {"class": "pdh_khaki", "score": 0.61, "box": [0, 0, 1, 1]},
+            {"class": "name_plate", "score": 0.72, "box": [0, 0, 1, 1]},
+            {"class": "other_uniform", "score": 0.95, "box": [0, 0, 1, 1]},
+        ],
+    ]
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        upload = {"sha256": "a" * 64, "content_type": "video/mp4", "path": "x.mp4", "size": 1}
+        connection.execute(sa.insert(uploads), upload | {"created_at": datetime(2026, 4, 14, tzinfo=UTC)})
+        connection.execute(
+            sa.insert(frames),
+            [
+                {"upload_sha256": "a" * 64, "model_version": "m", "time_s": float(n), "detections": d}
+                for n, d in enumerate(stored)
+            ],
+        )
+    migrate(database_url)
+    with engine.connect() as connection:
+        scores = connection.execute(text("SELECT attire_score FROM frame_scores ORDER BY time_s")).scalars()
+        assert list(scores) == [0.0, 0.0, 0.72]  # other_uniform is never official attire
+    engine.dispose()
 
 
 def test_migrate_does_not_depend_on_the_working_directory(

@@ -27,6 +27,11 @@ OFFICIAL = load_taxonomy().official_names
 def test_shipped_model_sees_the_uniform(client: TestClient, world: World, uniform_frame: bytes) -> None:
     answer = post_frame(client, world, uniform_frame, handle="nobody.registered", at="19:00").json()
     assert {d["class"] for d in answer["detections"]} & OFFICIAL
+    with client.app.state.service.sessions() as session:
+        (stored,) = session.query(FrameScore)
+    # kept beside the detections for the case page's plot: their best official score
+    best = max(d["score"] for d in answer["detections"] if d["class"] in OFFICIAL)
+    assert stored.attire_score == best > 0
 
 
 @pytest.mark.parametrize(
