@@ -1,5 +1,5 @@
 """Each scored frame keeps its best official-attire score beside its detections, so that a case page
-plots a day of frames without decoding 86,400 JSON documents (about 1.2 s of a 1.5 s page).
+plots a day of frames without decoding 86,400 JSON documents (most of a 1.4-2 s page before).
 
 Frames stored before are given theirs from their stored detections.
 
