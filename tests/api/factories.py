@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import create_api_key
@@ -167,3 +167,19 @@ def competing(sessions: sessionmaker[Session], work: Callable[[Session], object]
     assert not thread.is_alive(), "the competing work did not finish in 30 s"
     if errors:
         raise errors[0]
+
+
+@contextmanager
+def reads_of(engine: Engine, table: str) -> Iterator[list[str]]:
+    """The SQL statements that read ``table`` on ``engine`` while the block runs."""
+    statements: list[str] = []
+
+    def seen(connection: object, cursor: object, statement: str, *args: object) -> None:
+        if f"FROM {table}" in statement:
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)

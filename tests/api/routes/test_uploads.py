@@ -12,11 +12,10 @@ import av
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.db import Job, Upload
-from tests.api.factories import World, post_clip, post_frame, wait_for_job
+from tests.api.factories import World, post_clip, post_frame, reads_of, wait_for_job
 
 
 def _png_declaring(width: int, height: int) -> bytes:
@@ -321,26 +320,17 @@ def test_a_valid_key_still_uploads_and_its_body_is_read_once(
 
 def test_a_key_is_looked_up_once_a_request(client: TestClient, world: World, uniform_frame: bytes) -> None:
     """The check before the body and the route's own dependency share one lookup of the key."""
-    lookups: list[str] = []
-
-    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if "FROM api_keys" in statement:
-            lookups.append(statement)
-
     engine = client.app.state.service.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        files = {"file": ("f.jpg", uniform_frame, "image/jpeg")}
+    files = {"file": ("f.jpg", uniform_frame, "image/jpeg")}
+    with reads_of(engine, "api_keys") as lookups:
         response = client.post(
             "/v1/frames", data=FRAME_FIELDS, files=files, headers=world.headers("uploader")
         )
-        assert response.status_code == 200, response.text
-        assert len(lookups) == 1
-        lookups.clear()
+    assert response.status_code == 200, response.text
+    assert len(lookups) == 1
+    with reads_of(engine, "api_keys") as lookups:
         assert client.get("/v1/cases", headers=world.headers("reviewer_kominfo")).status_code == 200
-        assert len(lookups) == 1
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    assert len(lookups) == 1
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from api import users
 from api.audit import record
@@ -19,6 +19,7 @@ from api.config import Settings
 from api.db import AuditEntry, User
 from api.ui import sign_in
 from api.ui.web import session_secret
+from tests.api.factories import reads_of
 from tests.api.ui.conftest import PASSWORD, WebUser
 
 
@@ -236,22 +237,8 @@ def test_a_made_session_secret_is_long_private_and_kept(tmp_path: Path) -> None:
 def test_a_signed_in_user_is_looked_up_once_a_request(client: TestClient, browser, kominfo_case: int) -> None:
     """The check before a form's body and the page's own dependency share one lookup of the user."""
     user = browser("rev.kominfo")
-    token = user.csrf("/ui/cases")
-    lookups: list[str] = []
-
-    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if "FROM users" in statement:
-            lookups.append(statement)
-
-    engine = client.app.state.service.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = user.client.post(
-            "/ui/cases/viewed",
-            data={"csrf_token": token, "case_id": str(kominfo_case)},
-            follow_redirects=False,
-        )
-        assert response.status_code == 303, response.text
-        assert len(lookups) == 1
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    form = {"csrf_token": user.csrf("/ui/cases"), "case_id": str(kominfo_case)}
+    with reads_of(client.app.state.service.engine, "users") as lookups:
+        response = user.client.post("/ui/cases/viewed", data=form, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    assert len(lookups) == 1
