@@ -383,7 +383,8 @@ class ScheduleIn(BaseModel):
     definition: str = Field(
         examples=["mon-fri: {work: ['07:30-14:30']}\nsat: ['07:30-12:30']"],
         description="weekly working hours, YAML or JSON: per weekday or range a list of work windows, or "
-        "{work: [...], breaks: [...]}; days not named are off",
+        "{work: [...], breaks: [...]}; days not named are off. During a dated period (Ramadan) the "
+        "period's hours replace a Monday-Friday week, unless the schedule is valid only within the period",
     )
     valid_from: date = Field(examples=["2026-04-01"])
     valid_to: date | None = Field(None, description="last day it applies (inclusive); none: open-ended")

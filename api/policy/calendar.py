@@ -3,8 +3,8 @@
 ``WorkingCalendar.intervals`` splits ``[start, end)`` into consecutive ``TimeSegment``s, each with a kind
 (working, break, off duty, assignment, leave) and the reason a reviewer reads. What decides, strongest
 first (DOMAIN.md section 3): the person's surat tugas and leave, their shift roster, their agency's
-schedule, the default schedule. Dated periods (Ramadan hours) replace the default schedule on their days;
-holidays come from the ``holidays`` package plus configured regional dates.
+schedule, the default schedule. Dated periods (Ramadan hours) replace the default schedule and agencies'
+5-day weeks on their days; holidays come from the ``holidays`` package plus configured regional dates.
 """
 
 from __future__ import annotations
@@ -181,6 +181,11 @@ class WeeklySchedule:
                 days[index] = day
         return cls(tuple(days))
 
+    @property
+    def is_five_day_week(self) -> bool:
+        """Work on each day from Monday to Friday and none at the weekend."""
+        return all(day.work for day in self.days[:5]) and not any(day.work for day in self.days[5:])
+
 
 def _weekdays(key: object) -> range:
     parts = [part.strip().lower() for part in key.split("-")] if isinstance(key, str) else []
@@ -194,8 +199,8 @@ def _weekdays(key: object) -> range:
 
 @dataclass(frozen=True)
 class SchedulePeriod:
-    """Hours that replace the default schedule from ``first_day`` to ``last_day`` inclusive (Ramadan);
-    ``agencies`` gives agency-specific hours for the period."""
+    """Hours that replace the default schedule and agencies' 5-day weeks from ``first_day`` to ``last_day``
+    inclusive (Ramadan); ``agencies`` gives agency-specific hours for the period."""
 
     name: str
     first_day: date
@@ -299,7 +304,8 @@ class PersonSpan:
 @dataclass(frozen=True)
 class AgencySchedule:
     """A weekly schedule the registry holds for an agency, valid from ``valid_from`` through ``valid_to``
-    (None: open-ended). It outranks the configured agency, period and default schedules."""
+    (None: open-ended). It outranks the configured agency and default schedules; a dated period replaces
+    it when it is a 5-day week (``WorkingCalendar.schedule_on``)."""
 
     name: str
     schedule: WeeklySchedule
@@ -308,6 +314,14 @@ class AgencySchedule:
 
     def covers(self, day: date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+    def within(self, period: SchedulePeriod) -> bool:
+        """Whether it is valid only on days of ``period``: the agency's own hours for it."""
+        return (
+            period.first_day <= self.valid_from
+            and self.valid_to is not None
+            and self.valid_to <= period.last_day
+        )
 
 
 @dataclass(frozen=True)
@@ -377,18 +391,28 @@ class WorkingCalendar:
     def schedule_on(
         self, agency_code: str | None, day: date, registered: tuple[AgencySchedule, ...] = ()
     ) -> tuple[str, WeeklySchedule]:
-        """The schedule that applies on ``day`` and its label ("" for the default): the first of the
-        ``registered`` schedules that covers the day, else the configured ones."""
-        if own := next((s for s in registered if s.covers(day)), None):
-            return own.name, own.schedule
+        """The schedule that applies on ``day`` and its label ("" for the default).
+
+        The agency's own week is the first of the ``registered`` schedules that covers the day, else its
+        configured one, else the default. A dated period (Ramadan) sets the hours of every agency with a
+        5-day week (DOMAIN.md section 3), so on its days the first that applies is: a registered schedule
+        valid only within the period; the hours the period lists for the agency; the period's hours, in
+        place of the default or any 5-day week; the agency's own week of other days (6-day, night desk)."""
+        registered_week = next((s for s in registered if s.covers(day)), None)
+        if registered_week:
+            label, own = registered_week.name, registered_week.schedule
+        elif agency_code in self.config.agencies:
+            label, own = f"agency {agency_code}", self.config.agencies[agency_code]
+        else:
+            label, own = "", self.config.default_schedule
         period = next((p for p in self.config.periods if p.first_day <= day <= p.last_day), None)
-        if period and agency_code in period.agencies:
+        if period is None or (registered_week and registered_week.within(period)):
+            return label, own
+        if agency_code in period.agencies:
             return f"{period.name}, agency {agency_code}", period.agencies[agency_code]
-        if agency_code in self.config.agencies:
-            return f"agency {agency_code}", self.config.agencies[agency_code]
-        if period:
+        if not label or own.is_five_day_week:
             return period.name, period.schedule
-        return "", self.config.default_schedule
+        return label, own
 
     def _schedule_marks(self, person: PersonContext, start: datetime, end: datetime) -> list[TimeSegment]:
         # Start a day early: yesterday's window may cross midnight into the span.

@@ -2,6 +2,8 @@
 
 The text is kept as written and checked with the policy's own parser, so a stored schedule always
 judges: the working calendar puts it above the configured schedules for the agency and its sub-agencies.
+A dated period (Ramadan) replaces a Monday-Friday week on its days, unless the schedule is valid only
+within the period (``WorkingCalendar.schedule_on``).
 """
 
 from __future__ import annotations

@@ -369,6 +369,61 @@ def test_a_registry_schedule_outranks_the_configured_ones_on_the_days_it_covers(
     assert at(calendar, person, "2026-05-01 09:00")[1].startswith("national holiday")  # holidays still apply
 
 
+FIVE_DAY = {"mon-fri": {"work": ["07:00-15:30"], "breaks": ["12:00-12:30"]}}
+
+
+def test_ramadan_hours_replace_every_5_day_week_and_keep_the_others(calendar: WorkingCalendar) -> None:
+    # The circular sets Ramadan hours for every agency with a 5-day week, whatever its usual hours.
+    own_week = AgencySchedule("DISKOMINFO week", WeeklySchedule.from_dict(FIVE_DAY), date(2025, 1, 1))
+    registered = replace(STAFF, agency_schedules=(own_week,))
+    assert at(calendar, registered, "2026-02-18 07:15") == (
+        W,
+        "DISKOMINFO week: Wednesday working hours 07:00-15:30",
+    )
+    # In Ramadan it works the period's 08:00-15:00.
+    assert at(calendar, registered, "2026-03-03 07:15") == (OFF, "outside working hours")
+    assert at(calendar, registered, "2026-03-03 14:30") == (W, RAMADAN + "Tuesday working hours 08:00-15:00")
+    assert at(calendar, registered, "2026-03-30 07:15")[0] == W  # after Ramadan its own week again
+    configured = WorkingCalendar(replace(calendar.config, agencies={"DISKOMINFO": own_week.schedule}))
+    assert at(configured, STAFF, "2026-03-06 10:30") == (W, RAMADAN + "Friday working hours 07:00-11:00")
+    assert (
+        at(configured, STAFF, "2026-04-17 07:15")[1] == "agency DISKOMINFO: Friday working hours 07:00-15:30"
+    )
+    # A 6-day week is kept (the circular lets those agencies adjust through Saturday), registered or not.
+    six_day = AgencySchedule("6-day week", WeeklySchedule.from_dict(SIX_DAY), date(2025, 1, 1))
+    assert at(calendar, replace(STAFF, agency_schedules=(six_day,)), "2026-03-07 09:00") == (
+        W,
+        "6-day week: Saturday working hours 07:30-12:30",
+    )
+    # A registered schedule valid only within Ramadan is the agency's Ramadan hours.
+    for_ramadan = replace(own_week, name="DISKOMINFO Ramadan", valid_from=date(2026, 2, 19))
+    for_ramadan = replace(for_ramadan, valid_to=date(2026, 3, 20))
+    kept = replace(STAFF, agency_schedules=(for_ramadan, own_week))
+    assert at(calendar, kept, "2026-03-03 07:15") == (
+        W,
+        "DISKOMINFO Ramadan: Tuesday working hours 07:00-15:30",
+    )
+    # Hours the period itself gives an agency come before its 5-day week.
+    period = replace(
+        calendar.config.periods[0],
+        agencies={"DISKOMINFO": WeeklySchedule.from_dict({"mon-fri": ["09:00-14:00"]})},
+    )
+    listed = WorkingCalendar(replace(calendar.config, periods=(period,)))
+    assert at(listed, registered, "2026-03-03 08:30") == (OFF, "outside working hours")
+    assert at(listed, registered, "2026-03-03 09:30") == (
+        W,
+        "Ramadan 1447 H, agency DISKOMINFO: Tuesday working hours 09:00-14:00",
+    )
+
+
+def test_a_5_day_week_works_monday_to_friday_and_no_weekend_day() -> None:
+    assert WeeklySchedule.from_dict(FIVE_DAY).is_five_day_week
+    assert CalendarConfig.load().default_schedule.is_five_day_week
+    assert not WeeklySchedule.from_dict(SIX_DAY).is_five_day_week
+    assert not WeeklySchedule.from_dict(NIGHT_DESK).is_five_day_week
+    assert not WeeklySchedule.from_dict({"mon-thu": ["07:30-16:00"]}).is_five_day_week
+
+
 @pytest.mark.parametrize("no_end", ["9999-12-31T23:59:59+07:00", "9999-12-31T23:59:59+00:00"])
 def test_spans_stored_without_an_end_still_judge(calendar: WorkingCalendar, no_end: str) -> None:
     # Rows saved with a "no end date" sentinel before the registry refused it: a roster of one Monday
