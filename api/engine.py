@@ -261,23 +261,27 @@ def attire_score(detections: Sequence[dict[str, Any]], official: frozenset[str])
 
 
 def frame_episodes(
-    frames: Sequence[FrameRecord], official: frozenset[str], config: EpisodeConfig, interval_s: float
+    frames: Sequence[FrameRecord], official: frozenset[str], config: EpisodeConfig, scan: ScanSettings
 ) -> list[AttireEpisode]:
     """Attire episodes of a scanned stream, from its frames' official-attire detections.
 
-    The tracker's window counts frames, so it is fed a frame every ``interval_s`` whatever the sampling:
-    in a gap between two scored frames (the rest of a keyframe's GOP, or frames skipped as still) each
-    missing step holds the score of the frame before it. Keyframe sampling scores GOPs densely where the
-    score changes, so a held score only ever stands between two frames that agree.
+    The tracker's window counts frames, so it is fed a frame every ``scan.interval_s`` whatever the
+    sampling: in a gap between two scored frames (the rest of a keyframe's GOP, or frames skipped as
+    still) each missing step holds the score of the frame before it. Keyframe sampling scores GOPs
+    densely where the score changes, so a held score only ever stands between two frames that agree.
+    Scored frames further apart than ``scan.max_gap_s`` have a hole of the recording between them:
+    nothing is held over it, and the stretches on either side make their episodes apart.
     """
-    samples: list[tuple[float, float, set[str]]] = []
+    stretches: list[list[tuple[float, float, set[str]]]] = []
     for time_s, detections in frames:
         classes = {d["class"] for d in detections if d["class"] in official}
         sample = (time_s, attire_score(detections, official), classes)
-        if samples:
-            samples += _held(samples[-1], time_s, interval_s)
-        samples.append(sample)
-    return aggregate_episodes(samples, config)
+        if stretches and time_s - stretches[-1][-1][0] <= scan.max_gap_s:
+            stretches[-1] += _held(stretches[-1][-1], time_s, scan.interval_s)
+            stretches[-1].append(sample)
+        else:
+            stretches.append([sample])
+    return [episode for stretch in stretches for episode in aggregate_episodes(stretch, config)]
 
 
 def _held(

@@ -25,6 +25,7 @@ class Segment:
     photo: PhotoPeople  # of everyday clothes: render_frame refuses to force an outfit on real attire
     outfit: str  # a key of garments.OUTFITS ("original" keeps the photo's clothes)
     seconds: float
+    after_gap_s: float = 0.0  # seconds before it without any frame: a stream that dropped and came back
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,17 @@ def write_livestream_clip(
         stream.options = {"preset": "veryfast", "crf": "28", "sc_threshold": "0"}
         stream.codec_context.time_base = Fraction(1, fps)
         for k, segment in enumerate(segments):
+            start += segment.after_gap_s
             rng = np.random.default_rng([seed, k])
             base, _ = render_frame(segment.photo, rng, SynthConfig(), outfit=segment.outfit, size=size)
             noise = _noise_bank(size, rng)
             n = round(segment.seconds * fps)
             for i in range(n):
-                frame = _talking_head(base, i / fps, noise[i % len(noise)])
-                container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="bgr24")))
+                frame = av.VideoFrame.from_ndarray(
+                    _talking_head(base, i / fps, noise[i % len(noise)]), "bgr24"
+                )
+                frame.pts = round(start * fps) + i
+                container.mux(stream.encode(frame))
             if OUTFITS[segment.outfit].is_official:
                 spans.append(AttireSpan(start, start + n / fps, segment.outfit))
             start += n / fps

@@ -20,9 +20,12 @@ Sampling (``ScanSettings``):
 - ``interval``: the first frame at or after each multiple of ``interval_s`` (every frame decoded).
 
 Frames nearly identical to the last scored one (mean absolute difference of small grey thumbnails below
-``still_diff``, 0-255 scale) are counted but not scored: a paused or static stream costs no inference.
-A chunk's last sampled frame is always scored, so a still stretch ends at a scored frame and the score
-held over it (``api.engine.frame_episodes``) reaches the end of the chunk and of the recording.
+``still_diff``, 0-255 scale) are counted but not scored: a paused or static stream costs one inference
+every ``still_hold_s``. A chunk's last sampled frame is always scored, so a still stretch ends at a
+scored frame and the score held over it (``api.engine.frame_episodes``) reaches the end of the chunk and
+of the recording. So scored frames lie at most ``ScanSettings.max_gap_s`` apart wherever the recording
+presents frames; a longer stretch without one is a hole in it (a stream that dropped and came back in
+the same file), over which no score is held.
 """
 
 from __future__ import annotations
@@ -59,11 +62,12 @@ class ScanSettings:
     batch: int = 8
     chunk_s: float = 120.0
     keyframe_stride: int = 3
+    still_hold_s: float = LONG_GOP_S
 
     def __post_init__(self) -> None:
         if self.mode == SamplingMode.ALL:
             raise ValueError("scan every frame with mode 'interval' and a small interval_s instead of 'all'")
-        for name in ("interval_s", "dense_score", "still_diff", "chunk_s"):
+        for name in ("interval_s", "dense_score", "still_diff", "chunk_s", "still_hold_s"):
             if not math.isfinite(getattr(self, name)):  # nan passes every comparison below
                 raise ValueError(f"{name} must be a finite number, got {getattr(self, name)}")
         if self.dense_score < 0:  # above 1 (no score reaches it): keyframes are never densified
@@ -71,10 +75,10 @@ class ScanSettings:
                 f"dense_score is an attire score, 0 or more (above 1: off), got {self.dense_score}"
             )
         SamplingPolicy(self.mode, self.interval_s, self.max_side)  # refuses interval_s <= 0 and max_side < 1
-        if self.chunk_s <= 0 or self.batch < 1 or self.keyframe_stride < 1 or self.still_diff < 0:
-            raise ValueError(
-                "chunk_s must be positive, batch and keyframe_stride at least 1, still_diff 0 or more"
-            )
+        if min(self.still_diff, self.still_hold_s) < 0 or self.chunk_s <= 0:
+            raise ValueError("chunk_s must be positive, still_diff and still_hold_s 0 or more")
+        if self.batch < 1 or self.keyframe_stride < 1:
+            raise ValueError("batch and keyframe_stride must be at least 1")
         # Each chunk starts the interval schedule afresh: on a multiple of interval_s, chunks sample
         # exactly the frames a whole read does.
         steps = self.chunk_s / self.interval_s
@@ -87,6 +91,14 @@ class ScanSettings:
     @property
     def sampling(self) -> SamplingPolicy:
         return SamplingPolicy(self.mode, self.interval_s, self.max_side)
+
+    @property
+    def max_gap_s(self) -> float:
+        """The furthest apart two scored frames lie where the recording presents frames all along: a
+        still frame is left out only within ``still_hold_s`` of the last scored one, and the next frame
+        sampled after it comes within ``keyframe_stride`` GOPs of at most ``LONG_GOP_S`` (keyframe
+        anchors) or one ``interval_s`` and the video's own frame spacing (dense sampling)."""
+        return self.still_hold_s + self.keyframe_stride * LONG_GOP_S + self.interval_s
 
 
 @dataclass(frozen=True)
@@ -233,6 +245,7 @@ class _BatchScorer:
         self.done: list[ScoredFrame] = []
         self.skipped = 0
         self._last_thumb: np.ndarray | None = None
+        self._last_kept_s = -math.inf  # time of the frame _last_thumb is of
         self._last_skipped: VideoFrame | None = None
 
     def score(
@@ -248,7 +261,7 @@ class _BatchScorer:
         if among_themselves:
             self._last_thumb = None
         for frame in frames:
-            if may_skip(frame) and self._is_still(frame.image):
+            if may_skip(frame) and self._is_still(frame):
                 self.skipped += 1
                 if self._last_skipped is None or frame.time_s > self._last_skipped.time_s:
                     self._last_skipped = frame
@@ -272,12 +285,18 @@ class _BatchScorer:
     def is_attire(self, frame: ScoredFrame, score: float) -> bool:
         return frame.detections.best_score(self.detector.taxonomy.official_names) >= score
 
-    def _is_still(self, image: np.ndarray) -> bool:
-        thumb = cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), _THUMB, interpolation=cv2.INTER_AREA)
+    def _is_still(self, frame: VideoFrame) -> bool:
+        thumb = cv2.resize(
+            cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY), _THUMB, interpolation=cv2.INTER_AREA
+        )
         last = self._last_thumb
-        still = last is not None and float(cv2.absdiff(thumb, last).mean()) < self.settings.still_diff
+        still = (
+            last is not None
+            and abs(frame.time_s - self._last_kept_s) < self.settings.still_hold_s
+            and float(cv2.absdiff(thumb, last).mean()) < self.settings.still_diff
+        )
         if not still:
-            self._last_thumb = thumb
+            self._last_thumb, self._last_kept_s = thumb, frame.time_s
         return still
 
     def _flush(self, pending: list[VideoFrame]) -> None:

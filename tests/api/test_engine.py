@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,8 +14,12 @@ from api.db import Job, JobState, ScanChunk
 from api.engine import ChunkTask, InProcessRunner, frame_episodes
 from api.jobs import run_jobs
 from api.policy import PolicyConfig
-from detector.scan import ChunkScan
+from datasets.clips import AttireSpan, Segment, write_livestream_clip
+from datasets.people import PhotoPeople
+from detector.model import Detector
+from detector.scan import ChunkScan, ScanSettings, plan_chunks, scan_chunk
 from detector.taxonomy import load_taxonomy
+from detector.video import probe
 from tests.api.factories import World, post_clip
 
 
@@ -95,7 +100,10 @@ NAME_PLATE = [{"class": "name_plate", "score": 0.9, "box": [0, 0, 5, 5]}]
 def test_one_detected_frame_is_no_episode_whatever_the_frame_rate(frame_s: float) -> None:
     """Frames sampled each second of a 29.97 fps video lie 1.001 s apart: that is no gap to fill."""
     frames = [(n * frame_s, NAME_PLATE if n == 0 else []) for n in range(20)]
-    assert frame_episodes(frames, load_taxonomy().official_names, PolicyConfig.load().episodes, 1.0) == []
+    assert (
+        frame_episodes(frames, load_taxonomy().official_names, PolicyConfig.load().episodes, ScanSettings())
+        == []
+    )
 
 
 @pytest.mark.parametrize("gap", [1.5, 2.5, 3.5, 4.5])
@@ -104,12 +112,52 @@ def test_a_gap_of_a_half_interval_more_rounds_up_whatever_its_whole_part(gap: fl
     frames = [(n * gap, NAME_PLATE) for n in range(int(30 / gap) + 1)]
     last_s = frames[-1][0]
     frames.append((last_s + gap, []))
-    (episode,) = frame_episodes(frames, load_taxonomy().official_names, PolicyConfig.load().episodes, 1.0)
+    (episode,) = frame_episodes(
+        frames, load_taxonomy().official_names, PolicyConfig.load().episodes, ScanSettings()
+    )
     assert episode.end_s == last_s + gap - 0.5
+
+
+@pytest.mark.parametrize(("hole_s", "apart"), [(0.0, False), (10.0, False), (60.0, True), (600.0, True)])
+def test_no_score_is_held_over_a_hole_in_the_recording(hole_s: float, apart: bool) -> None:
+    """Attire for 20 s, no frame at all for ``hole_s``, attire for 20 s again: further apart than
+    ``max_gap_s`` (41 s by default) the two stretches are episodes apart, and the hole is evidence of
+    nothing; a shorter gap holds the score over it."""
+    frames = [(float(t), NAME_PLATE) for t in range(20)]
+    frames += [(20 + hole_s + t, NAME_PLATE) for t in range(20)]
+    official, config = load_taxonomy().official_names, PolicyConfig.load().episodes
+    episodes = [
+        (e.start_s, e.end_s, e.frame_count) for e in frame_episodes(frames, official, config, ScanSettings())
+    ]
+    if apart:
+        assert episodes == [(0.0, 19.0, 20), (frames[20][0], frames[-1][0], 20)]
+    else:
+        assert episodes == [(0.0, frames[-1][0], 40 + hole_s)]
+
+
+def test_a_recording_that_dropped_and_came_back_makes_an_episode_each_side_of_the_hole(
+    bundled_people: list[PhotoPeople], shipped_detector: Detector, tmp_path: Path
+) -> None:
+    """PDH khaki for 12 s, no frame for 2 minutes (the stream dropped), PDH khaki for 12 s more in the same
+    file: the two minutes are evidence of nothing."""
+    path = tmp_path / "dropped.mp4"
+    person = bundled_people[1]
+    segments = [Segment(person, "pdh_khaki", 12), Segment(person, "pdh_khaki", 12, after_gap_s=120)]
+    spans = write_livestream_clip(path, segments, size=(360, 640), fps=10)
+    assert spans == [AttireSpan(0, 12, "pdh_khaki"), AttireSpan(132, 144, "pdh_khaki")]
+    scan = ScanSettings()
+    chunks = plan_chunks(probe(path).duration_s, scan.chunk_s)
+    scored = [f for chunk in chunks for f in scan_chunk(path, shipped_detector, scan, chunk).frames]
+    frames = [(f.time_s, f.detections.to_dict()["detections"]) for f in scored]
+    official = load_taxonomy().official_names
+    first, second = frame_episodes(frames, official, PolicyConfig.load().episodes, scan)
+    assert 0 <= first.start_s < first.end_s < 12 and 132 <= second.start_s < second.end_s < 144
 
 
 def test_a_keyframe_gap_holds_the_score_of_the_frame_before_it() -> None:
     """Keyframes 4 s apart that both show attire stand for the seconds between them."""
     frames = [(t, NAME_PLATE) for t in (0.0, 4.0, 8.0)] + [(12.0, [])]
-    (episode,) = frame_episodes(frames, load_taxonomy().official_names, PolicyConfig.load().episodes, 1.0)
+    (episode,) = frame_episodes(
+        frames, load_taxonomy().official_names, PolicyConfig.load().episodes, ScanSettings()
+    )
     assert (episode.start_s, episode.end_s) == (0.0, 11.0)

@@ -22,7 +22,7 @@ from api.engine import ChunkTask, InProcessRunner, attire_score, frame_episodes
 from api.jobs import INTERNAL_ERROR, ClipParams, clip_time_notes, run_jobs
 from api.main import create_app
 from api.policy import PersonContext, PolicyConfig, StreamContext, WorkingCalendar, judge_stream
-from detector.scan import ChunkScan
+from detector.scan import ChunkScan, ScanSettings
 from detector.taxonomy import load_taxonomy
 from detector.video import VideoInfo
 from tests.api.factories import CLIP_START, World, build_world, post_clip, wait_for_job, wib
@@ -269,7 +269,9 @@ def test_the_evidence_of_an_r2_finding_lies_in_its_flagged_span(
     stream = StreamContext(
         "tiktok", "budi.lmj", False, PersonContext("198501012010011001"), wib(f"2026-04-14 {starts}"), 600.0
     )
-    judgement = judge_stream(calendar, policy, stream, frame_episodes(frames, official, policy.episodes, 1.0))
+    judgement = judge_stream(
+        calendar, policy, stream, frame_episodes(frames, official, policy.episodes, ScanSettings())
+    )
     (attire,) = [f for f in judgement.findings if f.episode is not None]
     assert evidence_inside(jobs.evidence_frame(frames, attire, stream.start, official)[0])
 
@@ -283,7 +285,7 @@ def test_an_r2_span_of_still_frames_shows_its_first_moment_with_the_held_detecti
     frames = [*_uniform_frames(20, best_s=5), (50.0, [])]
     owner = PersonContext("198501012010011001")
     stream = StreamContext("tiktok", "budi.lmj", False, owner, wib("2026-04-14 15:59:30"), 60.0)
-    episodes = frame_episodes(frames, official, policy.episodes, 1.0)
+    episodes = frame_episodes(frames, official, policy.episodes, ScanSettings())
     judgement = judge_stream(WorkingCalendar(), policy, stream, episodes)
     (attire,) = [f for f in judgement.findings if f.episode is not None]
     assert jobs.evidence_frame(frames, attire, stream.start, official) == (30.0, frames[20][1])

@@ -102,8 +102,11 @@ def test_anchors_that_disagree_have_the_keyframes_between_them_scored(
 
 
 @pytest.mark.parametrize(
-    ("mode", "sampled", "skipped"),
-    [(SamplingMode.KEYFRAMES, [0, 2, 4, 6, 8, 9], 4), (SamplingMode.EVERY_N_SECONDS, list(range(10)), 8)],
+    ("mode", "sampled", "skipped", "skipped_held_4_s"),
+    [
+        (SamplingMode.KEYFRAMES, [0, 2, 4, 6, 8, 9], 4, 2),
+        (SamplingMode.EVERY_N_SECONDS, list(range(10)), 8, 6),
+    ],
 )
 def test_still_frames_are_counted_but_not_scored_up_to_the_last_sampled_one(
     bundled_people: list[PhotoPeople],
@@ -112,9 +115,11 @@ def test_still_frames_are_counted_but_not_scored_up_to_the_last_sampled_one(
     mode: SamplingMode,
     sampled: list[int],
     skipped: int,
+    skipped_held_4_s: int,
 ) -> None:
     """The last sampled frame is scored even when still: the score held over a still stretch stops at the
-    last scored frame, and a static recording scored only at its start made no episode at all."""
+    last scored frame, and a static recording scored only at its start made no episode at all. A still
+    frame is scored again every ``still_hold_s``, so scored frames lie at most ``max_gap_s`` apart."""
     path = tmp_path / "still.mp4"
     write_livestream_clip(path, [Segment(bundled_people[0], "original", 10)], size=(360, 640), fps=10)
     moving = _scan(path, shipped_detector, ScanSettings(mode, still_diff=0.0, keyframe_stride=1))
@@ -122,6 +127,9 @@ def test_still_frames_are_counted_but_not_scored_up_to_the_last_sampled_one(
     # No two frames differ by 256 grey levels on average: every frame after the first looks "still".
     (still,) = _scan(path, shipped_detector, ScanSettings(mode, still_diff=256.0, keyframe_stride=1))
     assert ([f.time_s for f in still.frames], still.skipped) == ([0, 9], skipped)
+    held = ScanSettings(mode, still_diff=256.0, keyframe_stride=1, still_hold_s=4.0)
+    (still,) = _scan(path, shipped_detector, held)
+    assert ([f.time_s for f in still.frames], still.skipped) == ([0, 4, 8, 9], skipped_held_4_s)
 
 
 def test_keyframe_sampling_looks_inside_a_long_gop(
@@ -148,6 +156,9 @@ def test_keyframe_sampling_looks_inside_a_long_gop(
         ({"chunk_s": math.inf}, "chunk_s must be a finite number"),
         ({"interval_s": math.nan}, "interval_s must be a finite number"),
         ({"still_diff": math.inf}, "still_diff must be a finite number"),
+        ({"still_hold_s": math.nan}, "still_hold_s must be a finite number"),
+        ({"still_hold_s": -1.0}, "still_diff and still_hold_s 0 or more"),
+        ({"keyframe_stride": 0}, "keyframe_stride must be at least 1"),
         ({"dense_score": math.nan}, "dense_score must be a finite number"),
         ({"dense_score": -0.5}, "dense_score is an attire score, 0 or more"),
     ],
