@@ -121,11 +121,23 @@ class TwoStage:
             )
 
     def people(self, image: np.ndarray) -> list[PersonAttire]:
+        """Every person of ``image``, each with both views' scores."""
+        return self._judge(image, everyone=True)
+
+    def flagged(self, image: np.ndarray) -> list[PersonAttire]:
+        """The people of ``image`` whose score reaches the threshold: those ``people`` flags. The detector
+        runs only on the crops whose classifier probability leaves that possible (a mean with a detector
+        score of at most 1), so a frame of people the classifier clears costs no detection of crops."""
+        return [person for person in self._judge(image, everyone=False) if person.official]
+
+    def _judge(self, image: np.ndarray, *, everyone: bool) -> list[PersonAttire]:
         crops = self.people_finder.crops(image)
         probabilities = self.classifier.official_probability([c.image for c in crops])
         official = self.detector.taxonomy.official_names
         people = []
         for crop, probability in zip(crops, probabilities, strict=True):
+            if not everyone and (probability + 1.0) / 2 < self.classifier.threshold:
+                continue
             # one call a crop: a batch would letterbox crops of different shapes to one size and score
             # them differently from the single-crop calls the threshold was chosen with
             detections = self.detector.detect(crop.image)
@@ -188,7 +200,7 @@ class TwoStageDetector(Detector):
     def detect_batch(self, images: Sequence[np.ndarray]) -> list[Detections]:
         stage = self._stage()
         return [
-            with_people(d, stage.people(image)) for d, image in zip(self._whole(images), images, strict=True)
+            with_people(d, stage.flagged(image)) for d, image in zip(self._whole(images), images, strict=True)
         ]
 
     def _whole(self, images: Sequence[np.ndarray]) -> list[Detections]:

@@ -125,6 +125,27 @@ def test_the_two_stage_detector_reports_flagged_people_as_their_detections(frame
     assert flagged >= 2
 
 
+def test_flagged_people_are_those_people_flags_without_detecting_the_cleared_crops(
+    frames: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A person whose classifier probability p keeps (p + 1) / 2 under the threshold cannot be flagged
+    whatever the detector finds on their crop: ``flagged`` does not run it there, and flags the same."""
+    two_stage = TwoStage()
+    crops_detected = []
+    detect = two_stage.detector.detect
+    monkeypatch.setattr(two_stage.detector, "detect", lambda image: crops_detected.append(1) or detect(image))
+    everyone = [two_stage.people(image) for image, _ in frames]
+    all_crops = len(crops_detected)
+    crops_detected.clear()
+    assert [two_stage.flagged(image) for image, _ in frames] == [
+        [p for p in ps if p.official] for ps in everyone
+    ]
+    threshold = two_stage.classifier.threshold
+    cleared = sum((p.classifier_probability + 1) / 2 < threshold for people in everyone for p in people)
+    assert cleared >= 1 and len(crops_detected) == all_crops - cleared
+    assert any(p.official for people in everyone for p in people)
+
+
 def test_the_service_detector_is_two_stage_only_with_a_classifier() -> None:
     assert type(load_detector(DEFAULT_WEIGHTS, None, lazy=True)) is Detector
     assert load_detector(DEFAULT_WEIGHTS, DEFAULT_ATTIRE_WEIGHTS, lazy=True).attire == DEFAULT_ATTIRE_WEIGHTS
