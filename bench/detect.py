@@ -1,11 +1,15 @@
 """Per-frame latency of ``Detector.detect`` next to bare ultralytics ``predict`` on the same weights,
 and of the service's two-stage detector (the whole frame, then the pose model finds people and the
-attire classifier and the detector judge each), with the second stage's parts timed one by one.
+attire classifier and the detector judge each), with the second stage's parts timed one by one, and the
+second stage scoring every person next to finding only the people it flags (which skips the detector on
+crops the classifier clears).
 
-Both run in this process on the same 720x1280 livestream frames, interleaved round by round so
-machine noise hits both alike. Prints medians, p95 and the ratio ours / bare.
+Both run in this process on the same frames, interleaved round by round so machine noise hits both
+alike: 720x1280 rendered livestream frames of people in official and other outfits, or with ``--civilian``
+the civilian photos of realdata's train split (what most monitored streams show). Prints medians, p95 and
+the ratio ours / bare.
 
-    .venv/bin/python bench/detect.py [--model models/seragam-n.pt] [--frames 16] [--rounds 5]
+    .venv/bin/python bench/detect.py [--model models/seragam-n.pt] [--frames 16] [--rounds 5] [--civilian]
 """
 
 from __future__ import annotations
@@ -18,14 +22,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from datasets.people import bundled_photos, find_people
+from datasets.people import bundled_photos, find_people, realdata_photos
 from datasets.synth import SynthConfig, render_frame
 from detector.attire import DEFAULT_ATTIRE_WEIGHTS, TwoStage, TwoStageDetector
+from detector.images import read_image
 from detector.model import DEFAULT_WEIGHTS, Detector
 from detector.offline import YOLO
 
 
-def frames(count: int) -> list[np.ndarray]:
+def frames(count: int, civilian: bool) -> list[np.ndarray]:
+    if civilian:
+        return [read_image(path) for path, label in realdata_photos() if label == "civilian"][:count]
     people = find_people(bundled_photos())
     return [
         render_frame(
@@ -49,8 +56,11 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=DEFAULT_WEIGHTS)
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--civilian", action="store_true", help="realdata's civilian train photos")
     args = parser.parse_args()
-    images = frames(args.frames)
+    images = frames(args.frames, args.civilian)
+    if not images:
+        parser.error("--civilian needs ../shared/realdata beside the repository")
     ours = Detector(args.model)
     onnx = Detector(args.model.with_suffix(".onnx")) if args.model.with_suffix(".onnx").exists() else None
     bare = YOLO(str(args.model), task="detect")
@@ -73,6 +83,9 @@ def main() -> None:
     runs["  of it: detector on each person crop"] = lambda image: [
         parts.detector.detect(crop) for crop in people[id(image)]
     ]
+    # the second stage whole: every person scored (evaluation), or only those who can be flagged (service)
+    runs["second stage, every person scored"] = parts.people
+    runs["second stage, the people flagged"] = parts.flagged
     for call in runs.values():  # warm up
         timed(call, images[:2])
     times: dict[str, list[float]] = {name: [] for name in runs}
@@ -81,7 +94,8 @@ def main() -> None:
             times[name] += timed(call, images)
     base = statistics.median(times["bare ultralytics predict"])
     print(
-        f"model {ours.version}, imgsz {ours.imgsz}, {args.frames} frames 720x1280 x {args.rounds} rounds, "
+        f"model {ours.version}, imgsz {ours.imgsz}, {len(images)} "
+        f"{'civilian photos' if args.civilian else 'frames 720x1280'} x {args.rounds} rounds, "
         f"torch threads {torch.get_num_threads()}, {sum(map(len, people.values()))} people on them"
     )
     for name, values in times.items():
