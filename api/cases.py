@@ -79,7 +79,8 @@ def open_cases(
     """One case per finding, with its evidence frames stored; flushed, the caller commits. A finding whose
     case is open already (the same file, stream, rule and span: the same frame or clip sent again) gets
     that case, not a twin that reviewers would decide twice and reports count twice. Another file of the
-    same span opens its own case, which stays when the first file is deleted on request."""
+    same span opens its own case, which stays when the first file is deleted on request; each lists the
+    other (``overlapping_cases``)."""
     account = subject.account
     if account is None:
         return []
@@ -259,6 +260,22 @@ def evidence_image(
         drawn = Detections.from_records(evidence.detections, load_taxonomy().names, (width, height))
         image = annotate(image, drawn)
     return _jpeg_bytes(image)
+
+
+def overlapping_cases(session: Session, caller: Caller, case: Case) -> list[Case]:
+    """The other cases of ``case``'s account and rule whose spans overlap its own (a shared end counts),
+    that ``caller`` may review, earliest first: the same span shown by another recording of the stream,
+    which opens its own case (``open_cases``) and is best decided together with this one."""
+    if case.account_id is None:
+        return []
+    query = select(Case).where(
+        Case.id != case.id,
+        Case.account_id == case.account_id,
+        Case.rule == case.rule,
+        Case.start_at <= case.end_at,
+        Case.end_at >= case.start_at,
+    )
+    return [c for c in session.scalars(query.order_by(Case.start_at, Case.id)) if may_review(caller, c)]
 
 
 def may_review(caller: Caller, case: Case) -> bool:

@@ -3,6 +3,7 @@ same instant in WIB beside them where a person reads it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar, Self
 
@@ -187,9 +188,13 @@ class CaseDetail(CaseSummary):
     thresholds: dict[str, Any]
     reasons: list[str]
     evidence: list[EvidenceOut]
+    overlapping: list[CaseSummary] = Field(
+        description="other cases of the same account and rule whose spans overlap this one (another "
+        "recording of the same stream), that you may review: decide them together"
+    )
 
     @classmethod
-    def of(cls, case: Case) -> CaseDetail:
+    def of(cls, case: Case, overlapping: Sequence[Case]) -> CaseDetail:
         started = case.stream_started_at
         return cls(
             **_case_fields(case),
@@ -202,6 +207,7 @@ class CaseDetail(CaseSummary):
             thresholds=case.thresholds,
             reasons=case.reasons,
             evidence=[EvidenceOut.of(case.id, e) for e in case.evidence],
+            overlapping=[CaseSummary.of(c) for c in overlapping],
         )
 
 

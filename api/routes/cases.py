@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.cases import CaseFilter, evidence_image, list_cases, view_case, visible_case
+from api.cases import CaseFilter, evidence_image, list_cases, overlapping_cases, view_case, visible_case
 from api.db.models import CaseRule, CaseState
 from api.deps import Reviewer, ScoringDep, SessionDep, StoreDep
 from api.policy import require_aware
@@ -50,7 +50,7 @@ def get_case(case_id: int, session: SessionDep, caller: Reviewer) -> CaseDetail:
     """A case with its evidence (times in UTC and WIB), provenance, thresholds and reasons."""
     case = view_case(session, caller, case_id)
     session.commit()
-    return CaseDetail.of(case)
+    return CaseDetail.of(case, overlapping_cases(session, caller, case))
 
 
 @router.get("/cases/{case_id}/evidence/{n}.jpg", response_class=Response)

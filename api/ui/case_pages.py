@@ -23,6 +23,7 @@ from api.cases import (
     count_cases,
     evidence_image,
     list_cases,
+    overlapping_cases,
     view_case,
     visible_case,
 )
@@ -256,6 +257,7 @@ def case_page(
         "decisions": decisions_of(session, case.id),
         "feedback": feedback_of(session, case.id),
         "trail": case_trail(session, case.id),
+        "overlapping": overlapping_cases(session, user.caller, case),
         "decision_kinds": list(DecisionKind),
         "dismiss_reasons": list(DismissReason),
         "feedback_kinds": list(FeedbackKind),

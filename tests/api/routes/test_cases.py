@@ -7,12 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
-from api.db import AuditEntry
+from api.db import AuditEntry, Person
 from api.feedback import export_feedback
+from api.registry import update_person
 from datasets.importers import open_yolo_dataset, read_yolo_labels, yolo_label_path
 from detector.images import decode_image
-from tests.api.factories import World, post_frame
+from tests.api.factories import BUDI_NIP, World, jpeg, post_frame
 
 
 @pytest.fixture
@@ -195,3 +197,36 @@ def test_evidence_whose_file_is_gone_is_a_410_that_says_so(
     case_id = cases["DISKOMINFO"]
     response = client.get(f"/v1/cases/{case_id}/evidence/1.jpg{query}", headers=world.headers("admin"))
     assert response.status_code == 410 and "gone from the file store" in response.json()["detail"]
+
+
+def test_cases_of_one_span_in_two_recordings_list_each_other_for_who_may_review_them(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    """The same moment of Budi's stream in two files opens a case each (each file proves it on its own):
+    each case names the other. A case of another moment does not; nor does a case of an agency the caller
+    may not review (Budi moved to DINKES before the second file came)."""
+    reencoded = jpeg(decode_image(uniform_frame))
+    first, second, later = (
+        post_frame(client, world, data, handle="budi.lmj", at=at).json()["cases"][0]["id"]
+        for data, at in ((uniform_frame, "19:00"), (reencoded, "19:00"), (uniform_frame, "20:00"))
+    )
+    admin = world.headers("admin")
+
+    def overlapping(case_id: int, headers: dict[str, str]) -> list[int]:
+        return [c["id"] for c in client.get(f"/v1/cases/{case_id}", headers=headers).json()["overlapping"]]
+
+    assert (overlapping(first, admin), overlapping(second, admin), overlapping(later, admin)) == (
+        [second],
+        [first],
+        [],
+    )
+    with client.app.state.service.sessions() as session:
+        budi = session.scalars(select(Person).where(Person.nip == BUDI_NIP)).one()
+        update_person(session, budi.id, agency_id=world.agencies["DINKES"])
+        session.commit()
+    touched = decode_image(uniform_frame)
+    touched[0, 0] = 0  # a third file of the same moment
+    moved = post_frame(client, world, jpeg(touched), handle="budi.lmj", at="19:00")
+    (moved_case,) = moved.json()["cases"]
+    assert overlapping(first, admin) == [second, moved_case["id"]]
+    assert overlapping(first, world.headers("reviewer_kominfo")) == [second]

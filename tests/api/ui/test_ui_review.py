@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import cv2
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
@@ -24,7 +26,7 @@ from api.policy import WIB
 from api.timeline import Span, Timeline
 from api.ui import case_pages, plots
 from api.ui.reasons import localise
-from tests.api.factories import World, post_frame
+from tests.api.factories import World, jpeg, post_frame
 
 
 def _case(client: TestClient, case_id: int) -> Case:
@@ -43,6 +45,18 @@ def test_case_page_shows_evidence_timeline_reasons_and_provenance(
     assert all(str(escape(localise(reason, "id"))) in page for reason in case.reasons)
     assert case.reasons[0].startswith("Official attire") and "Official attire" not in page  # in Indonesian
     assert "Budi Santoso" in page and "budi.lmj" in page
+
+
+def test_case_page_links_the_case_of_the_same_span_in_another_recording(
+    client: TestClient, world: World, browser, kominfo_case: int, uniform_frame: bytes
+) -> None:
+    """The same frame re-encoded is another file of the same moment: the two cases link each other."""
+    image = cv2.imdecode(np.frombuffer(uniform_frame, np.uint8), cv2.IMREAD_COLOR)
+    (other,) = post_frame(client, world, jpeg(image), handle="budi.lmj", at="19:00").json()["cases"]
+    page = browser("rev.kominfo").get(f"/ui/cases/{kominfo_case}").text
+    assert 'id="overlapping"' in page and f'href="/ui/cases/{other["id"]}"' in page
+    back = browser("rev.kominfo").get(f"/ui/cases/{other['id']}").text
+    assert f'href="/ui/cases/{kominfo_case}"' in back
 
 
 def _timeline(scores: list[tuple[float, float]], duration_s: float) -> Timeline:
