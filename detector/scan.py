@@ -292,7 +292,7 @@ class _BatchScorer:
         last = self._last_thumb
         still = (
             last is not None
-            and abs(frame.time_s - self._last_kept_s) < self.settings.still_hold_s
+            and frame.time_s - self._last_kept_s < self.settings.still_hold_s
             and float(cv2.absdiff(thumb, last).mean()) < self.settings.still_diff
         )
         if not still:
