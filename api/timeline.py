@@ -1,11 +1,13 @@
 """A case's stream on one time axis: working and off-duty segments of its owner's calendar, the
-detection score of every scored frame (from the stored ``FrameScore`` rows, no re-decoding), the attire
-episodes of its clip job and the flagged span. Times are seconds from the stream start."""
+detection score of every scored frame (from the stored ``FrameScore`` rows, no re-decoding), the holes of
+its recording, the attire episodes of its clip job and the flagged span. Times are seconds from the
+stream start."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +15,8 @@ from sqlalchemy.orm import Session
 from api.db.models import Case, FrameScore, Job, SocialAccount
 from api.policy import SegmentKind
 from api.scoring import Scoring, stream_subject
+from detector.scan import ScanSettings
+from detector.video import SamplingMode
 
 MIN_SPAN_S = 1.0  # a single frame still gets an axis
 
@@ -29,7 +33,8 @@ class Span:
 
 @dataclass(frozen=True)
 class Timeline:
-    """Everything the case page plots; ``scores``: (seconds, best official-attire score) per frame."""
+    """Everything the case page plots; ``scores``: (seconds, best official-attire score) per frame;
+    ``holes``: where the recording has no frame (no score is held over them, nor a line drawn)."""
 
     start: datetime
     duration_s: float
@@ -37,6 +42,7 @@ class Timeline:
     scores: list[tuple[float, float]]
     episodes: list[Span]
     flagged: Span
+    holes: list[Span]
 
 
 def case_timeline(session: Session, scoring: Scoring, case: Case) -> Timeline:
@@ -58,6 +64,7 @@ def case_timeline(session: Session, scoring: Scoring, case: Case) -> Timeline:
         scores,
         _episodes(job),
         flagged,
+        _holes(job, scores),
     )
 
 
@@ -89,6 +96,17 @@ def _segments(
         Span(_offset(s.start, start), _offset(s.end, start), s.kind.value, s.reason)
         for s in scoring.calendar.intervals(subject.stream.owner, start, end)
     ]
+
+
+def _holes(job: Job | None, scores: list[tuple[float, float]]) -> list[Span]:
+    """Between scored frames of a clip further apart than its scan's ``max_gap_s``, the recording shows
+    nothing. Scans recorded before still frames were scored again (no ``still_hold_s``) may leave still
+    stretches that far apart, so they show no holes."""
+    scan = (job.params.get("scanned_with") or {}).get("scan", {}) if job else {}
+    if "still_hold_s" not in scan:
+        return []
+    max_gap_s = ScanSettings(**{**scan, "mode": SamplingMode(scan["mode"])}).max_gap_s
+    return [Span(a, b, "hole", "") for (a, _), (b, _) in pairwise(scores) if b - a > max_gap_s]
 
 
 def _episodes(job: Job | None) -> list[Span]:

@@ -1,5 +1,6 @@
 """The case timeline as SVG geometry (computed here, drawn by ``_timeline.svg.html``): calendar segments
-shaded, the detection score as a line, attire episodes and the flagged span marked, WIB time ticks.
+shaded, the detection score as a line (broken where the recording has a hole), attire episodes and the
+flagged span marked, WIB time ticks.
 
 A long stream has more scored frames than the plot has pixel columns: the score line then keeps, per
 column, only the frames that give its shape, and the dots only each column's highest, so the page stays
@@ -47,7 +48,8 @@ class TimelinePlot:
     segments: list[Box]
     episodes: list[Box]
     flagged: Box
-    score_points: str  # SVG polyline "x,y x,y ..."
+    score_lines: list[str]  # SVG polylines "x,y x,y ...", one for each stretch between holes
+    holes: list[Box]
     score_dots: list[tuple[float, float, float]]  # x, y, score
     threshold_y: float | None
     ticks: list[Tick]
@@ -73,6 +75,7 @@ def timeline_plot(timeline: Timeline, threshold: float | None) -> TimelinePlot:
         return Box(x(span.start_s), max(1.5, x(span.end_s) - x(span.start_s)), span.kind, span.label)
 
     line, peaks = _fit_to_columns(timeline.scores, timeline.duration_s)
+    lines = [" ".join(f"{x(t)},{y(s)}" for t, s in stretch) for stretch in _between(line, timeline.holes)]
     dots = [(x(t), y(s), s) for t, s in peaks]
     return TimelinePlot(
         WIDTH,
@@ -80,11 +83,25 @@ def timeline_plot(timeline: Timeline, threshold: float | None) -> TimelinePlot:
         [box(s) for s in timeline.segments],
         [box(e) for e in timeline.episodes],
         box(timeline.flagged),
-        " ".join(f"{x(t)},{y(s)}" for t, s in line),
+        lines,
+        [box(h) for h in timeline.holes],
         dots,
         y(threshold) if threshold is not None else None,
         [_tick(timeline, i, x) for i in range(TICKS + 1)],
     )
+
+
+def _between(scores: list[Score], holes: list[Span]) -> list[list[Score]]:
+    """``scores`` cut at the ``holes`` (each between two scores, in time order)."""
+    stretches: list[list[Score]] = [[]]
+    ends = iter(h.end_s for h in holes)
+    cut_at = next(ends, None)
+    for score in scores:
+        if cut_at is not None and score[0] >= cut_at:
+            stretches.append([])
+            cut_at = next(ends, None)
+        stretches[-1].append(score)
+    return [s for s in stretches if s]
 
 
 def _fit_to_columns(scores: list[Score], duration_s: float) -> tuple[list[Score], list[Score]]:

@@ -4,6 +4,7 @@ append-only history, per-user viewed status, detection feedback, escaping of reg
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -26,7 +27,18 @@ from api.policy import WIB
 from api.timeline import Span, Timeline
 from api.ui import case_pages, plots
 from api.ui.reasons import localise
-from tests.api.factories import World, jpeg, post_frame
+from datasets.clips import Segment, write_livestream_clip
+from datasets.people import PhotoPeople
+from tests.api.factories import (
+    CLIP_SEED,
+    TUESDAY,
+    UNIFORM_PHOTO,
+    World,
+    jpeg,
+    post_clip,
+    post_frame,
+    wait_for_job,
+)
 
 
 def _case(client: TestClient, case_id: int) -> Case:
@@ -59,10 +71,28 @@ def test_case_page_links_the_case_of_the_same_span_in_another_recording(
     assert f'href="/ui/cases/{kominfo_case}"' in back
 
 
-def _timeline(scores: list[tuple[float, float]], duration_s: float) -> Timeline:
-    return Timeline(
-        datetime(2026, 4, 14, 12, tzinfo=WIB), duration_s, [], scores, [], Span(0, 1, "flagged", "R2")
-    )
+def test_a_clip_whose_stream_dropped_shows_the_hole_on_its_case_page(
+    client: TestClient, world: World, browser, bundled_people: list[PhotoPeople], tmp_path: Path
+) -> None:
+    """PDH khaki at 19:00 for 12 s, no frame for a minute, PDH khaki for 12 s more: two R2 cases, one for
+    each side of the hole, whose timelines draw the hole and no score line across it."""
+    path = tmp_path / "dropped.mp4"
+    person = bundled_people[UNIFORM_PHOTO]
+    segments = [Segment(person, "pdh_khaki", 12), Segment(person, "pdh_khaki", 12, after_gap_s=60)]
+    write_livestream_clip(path, segments, size=(360, 640), fps=10, seed=CLIP_SEED)
+    posted = post_clip(client, world, path.read_bytes(), started_at=f"{TUESDAY}T19:00:00+07:00")
+    job = wait_for_job(client, posted.json()["id"], world.headers("uploader"), timeout_s=120)
+    assert job["state"] == "done", job
+    first, second = sorted((_case(client, n) for n in job["result"]["case_ids"]), key=lambda c: c.start_at)
+    assert first.end_at <= first.stream_started_at + timedelta(seconds=12)
+    assert second.start_at >= second.stream_started_at + timedelta(seconds=72)
+    page = browser("rev.kominfo").get(f"/ui/cases/{first.id}").text
+    assert page.count('<rect class="hole"') == 1 and page.count('<polyline class="score"') == 2
+
+
+def _timeline(scores: list[tuple[float, float]], duration_s: float, holes: list[Span] = ()) -> Timeline:
+    flagged = Span(0, 1, "flagged", "R2")
+    return Timeline(datetime(2026, 4, 14, 12, tzinfo=WIB), duration_s, [], scores, [], flagged, list(holes))
 
 
 def test_a_day_long_timeline_draws_a_bounded_line_and_keeps_a_lone_peak() -> None:
@@ -71,10 +101,11 @@ def test_a_day_long_timeline_draws_a_bounded_line_and_keeps_a_lone_peak() -> Non
     scores = [(float(t), 0.9 if t == peak_s else 0.1) for t in range(day_s)]
     plot = plots.timeline_plot(_timeline(scores, day_s), 0.5)
     assert len(plot.score_dots) <= plots.COLUMNS
-    assert len(plot.score_points.split()) <= 4 * plots.COLUMNS
+    (line,) = plot.score_lines
+    assert len(line.split()) <= 4 * plots.COLUMNS
     peak_x = round(plots.LEFT + peak_s * plots.COLUMNS / day_s, 1)
     peak_y = round(plots.BAND_TOP + plots.BAND_HEIGHT * (1 - 0.9), 1)
-    assert (peak_x, peak_y, 0.9) in plot.score_dots and f"{peak_x},{peak_y}" in plot.score_points
+    assert (peak_x, peak_y, 0.9) in plot.score_dots and f"{peak_x},{peak_y}" in line
 
 
 def test_a_short_timeline_draws_every_frame() -> None:
@@ -82,7 +113,17 @@ def test_a_short_timeline_draws_every_frame() -> None:
     scores = [(t / 4, (t % 7) / 7) for t in range(plots.COLUMNS)]
     plot = plots.timeline_plot(_timeline(scores, 3_600), 0.5)
     assert [score for *_, score in plot.score_dots] == [score for _, score in scores]
-    assert plot.score_points == " ".join(f"{x},{y}" for x, y, _ in plot.score_dots)
+    assert plot.score_lines == [" ".join(f"{x},{y}" for x, y, _ in plot.score_dots)]
+
+
+def test_the_score_line_breaks_where_the_recording_has_a_hole() -> None:
+    """Frames each second to 100 s and from 700 s: no line across the 10 minutes without a frame."""
+    scores = [(float(t), 0.8) for t in [*range(101), *range(700, 801)]]
+    plot = plots.timeline_plot(_timeline(scores, 800, [Span(100, 700, "hole", "")]), 0.5)
+    before, after = (line.split() for line in plot.score_lines)
+    assert (len(before), len(after)) == (101, 101) and len(plot.score_dots) == 202
+    (hole,) = plot.holes
+    assert (hole.x, hole.x + hole.width) == (float(before[-1].split(",")[0]), float(after[0].split(",")[0]))
 
 
 @pytest.mark.parametrize("query", ["original=1", "blur=1", ""])
