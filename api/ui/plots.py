@@ -92,14 +92,16 @@ def timeline_plot(timeline: Timeline, threshold: float | None) -> TimelinePlot:
 
 
 def _between(scores: list[Score], holes: list[Span]) -> list[list[Score]]:
-    """``scores`` cut at the ``holes`` (each between two scores, in time order)."""
+    """``scores`` cut at the ``holes`` (in time order; each ends at a scored frame, which a column fit
+    may have left out, so several holes may lie between two of ``scores``)."""
     stretches: list[list[Score]] = [[]]
     ends = iter(h.end_s for h in holes)
     cut_at = next(ends, None)
     for score in scores:
         if cut_at is not None and score[0] >= cut_at:
             stretches.append([])
-            cut_at = next(ends, None)
+            while cut_at is not None and score[0] >= cut_at:
+                cut_at = next(ends, None)
         stretches[-1].append(score)
     return [s for s in stretches if s]
 
