@@ -259,6 +259,7 @@ def result_lines(session: Session, runs: Sequence[StreamRun]) -> Iterator[dict[s
             "frames": result.get("frames"),
             "skipped_still_frames": sum(c.skipped for c in chunks),
             "episodes": result.get("episodes"),
+            "holes": result.get("holes"),
             "outcome": result.get("outcome"),
             "cases": [_case_line(c) for c in _cases(session, job.id)],
         }

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -269,19 +270,26 @@ def frame_episodes(
     sampling: in a gap between two scored frames (the rest of a keyframe's GOP, or frames skipped as
     still) each missing step holds the score of the frame before it. Keyframe sampling scores GOPs
     densely where the score changes, so a held score only ever stands between two frames that agree.
-    Scored frames further apart than ``scan.max_gap_s`` have a hole of the recording between them:
-    nothing is held over it, and the stretches on either side make their episodes apart.
+    Over a hole of the recording (``recording_holes``) nothing is held, and the stretches on either side
+    make their episodes apart.
     """
+    after_holes = {after for _, after in recording_holes([time_s for time_s, _ in frames], scan)}
     stretches: list[list[tuple[float, float, set[str]]]] = []
     for time_s, detections in frames:
         classes = {d["class"] for d in detections if d["class"] in official}
         sample = (time_s, attire_score(detections, official), classes)
-        if stretches and time_s - stretches[-1][-1][0] <= scan.max_gap_s:
+        if stretches and time_s not in after_holes:
             stretches[-1] += _held(stretches[-1][-1], time_s, scan.interval_s)
             stretches[-1].append(sample)
         else:
             stretches.append([sample])
     return [episode for stretch in stretches for episode in aggregate_episodes(stretch, config)]
+
+
+def recording_holes(times: Sequence[float], scan: ScanSettings) -> list[tuple[float, float]]:
+    """Where a scanned recording shows no frame at all: ``(last scored frame before, first after)`` for
+    scored frames (``times``, in order) further apart than ``scan.max_gap_s``."""
+    return [(before, after) for before, after in pairwise(times) if after - before > scan.max_gap_s]
 
 
 def _held(

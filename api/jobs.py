@@ -38,6 +38,7 @@ from api.engine import (
     job_frames,
     pending_tasks,
     record_chunk,
+    recording_holes,
     scan_signature,
 )
 from api.errors import InvalidUploadError, ResourceNotFoundError
@@ -213,7 +214,8 @@ def judge_clip(session: Session, scoring: Scoring, params: ClipParams, scan: Cli
 def scan_of(frames: Sequence[FrameRecord], scoring: Scoring) -> ClipScan:
     """The episodes of a clip's scored frames, with the policy's episode thresholds."""
     episodes = frame_episodes(frames, scoring.official, scoring.policy.episodes, scoring.scan)
-    return ClipScan(episodes, len(frames), frames[-1][0] if frames else 0.0)
+    holes = recording_holes([time_s for time_s, _ in frames], scoring.scan)
+    return ClipScan(episodes, len(frames), frames[-1][0] if frames else 0.0, holes)
 
 
 def clip_evidence(
@@ -351,6 +353,7 @@ def _finish(session: Session, store: UploadStore, scoring: Scoring, job: Job) ->
             "case_ids": [c.id for c in cases],
             "frames": len(frames),
             "episodes": [e.__dict__ for e in scan.episodes],
+            "holes": [list(hole) for hole in scan.holes],
         }
         job.state, job.progress_total = JobState.DONE, len(frames)
     except (VideoError, FileNotFoundError) as error:  # FileNotFoundError: deleted on request meanwhile

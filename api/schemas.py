@@ -230,7 +230,9 @@ class JobOut(BaseModel):
     state: str = Field(examples=["running"])
     progress: Progress
     notes: list[str] = Field(description="what the upload checks noticed (e.g. implausible times)")
-    result: dict[str, Any] | None = Field(description="outcome, case_ids, episodes once done")
+    result: dict[str, Any] | None = Field(
+        description="outcome, case_ids, episodes and holes (spans without any frame) once done"
+    )
     error: str | None
     attempts: int
     created_at: datetime

@@ -85,8 +85,10 @@ def _agency_schedules(session: Session, agency: Agency) -> tuple[AgencySchedule,
 
 @dataclass(frozen=True)
 class ClipScan:
-    """A scanned clip: its attire episodes, how many frames were scored, the last scored frame's time."""
+    """A scanned clip: its attire episodes, how many frames were scored, the last scored frame's time,
+    and the holes of its recording (``api.engine.recording_holes``)."""
 
     episodes: list[AttireEpisode]
     frames: int
     last_time_s: float
+    holes: list[tuple[float, float]]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import pairwise
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,8 +14,6 @@ from sqlalchemy.orm import Session
 from api.db.models import Case, FrameScore, Job, SocialAccount
 from api.policy import SegmentKind
 from api.scoring import Scoring, stream_subject
-from detector.scan import ScanSettings
-from detector.video import SamplingMode
 
 MIN_SPAN_S = 1.0  # a single frame still gets an axis
 
@@ -64,7 +61,7 @@ def case_timeline(session: Session, scoring: Scoring, case: Case) -> Timeline:
         scores,
         _episodes(job),
         flagged,
-        _holes(job, scores),
+        _holes(job),
     )
 
 
@@ -98,15 +95,10 @@ def _segments(
     ]
 
 
-def _holes(job: Job | None, scores: list[tuple[float, float]]) -> list[Span]:
-    """Between scored frames of a clip further apart than its scan's ``max_gap_s``, the recording shows
-    nothing. Scans recorded before still frames were scored again (no ``still_hold_s``) may leave still
-    stretches that far apart, so they show no holes."""
-    scan = (job.params.get("scanned_with") or {}).get("scan", {}) if job else {}
-    if "still_hold_s" not in scan:
+def _holes(job: Job | None) -> list[Span]:
+    if job is None or not job.result:
         return []
-    max_gap_s = ScanSettings(**{**scan, "mode": SamplingMode(scan["mode"])}).max_gap_s
-    return [Span(a, b, "hole", "") for (a, _), (b, _) in pairwise(scores) if b - a > max_gap_s]
+    return [Span(before, after, "hole", "") for before, after in job.result.get("holes", [])]
 
 
 def _episodes(job: Job | None) -> list[Span]:

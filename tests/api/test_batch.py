@@ -118,6 +118,7 @@ def test_a_batch_scores_every_stream_and_reports_the_ones_it_could_not(
     assert [c["rule"] for c in evening["cases"]] == ["R2"] and len(evening["cases"][0]["evidence"]) == 1
     # Plain clothes at 10:00 on a Tuesday: live in working hours, but for less than the R1 minimum.
     assert plain["episodes"] == [] and plain["cases"] == []
+    assert evening["holes"] == plain["holes"] == []  # recordings without a gap in their frames
     # The same file for another account shares its frame scores and still gets its own judgement.
     assert sari_morning["sha256"] == evening["sha256"] and sari_morning["cases"] == []
     frames = [line for line in lines if line["type"] == "frame" and line["sha256"] == evening["sha256"]]

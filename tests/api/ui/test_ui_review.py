@@ -83,6 +83,8 @@ def test_a_clip_whose_stream_dropped_shows_the_hole_on_its_case_page(
     posted = post_clip(client, world, path.read_bytes(), started_at=f"{TUESDAY}T19:00:00+07:00")
     job = wait_for_job(client, posted.json()["id"], world.headers("uploader"), timeout_s=120)
     assert job["state"] == "done", job
+    ((before, after),) = job["result"]["holes"]
+    assert 11 <= before < 12 and 72 <= after < 73
     first, second = sorted((_case(client, n) for n in job["result"]["case_ids"]), key=lambda c: c.start_at)
     assert first.end_at <= first.stream_started_at + timedelta(seconds=12)
     assert second.start_at >= second.stream_started_at + timedelta(seconds=72)
