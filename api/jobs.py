@@ -212,7 +212,7 @@ def judge_clip(session: Session, scoring: Scoring, params: ClipParams, scan: Cli
 
 
 def scan_of(frames: Sequence[FrameRecord], scoring: Scoring) -> ClipScan:
-    """The episodes of a clip's scored frames, with the policy's episode thresholds."""
+    """The episodes of a clip's scored frames, with the policy's episode thresholds, and its holes."""
     episodes = frame_episodes(frames, scoring.official, scoring.policy.episodes, scoring.scan)
     holes = recording_holes([time_s for time_s, _ in frames], scoring.scan)
     return ClipScan(episodes, len(frames), frames[-1][0] if frames else 0.0, holes)
