@@ -96,18 +96,20 @@ def _segments(
 
 
 def _holes(job: Job | None) -> list[Span]:
-    if job is None or not job.result:
-        return []
-    return [Span(before, after, "hole", "") for before, after in job.result.get("holes", [])]
+    return [Span(before, after, "hole", "") for before, after in _job_result(job, "holes")]
 
 
 def _episodes(job: Job | None) -> list[Span]:
-    if job is None or not job.result:
-        return []
     return [
         Span(e["start_s"], e["end_s"], "episode", ", ".join(e.get("classes", [])))
-        for e in job.result.get("episodes", [])
+        for e in _job_result(job, "episodes")
     ]
+
+
+def _job_result(job: Job | None, key: str) -> list:
+    """A list of a finished clip job's result ([] without a job, before it finished, or from before
+    the result had ``key``)."""
+    return (job.result or {}).get(key, []) if job else []
 
 
 WORKING_KINDS = frozenset({SegmentKind.WORKING.value, SegmentKind.ASSIGNMENT.value})

@@ -136,14 +136,14 @@ class TwoStage:
         official = self.detector.taxonomy.official_names
         people = []
         for crop, probability in zip(crops, probabilities, strict=True):
-            if not everyone and (probability + 1.0) / 2 < self.classifier.threshold:
+            if not everyone and _person_score(probability, 1.0) < self.classifier.threshold:
                 continue
             # one call a crop: a batch would letterbox crops of different shapes to one size and score
             # them differently from the single-crop calls the threshold was chosen with
             detections = self.detector.detect(crop.image)
             best = detections.best(official)
             detector_score = 0.0 if best is None else float(detections.scores[best])
-            score = (probability + detector_score) / 2
+            score = _person_score(probability, detector_score)
             found = None
             if best is not None:
                 x0, y0 = crop.box[:2]
@@ -160,6 +160,11 @@ class TwoStage:
         """The frame's score (its most official-looking person's) and whether it is flagged."""
         score = max((p.score for p in self.people(image)), default=0.0)
         return score, score >= self.classifier.threshold
+
+
+def _person_score(classifier_probability: float, detector_score: float) -> float:
+    """A person's two-stage score: the mean of the classifier's and the detector's views."""
+    return (classifier_probability + detector_score) / 2
 
 
 class TwoStageDetector(Detector):
