@@ -483,7 +483,10 @@ def _registry_import(args: argparse.Namespace) -> int:
             session.commit()
     finally:
         engine.dispose()
-    counts = f"{report.agencies} agencies, {report.people} people, {report.accounts} accounts"
+    counts = (
+        f"{report.agencies} agencies, {report.people} people, {report.accounts} accounts, "
+        f"{report.assignments} assignment, leave and shift rows"
+    )
     for error in report.errors:
         print(f"seragam: {args.file}: {error}", file=sys.stderr)
     if not report.ok:
@@ -802,7 +805,10 @@ def build_parser() -> argparse.ArgumentParser:
     registry = verbs.add_parser("registry", help="manage the registry").add_subparsers(
         dest="registry_verb", required=True
     )
-    p = registry.add_parser("import", help="import agencies, people and accounts from CSV, all or nothing")
+    p = registry.add_parser(
+        "import",
+        help="import agencies, people, accounts, assignments, leave and shifts from CSV, all or nothing",
+    )
     p.add_argument("file", type=Path)
     p.add_argument("--preview", action="store_true", help="validate every row, import nothing")
     _add_service_options(p)

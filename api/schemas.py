@@ -526,6 +526,7 @@ class ImportReportOut(BaseModel):
     agencies: int
     people: int
     accounts: int
+    assignments: int = Field(description="surat tugas, leave and shift rows")
     errors: list[str] = Field(
         examples=[["row 3: nip: '1985' is not a valid NIP: expected exactly 18 digits"]]
     )
@@ -538,5 +539,6 @@ class ImportReportOut(BaseModel):
             agencies=report.agencies,
             people=report.people,
             accounts=report.accounts,
+            assignments=report.assignments,
             errors=[str(e) for e in report.errors],
         )

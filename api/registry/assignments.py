@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.models import Assignment, AssignmentKind
-from api.registry.errors import InvalidEntryError
+from api.db.models import Assignment, AssignmentKind, Person
+from api.registry.errors import DuplicateEntryError, InvalidEntryError
 from api.registry.lookup import get_or_raise
 from api.registry.people import get_person
 from api.registry.values import UNSET, Unset, parse_choice, required_text, utc_timestamp
@@ -33,9 +33,11 @@ def create_assignment(
     are stored in UTC."""
     start, end = utc_timestamp("starts_at", starts_at), utc_timestamp("ends_at", ends_at, _REAL_END)
     _check_span(start, end)
+    person, new_kind = get_person(session, person_id), parse_choice("kind", kind, AssignmentKind)
+    _check_new(session, person, new_kind, start, end)
     assignment = Assignment(
-        person=get_person(session, person_id),
-        kind=parse_choice("kind", kind, AssignmentKind),
+        person=person,
+        kind=new_kind,
         starts_at=start,
         ends_at=end,
         reference=_reference(reference),
@@ -78,6 +80,7 @@ def update_assignment(
     end = assignment.ends_at if ends_at is UNSET else utc_timestamp("ends_at", ends_at, _REAL_END)
     new_reference = assignment.reference if reference is UNSET else _reference(reference)
     _check_span(start, end)
+    _check_new(session, assignment.person, new_kind, start, end, assignment.id)
     assignment.kind, assignment.starts_at, assignment.ends_at = new_kind, start, end
     assignment.reference = new_reference
     session.flush()
@@ -98,4 +101,21 @@ def _check_span(starts_at: datetime, ends_at: datetime) -> None:
     if ends_at <= starts_at:
         raise InvalidEntryError(
             "ends_at", f"{ends_at.isoformat()} is not after starts_at {starts_at.isoformat()}"
+        )
+
+
+def _check_new(
+    session: Session, person: Person, kind: AssignmentKind, start: datetime, end: datetime, own_id: int = 0
+) -> None:
+    """Refuse a second entry of the same person, kind and times (a roster or leave file imported twice)."""
+    same = select(Assignment.id).where(
+        Assignment.person_id == person.id,
+        Assignment.kind == kind,
+        Assignment.starts_at == start,
+        Assignment.ends_at == end,
+        Assignment.id != own_id,
+    )
+    if session.scalar(same) is not None:
+        raise DuplicateEntryError(
+            "span", "person, kind and times", f"{person.nip} {kind} {start.isoformat()}/{end.isoformat()}"
         )

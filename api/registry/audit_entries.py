@@ -33,5 +33,10 @@ def record_change(
 
 def record_import(session: Session, actor: Caller | str, report: ImportReport) -> None:
     """A CSV import that registered its rows (not a preview, not a refused file); flushed."""
-    counts = {"agencies": report.agencies, "people": report.people, "accounts": report.accounts}
+    counts = {
+        "agencies": report.agencies,
+        "people": report.people,
+        "accounts": report.accounts,
+        "assignments": report.assignments,
+    }
     record(session, actor, "registry_import", "registry", counts)

@@ -10,13 +10,26 @@ column says what each row registers and which other columns it fills; every othe
     account,,,,,,tiktok,@Budi.Santoso,198507142010011002,
     account,,,,,DINKES,instagram,dinkes.lumajang,198507142010011002,yes
 
-=========  ==========================================  ===================================
-type       required                                    optional
-=========  ==========================================  ===================================
-agency     code, name                                  parent_code
-person     nip, name, agency_code                      (none)
-account    platform, handle, owner_nip                 is_official (yes/no), agency_code
-=========  ==========================================  ===================================
+A header names only the columns its rows use, so a shift roster or a leave export from the attendance
+app (SiPERLU) is a file of its own::
+
+    type,nip,starts_at,ends_at,reference,tz
+    shift,198507142010011002,2026-04-14 22:00,2026-04-15 06:00,,Asia/Jakarta
+    leave,198507142010011002,2026-04-20T00:00+07:00,2026-04-23T00:00+07:00,cuti tahunan,
+
+=============================  ==========================================  =============================
+type                           required                                    optional
+=============================  ==========================================  =============================
+agency                         code, name                                  parent_code
+person                         nip, name, agency_code                      (none)
+account                        platform, handle, owner_nip                 is_official (yes/no),
+                                                                           agency_code
+assignment, leave, shift       nip, starts_at, ends_at                     reference, tz
+=============================  ==========================================  =============================
+
+``assignment`` is a surat tugas (duty time), ``leave`` is leave, ``shift`` one rostered shift. Their
+times are ISO 8601 with an offset (``2026-04-14T22:00+07:00``), or without one when the row's ``tz``
+names the IANA zone they are written in (``Asia/Jakarta`` for WIB).
 
 A row may refer to agencies and people registered before or defined in an earlier row (parents first).
 Rows are numbered as a spreadsheet shows them: the header is row 1. When any row fails, nothing is
@@ -31,20 +44,31 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
+from api.db.models import AssignmentKind
 from api.registry.accounts import create_account
 from api.registry.agencies import create_agency, get_agency_by_code
+from api.registry.assignments import create_assignment
 from api.registry.errors import InvalidEntryError, RegistryError
 from api.registry.people import create_person, get_person_by_nip
 
+_SPAN = ("nip", "starts_at", "ends_at")
 REQUIRED = {
     "agency": ("code", "name"),
     "person": ("nip", "name", "agency_code"),
     "account": ("platform", "handle", "owner_nip"),
+    **{kind.value: _SPAN for kind in AssignmentKind},
 }
-OPTIONAL = {"agency": ("parent_code",), "person": (), "account": ("is_official", "agency_code")}
+OPTIONAL = {
+    "agency": ("parent_code",),
+    "person": (),
+    "account": ("is_official", "agency_code"),
+    **{kind.value: ("reference", "tz") for kind in AssignmentKind},
+}
 COLUMNS = (
     "type",
     "code",
@@ -56,6 +80,10 @@ COLUMNS = (
     "handle",
     "owner_nip",
     "is_official",
+    "starts_at",
+    "ends_at",
+    "reference",
+    "tz",
 )
 TRUE_WORDS, FALSE_WORDS = {"yes", "ya", "true", "1", "y"}, {"no", "tidak", "false", "0", "n", ""}
 
@@ -77,6 +105,7 @@ class ImportReport:
     agencies: int = 0
     people: int = 0
     accounts: int = 0
+    assignments: int = 0  # surat tugas, leave and shifts
     errors: list[RowError] = field(default_factory=list)
 
     @property
@@ -176,9 +205,12 @@ def _import_row(session: Session, number: int, row: dict[str, str], report: Impo
         elif kind == "person":
             _import_person(session, row)
             report.people += 1
-        else:
+        elif kind == "account":
             _import_account(session, row)
             report.accounts += 1
+        else:
+            _import_span(session, kind, row)
+            report.assignments += 1
     except RegistryError as error:
         report.errors.append(RowError(number, str(error)))
 
@@ -219,6 +251,48 @@ def _import_account(session: Session, row: dict[str, str]) -> None:
         is_official=_yes_no(row.get("is_official", "")),
         agency_id=get_agency_by_code(session, agency_code).id if agency_code else None,
     )
+
+
+def _import_span(session: Session, kind: str, row: dict[str, str]) -> None:
+    person = get_person_by_nip(session, row["nip"])
+    zone = _zone(row["tz"]) if row.get("tz") else None
+    create_assignment(
+        session,
+        person_id=person.id,
+        kind=kind,
+        starts_at=_time("starts_at", row["starts_at"], zone),
+        ends_at=_time("ends_at", row["ends_at"], zone),
+        reference=row.get("reference"),
+    )
+
+
+def _time(column: str, text: str, zone: ZoneInfo | None) -> datetime:
+    """An ISO 8601 cell; one without an offset is read in the row's ``tz``, and refused without one (the
+    registry never guesses a zone). A cell with its own offset keeps it."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidEntryError(
+            column, f"{text!r} is not an ISO 8601 time; write e.g. 2026-04-14T22:00+07:00"
+        ) from None
+    if value.tzinfo is not None:
+        return value
+    if zone is None:
+        raise InvalidEntryError(
+            column,
+            f"{text!r} has no UTC offset; write e.g. {value.isoformat()}+07:00 for WIB, "
+            "or name the zone the times are written in with a tz column (Asia/Jakarta)",
+        )
+    return value.replace(tzinfo=zone)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidEntryError(
+            "tz", f"{name!r} is not an IANA time zone; write e.g. Asia/Jakarta (WIB), Asia/Makassar (WITA)"
+        ) from None
 
 
 def _yes_no(value: str) -> bool:

@@ -224,7 +224,8 @@ def import_registry(
     file: Annotated[UploadFile, File(description="CSV: type,code,name,parent_code,nip,agency_code,...")],
     preview: Annotated[bool, Form(description="validate only; import nothing")] = False,
 ) -> ImportReportOut:
-    """Import agencies, people and accounts, all or nothing; a failed import lists every bad row (422)."""
+    """Import agencies, people, accounts, assignments, leave and shifts, all or nothing; a failed import
+    lists every bad row (422). The file's format: ``api.registry.csv_import``."""
     data = read_limited(file, MAX_CSV_BYTES, "CSV file")
     report = registry.import_registry_csv(session, data, preview=preview)
     if not report.ok and not preview:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from api.db import AuditEntry, Case, FrameScore, make_engine, session_factory
+from api.db import Assignment, AuditEntry, Case, FrameScore, make_engine, session_factory
 from tests.api.factories import BUDI_NIP, CLIP_START
 
 CSV = (
@@ -43,7 +43,24 @@ def test_registry_import_is_audited_once(registry_db: str) -> None:
     with session_factory(engine)() as session:
         entries = [(e.actor, e.action, e.detail) for e in session.query(AuditEntry)]
     engine.dispose()
-    assert entries == [("cli", "registry_import", {"agencies": 1, "people": 1, "accounts": 1})]
+    counts = {"agencies": 1, "people": 1, "accounts": 1, "assignments": 0}
+    assert entries == [("cli", "registry_import", counts)]
+
+
+def test_registry_import_takes_a_leave_export(tmp_path: Path, registry_db: str, capsys) -> None:
+    leave = tmp_path / "cuti.csv"
+    leave.write_text(
+        "type;nip;starts_at;ends_at;reference;tz\n"
+        f"leave;{BUDI_NIP};2026-04-20 00:00;2026-04-23 00:00;cuti tahunan;Asia/Jakarta\n"
+    )
+    capsys.readouterr()
+    assert main(["registry", "import", str(leave), "--database-url", registry_db]) == 0
+    assert capsys.readouterr().out.endswith("1 assignment, leave and shift rows\n")
+    engine = make_engine(registry_db)
+    with session_factory(engine)() as session:
+        spans = [(a.kind, a.starts_at.isoformat(), a.reference) for a in session.query(Assignment)]
+    engine.dispose()
+    assert spans == [("leave", "2026-04-19T17:00:00+00:00", "cuti tahunan")]
 
 
 @pytest.mark.parametrize("name", ["", "missing.csv"], ids=["directory", "missing"])

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 import api
 from api.db import Agency, AssignmentKind, Person
 from api.registry import (
+    DuplicateEntryError,
     InvalidEntryError,
     create_assignment,
     create_schedule,
@@ -174,6 +175,21 @@ def test_assignment_update_refuses_naive_times(db_session: Session, budi: Person
     with pytest.raises(InvalidEntryError, match="no time zone"):
         update_assignment(db_session, leave.id, ends_at=datetime(2026, 3, 2, 20, 0))
     assert leave.ends_at == start + timedelta(hours=8)
+
+
+def test_a_second_span_of_the_same_person_kind_and_times_is_refused(
+    db_session: Session, budi: Person
+) -> None:
+    start = datetime(2026, 3, 2, 22, 0, tzinfo=WIB)
+    span = {"person_id": budi.id, "starts_at": start, "ends_at": start + timedelta(hours=8)}
+    shift = create_assignment(db_session, kind="shift", **span)
+    with pytest.raises(DuplicateEntryError, match="person, kind and times"):
+        create_assignment(db_session, kind="shift", **span)
+    leave = create_assignment(db_session, kind="leave", **span)  # another kind over the same time is fine
+    with pytest.raises(DuplicateEntryError):
+        update_assignment(db_session, leave.id, kind="shift")
+    assert update_assignment(db_session, shift.id, reference="jadwal Maret").kind == "shift"  # itself
+    assert sorted(a.kind for a in list_assignments(db_session)) == ["leave", "shift"]
 
 
 def test_assignment_update_refuses_a_far_end(db_session: Session, budi: Person) -> None:

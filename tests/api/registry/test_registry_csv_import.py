@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.db import Agency, Person, SocialAccount
-from api.registry import create_agency, find_account, get_person_by_nip, import_registry_csv
+from api.registry import create_agency, find_account, get_person_by_nip, import_registry_csv, list_assignments
 
 HEADER = "type,code,name,parent_code,nip,agency_code,platform,handle,owner_nip,is_official"
 GOOD_ROWS = [
@@ -150,3 +150,97 @@ def test_failed_import_keeps_earlier_work_of_the_same_transaction(db_session: Se
     import_registry_csv(db_session, _csv([*GOOD_ROWS, "person,,X,,1,PKM-01,,,,"]))
     db_session.commit()
     assert [a.code for a in db_session.scalars(select(Agency))] == ["BKPSDM"]
+
+
+ROSTER_HEADER = "type,nip,starts_at,ends_at,reference,tz"
+NIGHT_SHIFT = "shift,198507142010011002,2026-04-14 22:00,2026-04-15 06:00,,Asia/Jakarta"
+
+
+@pytest.fixture
+def registered(db_session: Session) -> None:
+    assert import_registry_csv(db_session, _csv(GOOD_ROWS)).imported
+    db_session.commit()
+
+
+@pytest.mark.usefixtures("registered")
+def test_a_roster_and_leave_records_are_imported_as_spans(db_session: Session) -> None:
+    rows = [
+        NIGHT_SHIFT,
+        "leave,19850714 201001 1 002,2026-04-20T00:00+07:00,2026-04-23T00:00+07:00,cuti tahunan,",
+        # A cell's own offset wins over the row's zone.
+        "assignment,199001012015032001,2026-04-18T08:00+08:00,2026-04-18T12:00+08:00,ST/12/2026,Asia/Jakarta",
+    ]
+    report = import_registry_csv(db_session, _csv(rows, header=ROSTER_HEADER))
+    db_session.commit()
+    assert (report.imported, report.assignments, report.people) == (True, 3, 0)
+    spans = [
+        (a.person.nip, a.kind, a.starts_at.isoformat(), a.ends_at.isoformat(), a.reference)
+        for a in list_assignments(db_session)
+    ]
+    assert spans == [
+        ("198507142010011002", "shift", "2026-04-14T15:00:00+00:00", "2026-04-14T23:00:00+00:00", None),
+        (
+            "199001012015032001",
+            "assignment",
+            "2026-04-18T00:00:00+00:00",
+            "2026-04-18T04:00:00+00:00",
+            "ST/12/2026",
+        ),
+        (
+            "198507142010011002",
+            "leave",
+            "2026-04-19T17:00:00+00:00",
+            "2026-04-22T17:00:00+00:00",
+            "cuti tahunan",
+        ),
+    ]
+
+
+@pytest.mark.usefixtures("registered")
+@pytest.mark.parametrize(
+    ("bad_row", "says"),
+    [
+        (
+            "shift,198507142010011002,2026-04-15 22:00,2026-04-16 06:00,,",
+            "starts_at: '2026-04-15 22:00' has no UTC offset",
+        ),
+        (
+            "shift,198507142010011002,2026-04-15 22:00,2026-04-16 06:00,,WIB",
+            "tz: 'WIB' is not an IANA time zone",
+        ),
+        (
+            "shift,198507142010011002,2026-04-15 25:00,2026-04-16 06:00,,Asia/Jakarta",
+            "is not an ISO 8601 time",
+        ),
+        (
+            "leave,198507142010011002,2026-04-20T00:00+07:00,2026-04-19T00:00+07:00,,",
+            "is not after starts_at",
+        ),
+        ("leave,198507142010011002,2026-04-20T00:00+07:00,9999-12-31T00:00+07:00,,", "cannot be open-ended"),
+        ("leave,199203042016041003,2026-04-20T00:00+07:00,2026-04-21T00:00+07:00,,", "no person with nip"),
+        (
+            "cuti,198507142010011002,2026-04-20T00:00+07:00,2026-04-21T00:00+07:00,,",
+            "'cuti' is not a row type",
+        ),
+        ("leave,198507142010011002,2026-04-20T00:00+07:00,,,", "a leave row needs nip, starts_at, ends_at"),
+        (NIGHT_SHIFT, "span with person, kind and times '198507142010011002 shift 2026-04-14T15:00:00+00:00"),
+    ],
+)
+def test_each_failing_span_row_is_reported_and_nothing_is_imported(
+    db_session: Session, bad_row: str, says: str
+) -> None:
+    report = import_registry_csv(db_session, _csv([NIGHT_SHIFT, bad_row], header=ROSTER_HEADER))
+    db_session.commit()
+    assert [(e.row, says in e.message) for e in report.errors] == [(3, True)], report.errors
+    assert list_assignments(db_session) == []
+
+
+@pytest.mark.usefixtures("registered")
+def test_a_roster_imported_twice_is_refused_the_second_time(db_session: Session) -> None:
+    roster = _csv([NIGHT_SHIFT], header=ROSTER_HEADER)
+    assert import_registry_csv(db_session, roster, preview=True).assignments == 1
+    assert list_assignments(db_session) == []
+    assert import_registry_csv(db_session, roster).imported
+    again = import_registry_csv(db_session, roster)
+    assert [(e.row, "already exists" in e.message) for e in again.errors] == [(2, True)]
+    assert len(list_assignments(db_session)) == 1

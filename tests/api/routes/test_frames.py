@@ -19,7 +19,7 @@ from datasets.synth import SynthConfig, render_frame
 from detector.attire import DEFAULT_ATTIRE_WEIGHTS
 from detector.images import decode_image
 from detector.taxonomy import load_taxonomy
-from tests.api.factories import World, build_world, jpeg, post_frame
+from tests.api.factories import BUDI_NIP, World, build_world, jpeg, post_frame
 
 OFFICIAL = load_taxonomy().official_names
 
@@ -233,6 +233,26 @@ def test_an_agency_schedule_in_the_registry_decides_the_rule(
     )
     assert bad.status_code == 422 and "definition" in bad.text
     assert client.get("/v1/schedules", headers=world.headers("reviewer_kominfo")).status_code == 403
+
+
+def test_a_shift_roster_imported_from_csv_decides_the_rule(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    """Budi is rostered on the Tuesday night shift: at 23:00 he is on duty, so R1, not R2."""
+    night = {"platform": "tiktok", "handle": "budi.lmj", "captured_at": "2026-04-14T23:00:00+07:00"}
+    files = {"file": ("frame.jpg", uniform_frame, "image/jpeg")}
+    before = client.post("/v1/frames", data=night, files=files, headers=world.headers("uploader")).json()
+    assert [f["rule"] for f in before["outcome"]["findings"]] == ["R2"]
+    roster = (
+        "type,nip,starts_at,ends_at,reference,tz\n"
+        f"shift,{BUDI_NIP},2026-04-14 22:00,2026-04-15 06:00,jadwal April,Asia/Jakarta\n"
+    )
+    csv_file = {"file": ("roster.csv", roster.encode(), "text/csv")}
+    imported = client.post("/v1/registry/import", files=csv_file, headers=world.headers("admin"))
+    assert (imported.status_code, imported.json()["assignments"]) == (200, 1), imported.text
+    after = client.post("/v1/frames", data=night, files=files, headers=world.headers("uploader")).json()
+    assert [f["rule"] for f in after["outcome"]["findings"]] == ["R1"]
+    assert any("shift 22:00-06:00 jadwal April" in s["reason"] for s in after["outcome"]["segments"])
 
 
 def test_a_frame_sent_again_tells_its_case_state_and_owner_only_to_who_may_review_the_case(

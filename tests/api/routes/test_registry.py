@@ -183,7 +183,12 @@ def test_registry_changes_are_audited_and_refusals_are_not(client: TestClient, w
         ("api-key", "create", f"assignments:{number}", {}),
         ("api-key", "update", f"assignments:{number}", {"fields": ["reference"]}),
         ("api-key", "delete", f"assignments:{number}", {}),
-        ("api-key", "registry_import", "registry", {"agencies": 1, "people": 1, "accounts": 1}),
+        (
+            "api-key",
+            "registry_import",
+            "registry",
+            {"agencies": 1, "people": 1, "accounts": 1, "assignments": 0},
+        ),
     ]
 
 
@@ -201,6 +206,7 @@ def test_csv_import_previews_then_imports(client: TestClient, world: World) -> N
         "agencies": 1,
         "people": 1,
         "accounts": 1,
+        "assignments": 0,
         "errors": [],
     }
     assert not any(a["code"] == "PKM-01" for a in client.get("/v1/agencies", headers=admin).json())
