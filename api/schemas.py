@@ -305,6 +305,18 @@ class PersonUpdate(Update):
     nip: str | None = None
     name: str | None = None
     agency_id: int | None = None
+    moved_on: date | None = Field(
+        None,
+        description="with agency_id: the WIB day of the move (mutasi); streams before it stay judged by "
+        "the agency served in then. Without it, agency_id corrects the entry for every stream",
+    )
+
+
+class PastPostingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    agency_id: int
+    until: date = Field(description="the WIB day the person moved away (not served there that day)")
 
 
 class PersonOut(BaseModel):
@@ -314,6 +326,7 @@ class PersonOut(BaseModel):
     nip: str
     name: str
     agency_id: int
+    past_postings: list[PastPostingOut] = Field(description="agencies served in before, oldest first")
 
     @classmethod
     def of(cls, person: Person) -> PersonOut:

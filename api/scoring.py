@@ -9,9 +9,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.models import Agency, AssignmentKind, Schedule, SocialAccount
-from api.policy import AgencySchedule, PersonContext, PersonSpan, PolicyConfig, StreamContext, WorkingCalendar
-from api.registry import find_account, normalise_handle, parse_platform, weekly_schedule
+from api.db.models import Agency, AssignmentKind, Person, Schedule, SocialAccount
+from api.policy import (
+    AgencySchedule,
+    PersonContext,
+    PersonSpan,
+    PolicyConfig,
+    StreamContext,
+    WorkingCalendar,
+    to_wib,
+)
+from api.registry import agency_on, find_account, normalise_handle, parse_platform, weekly_schedule
 from detector.episodes import AttireEpisode
 from detector.model import Detector
 from detector.scan import ScanSettings
@@ -33,37 +41,40 @@ class Scoring:
 
 @dataclass(frozen=True)
 class StreamSubject:
-    """The stream to judge and the registered account it ran on (None: not in the registry)."""
+    """The stream to judge, the registered account it ran on (None: not in the registry) and the agency
+    its owner served in on the stream's day (None with no account), whose calendar and reviewers apply."""
 
     stream: StreamContext
     account: SocialAccount | None
+    agency: Agency | None = None
 
 
 def stream_subject(
     session: Session, platform: str, handle: str, start: datetime, duration_s: float
 ) -> StreamSubject:
-    """The stream as the policy sees it: its owner's calendar context comes from the registry. Raises
-    ``UnknownPlatformError`` or ``InvalidEntryError`` for a platform or handle that cannot exist."""
+    """The stream as the policy sees it: its owner's calendar context comes from the registry, with the
+    agency of the stream's WIB day (``agency_on``). Raises ``UnknownPlatformError`` or
+    ``InvalidEntryError`` for a platform or handle that cannot exist."""
     clean_platform, clean_handle = parse_platform(platform), normalise_handle(handle)
     account = find_account(session, clean_platform, clean_handle)
-    owner = _person_context(session, account) if account else None
+    agency = agency_on(account.owner, to_wib(start).date()) if account else None
+    owner = _person_context(session, account.owner, agency) if account and agency else None
     is_official = bool(account and account.is_official)
     stream = StreamContext(clean_platform.value, clean_handle, is_official, owner, start, duration_s)
-    return StreamSubject(stream, account)
+    return StreamSubject(stream, account, agency)
 
 
-def _person_context(session: Session, account: SocialAccount) -> PersonContext:
-    person = account.owner
+def _person_context(session: Session, person: Person, agency: Agency) -> PersonContext:
     spans: dict[AssignmentKind, list[PersonSpan]] = {kind: [] for kind in AssignmentKind}
     for a in person.assignments:
         spans[a.kind].append(PersonSpan(a.starts_at, a.ends_at, a.reference or ""))
     return PersonContext(
         person_id=person.nip,
-        agency_code=person.agency.code,
+        agency_code=agency.code,
         shifts=tuple(spans[AssignmentKind.SHIFT]),
         assignments=tuple(spans[AssignmentKind.ASSIGNMENT]),
         leave=tuple(spans[AssignmentKind.LEAVE]),
-        agency_schedules=_agency_schedules(session, person.agency),
+        agency_schedules=_agency_schedules(session, agency),
     )
 
 

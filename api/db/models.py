@@ -148,6 +148,24 @@ class Person(Base):
     assignments: Mapped[list[Assignment]] = relationship(
         back_populates="person", cascade="all, delete-orphan"
     )
+    past_postings: Mapped[list[PastPosting]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", order_by="PastPosting.until"
+    )
+
+
+class PastPosting(Base):
+    """An agency a person served in before a move (mutasi), up to the WIB day ``until`` (exclusive): a past
+    stream is judged by the agency of its day. ``Person.agency_id`` is where they serve now."""
+
+    __tablename__ = "past_postings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
+    until: Mapped[date] = mapped_column(Date)
+
+    person: Mapped[Person] = relationship(back_populates="past_postings")
+    agency: Mapped[Agency] = relationship()
 
 
 class SocialAccount(Base):

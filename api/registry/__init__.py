@@ -40,6 +40,7 @@ from api.registry.errors import (
     UnknownPlatformError,
 )
 from api.registry.people import (
+    agency_on,
     create_person,
     delete_person,
     get_person,
@@ -68,6 +69,7 @@ __all__ = [
     "RegistryError",
     "RowError",
     "UnknownPlatformError",
+    "agency_on",
     "agency_subtree_ids",
     "create_account",
     "create_agency",

@@ -1,17 +1,19 @@
-"""People: civil servants (ASN) identified by NIP, each in one agency."""
+"""People: civil servants (ASN) identified by NIP, each in one agency now, and in the agencies they served
+in before a move (mutasi) up to the day they moved."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.models import Case, Person, SocialAccount
+from api.db.models import Agency, Case, PastPosting, Person, SocialAccount
 from api.registry.agencies import get_agency
-from api.registry.errors import DuplicateEntryError, InUseError, NotFoundError
+from api.registry.errors import DuplicateEntryError, InUseError, InvalidEntryError, NotFoundError
 from api.registry.lookup import count_where, get_or_raise
-from api.registry.values import UNSET, Unset, required_text, validate_nip
+from api.registry.values import UNSET, Unset, plausible_day, required_text, validate_nip
 
 
 def create_person(session: Session, *, nip: str, name: str, agency_id: int) -> Person:
@@ -52,15 +54,46 @@ def update_person(
     nip: str | Unset = UNSET,
     name: str | Unset = UNSET,
     agency_id: int | Unset = UNSET,
+    moved_on: date | Unset = UNSET,
 ) -> Person:
-    """Change the given fields (``agency_id`` moves the person); a refused update changes nothing."""
+    """Change the given fields; a refused update changes nothing.
+
+    ``agency_id`` with ``moved_on`` records a move (mutasi): the person served in their agency until that
+    WIB day and in the new one from it, so streams before it are still judged by the old agency's hours
+    and their cases go to its reviewers. ``agency_id`` alone corrects a wrong entry: every stream, past
+    ones too, is then judged by the new agency.
+    """
     person = get_person(session, person_id)
     new_nip = person.nip if nip is UNSET or validate_nip(nip) == person.nip else _free_nip(session, nip)
     new_name = person.name if name is UNSET else required_text("name", name, 200)
     agency = person.agency if agency_id is UNSET else get_agency(session, agency_id)
+    if moved_on is not UNSET:
+        _check_move(person, agency, moved_on)
+        person.past_postings.append(PastPosting(agency=person.agency, until=moved_on))
     person.nip, person.name, person.agency = new_nip, new_name, agency
     session.flush()
     return person
+
+
+def agency_on(person: Person, day: date) -> Agency:
+    """The agency ``person`` served in on the WIB ``day``: the first past posting that lasted beyond it,
+    else their agency now."""
+    return next((p.agency for p in person.past_postings if day < p.until), person.agency)
+
+
+def _check_move(person: Person, agency: Agency, moved_on: date) -> None:
+    plausible_day("moved_on", moved_on)
+    if agency.id == person.agency_id:
+        raise InvalidEntryError(
+            "moved_on", f"a move needs the agency moved to: give agency_id, another than {agency.code}"
+        )
+    last = person.past_postings[-1].until if person.past_postings else None
+    if last is not None and moved_on <= last:
+        raise InvalidEntryError(
+            "moved_on",
+            f"{moved_on.isoformat()} is not after the person's last move ({last.isoformat()}); "
+            "moves are recorded in the order they happened",
+        )
 
 
 def delete_person(session: Session, person_id: int) -> None:

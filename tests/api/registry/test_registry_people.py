@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db import Agency, Assignment, Person
+from api.db import Agency, Assignment, PastPosting, Person
 from api.registry import (
     DuplicateEntryError,
     InUseError,
+    InvalidEntryError,
     InvalidNipError,
     NotFoundError,
+    agency_on,
     agency_subtree_ids,
     create_account,
     create_assignment,
     create_person,
     delete_account,
+    delete_agency,
     delete_person,
     get_person_by_nip,
     list_people,
@@ -86,3 +90,68 @@ def test_delete_refuses_while_accounts_remain_then_takes_assignments(
     delete_person(db_session, budi.id)
     db_session.commit()
     assert db_session.scalars(select(Assignment)).all() == []
+
+
+def test_a_move_keeps_the_agency_served_in_before_it(
+    db_session: Session, agencies: dict[str, Agency], budi: Person
+) -> None:
+    update_person(db_session, budi.id, agency_id=agencies["DINKES"].id, moved_on=date(2026, 4, 20))
+    update_person(db_session, budi.id, agency_id=agencies["BKPSDM"].id, moved_on=date(2026, 7, 1))
+    db_session.commit()
+    assert [(p.agency.code, p.until.isoformat()) for p in budi.past_postings] == [
+        ("PKM-01", "2026-04-20"),
+        ("DINKES", "2026-07-01"),
+    ]
+    on = {
+        day: agency_on(budi, date.fromisoformat(day)).code
+        for day in ("2026-04-19", "2026-04-20", "2026-06-30", "2026-07-01")
+    }
+    assert on == {
+        "2026-04-19": "PKM-01",
+        "2026-04-20": "DINKES",
+        "2026-06-30": "DINKES",
+        "2026-07-01": "BKPSDM",
+    }
+
+
+def test_an_agency_corrected_without_a_move_day_leaves_no_past(
+    db_session: Session, agencies: dict[str, Agency], budi: Person
+) -> None:
+    update_person(db_session, budi.id, agency_id=agencies["PKM-02"].id)
+    assert (budi.past_postings, agency_on(budi, date(2020, 1, 1)).code) == ([], "PKM-02")
+
+
+@pytest.mark.parametrize(
+    ("agency", "moved_on", "says"),
+    [
+        (None, date(2026, 8, 1), "a move needs the agency moved to"),
+        ("DINKES", date(2026, 8, 1), "a move needs the agency moved to"),  # where he serves already
+        ("BKPSDM", date(2026, 4, 20), "is not after the person's last move (2026-04-20)"),
+        ("BKPSDM", date(1999, 12, 31), "outside the years"),
+    ],
+)
+def test_a_bad_move_is_refused_and_changes_nothing(
+    db_session: Session,
+    agencies: dict[str, Agency],
+    budi: Person,
+    agency: str | None,
+    moved_on: date,
+    says: str,
+) -> None:
+    update_person(db_session, budi.id, agency_id=agencies["DINKES"].id, moved_on=date(2026, 4, 20))
+    fields = {"agency_id": agencies[agency].id} if agency else {}
+    with pytest.raises(InvalidEntryError, match=re.escape(says)):
+        update_person(db_session, budi.id, moved_on=moved_on, **fields)
+    assert (budi.agency.code, len(budi.past_postings)) == ("DINKES", 1)
+
+
+def test_an_agency_someone_moved_away_from_is_kept_while_their_past_names_it(
+    db_session: Session, agencies: dict[str, Agency], budi: Person
+) -> None:
+    update_person(db_session, budi.id, agency_id=agencies["BKPSDM"].id, moved_on=date(2026, 4, 20))
+    with pytest.raises(InUseError, match="1 past postings of people who moved away"):
+        delete_agency(db_session, agencies["PKM-01"].id)
+    delete_person(db_session, budi.id)
+    delete_agency(db_session, agencies["PKM-01"].id)
+    db_session.commit()
+    assert db_session.scalars(select(PastPosting)).all() == []

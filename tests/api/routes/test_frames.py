@@ -235,6 +235,46 @@ def test_an_agency_schedule_in_the_registry_decides_the_rule(
     assert client.get("/v1/schedules", headers=world.headers("reviewer_kominfo")).status_code == 403
 
 
+def test_a_stream_before_a_move_is_judged_by_the_agency_of_its_day(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    """DISKOMINFO works Saturdays; Budi moves to DINKES (5-day week) on Monday 20 April. Saturday 18 April
+    10:00 is still DISKOMINFO's working time (R1, for its reviewers); Saturday 25 April is DINKES's day off
+    (R2, for DINKES's reviewers), whenever the frames are sent."""
+    admin = world.headers("admin")
+    schedule = {
+        "agency_id": world.agencies["DISKOMINFO"],
+        "name": "6-day week",
+        "definition": "mon-fri: ['07:30-14:30']\nsat: ['07:30-12:30']",
+        "valid_from": "2026-04-01",
+    }
+    assert client.post("/v1/schedules", json=schedule, headers=admin).status_code == 201
+    budi = next(p for p in client.get("/v1/people", headers=admin).json() if p["nip"] == BUDI_NIP)
+    move = {"agency_id": world.agencies["DINKES"], "moved_on": "2026-04-20"}
+    moved = client.patch(f"/v1/people/{budi['id']}", json=move, headers=admin)
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["agency_id"], moved.json()["past_postings"]) == (
+        world.agencies["DINKES"],
+        [{"agency_id": world.agencies["DISKOMINFO"], "until": "2026-04-20"}],
+    )
+    files = {"file": ("frame.jpg", uniform_frame, "image/jpeg")}
+    found = {}
+    for day in ("2026-04-18", "2026-04-25"):
+        data = {"platform": "tiktok", "handle": "budi.lmj", "captured_at": f"{day}T10:00:00+07:00"}
+        answer = client.post("/v1/frames", data=data, files=files, headers=world.headers("uploader")).json()
+        [case] = answer["cases"]
+        readers = [
+            key
+            for key in ("reviewer_kominfo", "reviewer_dinkes")
+            if client.get(f"/v1/cases/{case['id']}", headers=world.headers(key)).status_code == 200
+        ]
+        found[day] = ([f["rule"] for f in answer["outcome"]["findings"]], readers)
+    assert found == {
+        "2026-04-18": (["R1"], ["reviewer_kominfo"]),
+        "2026-04-25": (["R2"], ["reviewer_dinkes"]),
+    }
+
+
 def test_a_shift_roster_imported_from_csv_decides_the_rule(
     client: TestClient, world: World, uniform_frame: bytes
 ) -> None:

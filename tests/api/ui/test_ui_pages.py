@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.registry import get_agency_by_code
+from api.registry import get_agency_by_code, get_person_by_nip, update_person
 from api.ui.web import API_DIR, CONTENT_SECURITY_POLICY, INLINE_SCRIPTS, INLINE_STYLES
 from api.users import create_user
-from tests.api.factories import CLIP_START, TUESDAY
+from tests.api.factories import BUDI_NIP, CLIP_START, TUESDAY
 from tests.api.ui.conftest import PASSWORD
 
 
@@ -132,6 +133,17 @@ def test_registry_pages_add_and_delete_entries(browser) -> None:
     agency = delete_url.split("/")[-2]
     for action in ("create", "delete"):  # worded as the API's entries (api.registry.audit_entries)
         assert f"agencies:{agency}" in admin.get(f"/ui/audit?action={action}").text
+
+
+def test_the_people_page_names_the_agency_someone_moved_from(client: TestClient, browser) -> None:
+    with client.app.state.service.sessions() as session:
+        dinkes = get_agency_by_code(session, "DINKES").id
+        update_person(
+            session, get_person_by_nip(session, BUDI_NIP).id, agency_id=dinkes, moved_on=date(2026, 4, 20)
+        )
+        session.commit()
+    row = next(r for r in browser("admin").get("/ui/registry/people").text.split("<tr>") if BUDI_NIP in r)
+    assert "DINKES" in row and "dari DISKOMINFO, pindah 2026-04-20" in row
 
 
 @pytest.mark.parametrize("section", ["agencies", "people", "accounts", "schedules", "assignments", "users"])
