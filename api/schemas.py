@@ -540,6 +540,7 @@ class ImportReportOut(BaseModel):
     people: int
     accounts: int
     assignments: int = Field(description="surat tugas, leave and shift rows")
+    moves: int = Field(description="people moved to another agency (mutasi)")
     errors: list[str] = Field(
         examples=[["row 3: nip: '1985' is not a valid NIP: expected exactly 18 digits"]]
     )
@@ -553,5 +554,6 @@ class ImportReportOut(BaseModel):
             people=report.people,
             accounts=report.accounts,
             assignments=report.assignments,
+            moves=report.moves,
             errors=[str(e) for e in report.errors],
         )

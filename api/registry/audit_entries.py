@@ -38,5 +38,6 @@ def record_import(session: Session, actor: Caller | str, report: ImportReport) -
         "people": report.people,
         "accounts": report.accounts,
         "assignments": report.assignments,
+        "moves": report.moves,
     }
     record(session, actor, "registry_import", "registry", counts)

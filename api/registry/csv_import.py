@@ -25,11 +25,14 @@ person                         nip, name, agency_code                      (none
 account                        platform, handle, owner_nip                 is_official (yes/no),
                                                                            agency_code
 assignment, leave, shift       nip, starts_at, ends_at                     reference, tz
+move                           nip, agency_code, moved_on                  (none)
 =============================  ==========================================  =============================
 
 ``assignment`` is a surat tugas (duty time), ``leave`` is leave, ``shift`` one rostered shift. Their
 times are ISO 8601 with an offset (``2026-04-14T22:00+07:00``), or without one when the row's ``tz``
-names the IANA zone they are written in (``Asia/Jakarta`` for WIB).
+names the IANA zone they are written in (``Asia/Jakarta`` for WIB). A ``move`` row records a mutasi
+(``update_person`` with ``moved_on``): from the WIB day ``moved_on`` (``2026-04-20``) the person serves in
+``agency_code``, and streams before it are judged by the agency they served in then.
 
 A row may refer to agencies and people registered before or defined in an earlier row (parents first).
 Rows are numbered as a spreadsheet shows them: the header is row 1. When any row fails, nothing is
@@ -44,7 +47,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
@@ -54,7 +57,7 @@ from api.registry.accounts import create_account
 from api.registry.agencies import create_agency, get_agency_by_code
 from api.registry.assignments import create_assignment
 from api.registry.errors import InvalidEntryError, RegistryError
-from api.registry.people import create_person, get_person_by_nip
+from api.registry.people import create_person, get_person_by_nip, update_person
 
 _SPAN = ("nip", "starts_at", "ends_at")
 REQUIRED = {
@@ -62,12 +65,14 @@ REQUIRED = {
     "person": ("nip", "name", "agency_code"),
     "account": ("platform", "handle", "owner_nip"),
     **{kind.value: _SPAN for kind in AssignmentKind},
+    "move": ("nip", "agency_code", "moved_on"),
 }
 OPTIONAL = {
     "agency": ("parent_code",),
     "person": (),
     "account": ("is_official", "agency_code"),
     **{kind.value: ("reference", "tz") for kind in AssignmentKind},
+    "move": (),
 }
 COLUMNS = (
     "type",
@@ -84,6 +89,7 @@ COLUMNS = (
     "ends_at",
     "reference",
     "tz",
+    "moved_on",
 )
 TRUE_WORDS, FALSE_WORDS = {"yes", "ya", "true", "1", "y"}, {"no", "tidak", "false", "0", "n", ""}
 
@@ -106,6 +112,7 @@ class ImportReport:
     people: int = 0
     accounts: int = 0
     assignments: int = 0  # surat tugas, leave and shifts
+    moves: int = 0
     errors: list[RowError] = field(default_factory=list)
 
     @property
@@ -208,6 +215,9 @@ def _import_row(session: Session, number: int, row: dict[str, str], report: Impo
         elif kind == "account":
             _import_account(session, row)
             report.accounts += 1
+        elif kind == "move":
+            _import_move(session, row)
+            report.moves += 1
         else:
             _import_span(session, kind, row)
             report.assignments += 1
@@ -251,6 +261,17 @@ def _import_account(session: Session, row: dict[str, str]) -> None:
         is_official=_yes_no(row.get("is_official", "")),
         agency_id=get_agency_by_code(session, agency_code).id if agency_code else None,
     )
+
+
+def _import_move(session: Session, row: dict[str, str]) -> None:
+    person, agency = get_person_by_nip(session, row["nip"]), get_agency_by_code(session, row["agency_code"])
+    try:
+        day = date.fromisoformat(row["moved_on"])
+    except ValueError:
+        raise InvalidEntryError(
+            "moved_on", f"{row['moved_on']!r} is not a day; write it as YYYY-MM-DD, e.g. 2026-04-20"
+        ) from None
+    update_person(session, person.id, agency_id=agency.id, moved_on=day)
 
 
 def _import_span(session: Session, kind: str, row: dict[str, str]) -> None:

@@ -244,3 +244,40 @@ def test_a_roster_imported_twice_is_refused_the_second_time(db_session: Session)
     again = import_registry_csv(db_session, roster)
     assert [(e.row, "already exists" in e.message) for e in again.errors] == [(2, True)]
     assert len(list_assignments(db_session)) == 1
+
+
+MOVE_HEADER = "type,nip,agency_code,moved_on"
+
+
+@pytest.mark.usefixtures("registered")
+def test_a_mutasi_decree_moves_people_and_keeps_where_they_served(db_session: Session) -> None:
+    rows = ["move,198507142010011002,DINKES,2026-04-20", "move,199001012015032001,PKM-01,2026-04-20"]
+    report = import_registry_csv(db_session, _csv(rows, header=MOVE_HEADER))
+    db_session.commit()
+    assert (report.imported, report.moves) == (True, 2)
+    budi = get_person_by_nip(db_session, "198507142010011002")
+    assert (budi.agency.code, [(p.agency.code, p.until.isoformat()) for p in budi.past_postings]) == (
+        "DINKES",
+        [("PKM-01", "2026-04-20")],
+    )
+
+
+@pytest.mark.usefixtures("registered")
+@pytest.mark.parametrize(
+    ("bad_row", "says"),
+    [
+        (
+            "move,198507142010011002,DINKES,20/04/2026",
+            "moved_on: '20/04/2026' is not a day; write it as YYYY-MM-DD",
+        ),
+        ("move,198507142010011002,DINSOS,2026-04-20", "no agency with code 'DINSOS'"),
+        ("move,198507142010011002,PKM-01,2026-04-20", "a move needs the agency moved to"),
+        ("move,198507142010011002,,2026-04-20", "a move row needs nip, agency_code, moved_on"),
+    ],
+)
+def test_a_bad_move_row_is_reported_and_nothing_moves(db_session: Session, bad_row: str, says: str) -> None:
+    rows = ["move,199001012015032001,PKM-01,2026-04-20", bad_row]
+    report = import_registry_csv(db_session, _csv(rows, header=MOVE_HEADER))
+    db_session.commit()
+    assert [(e.row, says in e.message) for e in report.errors] == [(3, True)], report.errors
+    assert get_person_by_nip(db_session, "199001012015032001").agency.code == "DINKES"
