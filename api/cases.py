@@ -81,8 +81,8 @@ def open_cases(
     that case, not a twin that reviewers would decide twice and reports count twice. Another file of the
     same span opens its own case, which stays when the first file is deleted on request; each lists the
     other (``overlapping_cases``)."""
-    account, agency = subject.account, subject.agency
-    if account is None or agency is None:
+    account, owner, agency = subject.account, subject.owner, subject.agency
+    if account is None or owner is None or agency is None:
         return []
     cases: list[Case] = []
     images: dict[str, bytes] = {}
@@ -104,7 +104,7 @@ def open_cases(
         case = Case(
             rule=CASE_RULES[finding.rule],
             account_id=account.id,
-            person_id=account.person_id,
+            person_id=owner.id,
             agency_id=agency.id,
             upload_sha256=provenance.upload_sha256,
             job_id=provenance.job_id,

@@ -349,6 +349,18 @@ class AccountUpdate(Update):
     person_id: int | None = None
     is_official: bool | None = None
     agency_id: int | None = None
+    handed_over_on: date | None = Field(
+        None,
+        description="with person_id: the WIB day the account was handed over; streams before it stay "
+        "judged as the old owner's. Without it, person_id corrects the entry for every stream",
+    )
+
+
+class PastOwnerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    person_id: int
+    until: date = Field(description="the WIB day the account was handed over (not owned that day)")
 
 
 class AccountOut(BaseModel):
@@ -360,6 +372,7 @@ class AccountOut(BaseModel):
     person_id: int
     is_official: bool
     agency_id: int | None
+    past_owners: list[PastOwnerOut] = Field(description="who owned it before, oldest first")
 
     @classmethod
     def of(cls, account: SocialAccount) -> AccountOut:

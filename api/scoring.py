@@ -19,7 +19,7 @@ from api.policy import (
     WorkingCalendar,
     to_wib,
 )
-from api.registry import agency_on, find_account, normalise_handle, parse_platform, weekly_schedule
+from api.registry import agency_on, find_account, normalise_handle, owner_on, parse_platform, weekly_schedule
 from detector.episodes import AttireEpisode
 from detector.model import Detector
 from detector.scan import ScanSettings
@@ -41,27 +41,35 @@ class Scoring:
 
 @dataclass(frozen=True)
 class StreamSubject:
-    """The stream to judge, the registered account it ran on (None: not in the registry) and the agency
-    its owner served in on the stream's day (None with no account), whose calendar and reviewers apply."""
+    """The stream to judge, the registered account it ran on (None: not in the registry), who owned it on
+    the stream's day and the agency they served in then (None with no account): whose calendar and whose
+    reviewers apply."""
 
     stream: StreamContext
     account: SocialAccount | None
+    owner: Person | None = None
     agency: Agency | None = None
 
 
 def stream_subject(
     session: Session, platform: str, handle: str, start: datetime, duration_s: float
 ) -> StreamSubject:
-    """The stream as the policy sees it: its owner's calendar context comes from the registry, with the
-    agency of the stream's WIB day (``agency_on``). Raises ``UnknownPlatformError`` or
+    """The stream as the policy sees it: its owner's calendar context comes from the registry, as of the
+    stream's WIB day (``owner_on``, ``agency_on``). Raises ``UnknownPlatformError`` or
     ``InvalidEntryError`` for a platform or handle that cannot exist."""
     clean_platform, clean_handle = parse_platform(platform), normalise_handle(handle)
     account = find_account(session, clean_platform, clean_handle)
-    agency = agency_on(account.owner, to_wib(start).date()) if account else None
-    owner = _person_context(session, account.owner, agency) if account and agency else None
-    is_official = bool(account and account.is_official)
-    stream = StreamContext(clean_platform.value, clean_handle, is_official, owner, start, duration_s)
-    return StreamSubject(stream, account, agency)
+    if account is None:
+        stream = StreamContext(clean_platform.value, clean_handle, False, None, start, duration_s)
+        return StreamSubject(stream, None)
+    day = to_wib(start).date()
+    owner = owner_on(account, day)
+    agency = agency_on(owner, day)
+    context = _person_context(session, owner, agency)
+    stream = StreamContext(
+        clean_platform.value, clean_handle, account.is_official, context, start, duration_s
+    )
+    return StreamSubject(stream, account, owner, agency)
 
 
 def _person_context(session: Session, person: Person, agency: Agency) -> PersonContext:

@@ -186,6 +186,24 @@ class SocialAccount(Base):
 
     owner: Mapped[Person] = relationship(back_populates="accounts", foreign_keys=[person_id])
     agency: Mapped[Agency | None] = relationship(foreign_keys=[agency_id])
+    past_owners: Mapped[list[PastOwnership]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", order_by="PastOwnership.until"
+    )
+
+
+class PastOwnership(Base):
+    """Who owned an account before it was handed over, up to the WIB day ``until`` (exclusive): a past
+    stream is judged as its owner's of that day. ``SocialAccount.person_id`` is who owns it now."""
+
+    __tablename__ = "past_ownerships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), index=True)
+    until: Mapped[date] = mapped_column(Date)
+
+    account: Mapped[SocialAccount] = relationship(back_populates="past_owners")
+    person: Mapped[Person] = relationship()
 
 
 class Schedule(Base):

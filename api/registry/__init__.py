@@ -11,6 +11,7 @@ from api.registry.accounts import (
     find_account,
     get_account,
     list_accounts,
+    owner_on,
     update_account,
 )
 from api.registry.agencies import (
@@ -96,6 +97,7 @@ __all__ = [
     "list_people",
     "list_schedules",
     "normalise_handle",
+    "owner_on",
     "parse_platform",
     "update_account",
     "update_agency",

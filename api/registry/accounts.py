@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from api.db.models import Agency, Case, Person, Platform, SocialAccount
+from api.db.models import Agency, Case, PastOwnership, Person, Platform, SocialAccount
 from api.registry.agencies import get_agency
 from api.registry.errors import DuplicateEntryError, InUseError, InvalidEntryError
 from api.registry.lookup import count_where, get_or_raise
 from api.registry.people import get_person
-from api.registry.values import UNSET, Unset, normalise_handle, parse_platform
+from api.registry.values import UNSET, Unset, change_day, normalise_handle, parse_platform
 
 
 def create_account(
@@ -72,10 +73,14 @@ def update_account(
     person_id: int | Unset = UNSET,
     is_official: bool | Unset = UNSET,
     agency_id: int | Unset | None = UNSET,
+    handed_over_on: date | Unset = UNSET,
 ) -> SocialAccount:
     """Change the given fields; the official/agency rule of :func:`create_account` still holds after.
 
-    Everything is checked before anything changes, so a refused update leaves the account as it was.
+    ``person_id`` with ``handed_over_on`` records a handover: the account was its owner's until that WIB
+    day and the new owner's from it, so streams before it are still judged as the old owner's. ``person_id``
+    alone corrects a wrong entry, for every stream. Everything is checked before anything changes, so a
+    refused update leaves the account as it was.
     """
     account = get_account(session, account_id)
     new_platform = account.platform if platform is UNSET else parse_platform(platform)
@@ -86,6 +91,9 @@ def update_account(
     official = account.is_official if is_official is UNSET else is_official
     agency = account.agency if agency_id is UNSET else _agency_or_none(session, agency_id)
     _check_official(official, agency)
+    if handed_over_on is not UNSET:
+        _check_handover(account, owner, handed_over_on)
+        account.past_owners.append(PastOwnership(person=account.owner, until=handed_over_on))
     account.platform, account.handle, account.owner = new_platform, new_handle, owner
     account.is_official, account.agency = official, agency
     session.flush()
@@ -102,6 +110,20 @@ def delete_account(session: Session, account_id: int) -> None:
         )
     session.delete(account)
     session.flush()
+
+
+def owner_on(account: SocialAccount, day: date) -> Person:
+    """Who owned ``account`` on the WIB ``day``: the first past owner whose ownership lasted beyond it,
+    else its owner now."""
+    return next((p.person for p in account.past_owners if day < p.until), account.owner)
+
+
+def _check_handover(account: SocialAccount, owner: Person, day: date) -> None:
+    if owner.id == account.person_id:
+        raise InvalidEntryError(
+            "handed_over_on", f"a handover needs the new owner: give person_id, another than {owner.nip}"
+        )
+    change_day("handed_over_on", day, account.past_owners[-1].until if account.past_owners else None)
 
 
 def _free_handle(session: Session, platform: str, handle: str) -> tuple[Platform, str]:

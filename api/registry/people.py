@@ -9,11 +9,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.models import Agency, Case, PastPosting, Person, SocialAccount
+from api.db.models import Agency, Case, PastOwnership, PastPosting, Person, SocialAccount
 from api.registry.agencies import get_agency
 from api.registry.errors import DuplicateEntryError, InUseError, InvalidEntryError, NotFoundError
 from api.registry.lookup import count_where, get_or_raise
-from api.registry.values import UNSET, Unset, plausible_day, required_text, validate_nip
+from api.registry.values import UNSET, Unset, change_day, required_text, validate_nip
 
 
 def create_person(session: Session, *, nip: str, name: str, agency_id: int) -> Person:
@@ -82,29 +82,24 @@ def agency_on(person: Person, day: date) -> Agency:
 
 
 def _check_move(person: Person, agency: Agency, moved_on: date) -> None:
-    plausible_day("moved_on", moved_on)
     if agency.id == person.agency_id:
         raise InvalidEntryError(
             "moved_on", f"a move needs the agency moved to: give agency_id, another than {agency.code}"
         )
-    last = person.past_postings[-1].until if person.past_postings else None
-    if last is not None and moved_on <= last:
-        raise InvalidEntryError(
-            "moved_on",
-            f"{moved_on.isoformat()} is not after the person's last move ({last.isoformat()}); "
-            "moves are recorded in the order they happened",
-        )
+    change_day("moved_on", moved_on, person.past_postings[-1].until if person.past_postings else None)
 
 
 def delete_person(session: Session, person_id: int) -> None:
     """Remove a person and their assignments; refused while accounts or cases still name them."""
     person = get_person(session, person_id)
     accounts = count_where(session, SocialAccount, SocialAccount.person_id == person_id)
+    owned_before = count_where(session, PastOwnership, PastOwnership.person_id == person_id)
     cases = count_where(session, Case, Case.person_id == person_id)
-    if accounts or cases:
+    if accounts or owned_before or cases:
         raise InUseError(
-            f"person {person.nip} still owns {accounts} accounts and is named in {cases} cases; "
-            "delete or reassign the accounts and purge the cases first"
+            f"person {person.nip} still owns {accounts} accounts, owned {owned_before} accounts before "
+            f"their handover and is named in {cases} cases; delete or reassign the accounts and purge the "
+            "cases first"
         )
     session.delete(person)
     session.flush()

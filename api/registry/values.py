@@ -162,3 +162,16 @@ def plausible_day(field: str, value: D, advice: str = "check the date") -> D:
             field, f"{value.isoformat()} lies outside the years {FIRST_YEAR}-{LAST_YEAR}; {advice}"
         )
     return value
+
+
+def change_day(field: str, day: date, last: date | None) -> date:
+    """The WIB ``day`` of a move or a handover: within the years the service judges, and after the last
+    one recorded (``last``), since each ends the span the one before began."""
+    plausible_day(field, day)
+    if last is not None and day <= last:
+        raise InvalidEntryError(
+            field,
+            f"{day.isoformat()} is not after the last one recorded ({last.isoformat()}); "
+            "record them in the order they happened",
+        )
+    return day

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 import pytest
 from sqlalchemy.orm import Session
 
 from api.db import Agency, Person, Platform
 from api.registry import (
     DuplicateEntryError,
+    InUseError,
     InvalidEntryError,
     UnknownPlatformError,
     create_account,
+    create_person,
+    delete_person,
     find_account,
     list_accounts,
+    owner_on,
     update_account,
 )
 
@@ -116,3 +123,24 @@ def test_update_checks_everything_before_changing_anything(
     assert (account.handle, account.is_official) == ("budi", False)
     update_account(db_session, account.id, is_official=True, agency_id=agencies["PKM-01"].id)
     assert account.agency.code == "PKM-01"
+
+
+def test_a_handover_keeps_who_owned_the_account_before_it(
+    db_session: Session, agencies: dict[str, Agency], budi: Person
+) -> None:
+    ani = create_person(db_session, nip="199001012015032001", name="Ani", agency_id=agencies["DINKES"].id)
+    account = create_account(db_session, platform="tiktok", handle="pkm01.live", person_id=budi.id)
+    update_account(db_session, account.id, person_id=ani.id, handed_over_on=date(2026, 5, 1))
+    db_session.commit()
+    assert [(p.person.name, p.until.isoformat()) for p in account.past_owners] == [
+        ("Budi Santoso", "2026-05-01")
+    ]
+    days = (date(2026, 4, 30), date(2026, 5, 1))
+    assert [owner_on(account, day).name for day in days] == ["Budi Santoso", "Ani"]
+    with pytest.raises(InvalidEntryError, match="a handover needs the new owner"):
+        update_account(db_session, account.id, handed_over_on=date(2026, 6, 1))
+    with pytest.raises(InvalidEntryError, match=re.escape("is not after the last one recorded (2026-05-01)")):
+        update_account(db_session, account.id, person_id=budi.id, handed_over_on=date(2026, 4, 1))
+    with pytest.raises(InUseError, match="owned 1 accounts before their handover"):
+        delete_person(db_session, budi.id)
+    assert (account.owner.name, len(account.past_owners)) == ("Ani", 1)

@@ -126,7 +126,7 @@ def test_an_agency_corrected_without_a_move_day_leaves_no_past(
     [
         (None, date(2026, 8, 1), "a move needs the agency moved to"),
         ("DINKES", date(2026, 8, 1), "a move needs the agency moved to"),  # where he serves already
-        ("BKPSDM", date(2026, 4, 20), "is not after the person's last move (2026-04-20)"),
+        ("BKPSDM", date(2026, 4, 20), "is not after the last one recorded (2026-04-20)"),
         ("BKPSDM", date(1999, 12, 31), "outside the years"),
     ],
 )

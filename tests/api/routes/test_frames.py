@@ -19,7 +19,7 @@ from datasets.synth import SynthConfig, render_frame
 from detector.attire import DEFAULT_ATTIRE_WEIGHTS
 from detector.images import decode_image
 from detector.taxonomy import load_taxonomy
-from tests.api.factories import BUDI_NIP, World, build_world, jpeg, post_frame
+from tests.api.factories import BUDI_NIP, SARI_NIP, World, build_world, jpeg, post_frame
 
 OFFICIAL = load_taxonomy().official_names
 
@@ -263,16 +263,51 @@ def test_a_stream_before_a_move_is_judged_by_the_agency_of_its_day(
         data = {"platform": "tiktok", "handle": "budi.lmj", "captured_at": f"{day}T10:00:00+07:00"}
         answer = client.post("/v1/frames", data=data, files=files, headers=world.headers("uploader")).json()
         [case] = answer["cases"]
-        readers = [
-            key
-            for key in ("reviewer_kominfo", "reviewer_dinkes")
-            if client.get(f"/v1/cases/{case['id']}", headers=world.headers(key)).status_code == 200
-        ]
-        found[day] = ([f["rule"] for f in answer["outcome"]["findings"]], readers)
+        found[day] = (
+            [f["rule"] for f in answer["outcome"]["findings"]],
+            _reviewers(client, world, case["id"]),
+        )
     assert found == {
         "2026-04-18": (["R1"], ["reviewer_kominfo"]),
         "2026-04-25": (["R2"], ["reviewer_dinkes"]),
     }
+
+
+def test_a_stream_before_a_handover_is_its_old_owners(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    """Budi hands his TikTok account to Sari (DINKES) on 20 April: a frame of the 14th is Budi's case for
+    DISKOMINFO, one of the 21st Sari's for DINKES, whenever they are sent."""
+    admin = world.headers("admin")
+    people = {p["nip"]: p["id"] for p in client.get("/v1/people", headers=admin).json()}
+    account = next(a for a in client.get("/v1/accounts", headers=admin).json() if a["handle"] == "budi.lmj")
+    handover = {"person_id": people[SARI_NIP], "handed_over_on": "2026-04-20"}
+    handed = client.patch(f"/v1/accounts/{account['id']}", json=handover, headers=admin)
+    assert handed.json()["past_owners"] == [{"person_id": people[BUDI_NIP], "until": "2026-04-20"}], (
+        handed.text
+    )
+    files = {"file": ("frame.jpg", uniform_frame, "image/jpeg")}
+    found = {}
+    for day in ("2026-04-14", "2026-04-21"):
+        data = {"platform": "tiktok", "handle": "budi.lmj", "captured_at": f"{day}T19:00:00+07:00"}
+        [case] = client.post("/v1/frames", data=data, files=files, headers=world.headers("uploader")).json()[
+            "cases"
+        ]
+        person = client.get(f"/v1/cases/{case['id']}", headers=admin).json()["person_id"]
+        found[day] = (person, _reviewers(client, world, case["id"]))
+    assert found == {
+        "2026-04-14": (people[BUDI_NIP], ["reviewer_kominfo"]),
+        "2026-04-21": (people[SARI_NIP], ["reviewer_dinkes"]),
+    }
+
+
+def _reviewers(client: TestClient, world: World, case_id: int) -> list[str]:
+    """The agency reviewers who may open the case."""
+    return [
+        key
+        for key in ("reviewer_kominfo", "reviewer_dinkes")
+        if client.get(f"/v1/cases/{case_id}", headers=world.headers(key)).status_code == 200
+    ]
 
 
 def test_a_shift_roster_imported_from_csv_decides_the_rule(

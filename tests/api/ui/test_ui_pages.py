@@ -9,10 +9,10 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
-from api.registry import get_agency_by_code, get_person_by_nip, update_person
+from api.registry import find_account, get_agency_by_code, get_person_by_nip, update_account, update_person
 from api.ui.web import API_DIR, CONTENT_SECURITY_POLICY, INLINE_SCRIPTS, INLINE_STYLES
 from api.users import create_user
-from tests.api.factories import BUDI_NIP, CLIP_START, TUESDAY
+from tests.api.factories import BUDI_NIP, CLIP_START, SARI_NIP, TUESDAY
 from tests.api.ui.conftest import PASSWORD
 
 
@@ -135,15 +135,19 @@ def test_registry_pages_add_and_delete_entries(browser) -> None:
         assert f"agencies:{agency}" in admin.get(f"/ui/audit?action={action}").text
 
 
-def test_the_people_page_names_the_agency_someone_moved_from(client: TestClient, browser) -> None:
+def test_registry_pages_name_past_agencies_and_owners(client: TestClient, browser) -> None:
     with client.app.state.service.sessions() as session:
+        budi, sari = get_person_by_nip(session, BUDI_NIP), get_person_by_nip(session, SARI_NIP)
         dinkes = get_agency_by_code(session, "DINKES").id
-        update_person(
-            session, get_person_by_nip(session, BUDI_NIP).id, agency_id=dinkes, moved_on=date(2026, 4, 20)
-        )
+        update_person(session, budi.id, agency_id=dinkes, moved_on=date(2026, 4, 20))
+        account = find_account(session, "tiktok", "budi.lmj")
+        update_account(session, account.id, person_id=sari.id, handed_over_on=date(2026, 5, 4))
         session.commit()
-    row = next(r for r in browser("admin").get("/ui/registry/people").text.split("<tr>") if BUDI_NIP in r)
-    assert "DINKES" in row and "dari DISKOMINFO, pindah 2026-04-20" in row
+    admin = browser("admin")
+    person = next(r for r in admin.get("/ui/registry/people").text.split("<tr>") if BUDI_NIP in r)
+    assert "DINKES" in person and "dari DISKOMINFO, pindah 2026-04-20" in person
+    row = next(r for r in admin.get("/ui/registry/accounts").text.split("<tr>") if "budi.lmj" in r)
+    assert "Sari Dewi" in row and "sebelumnya Budi Santoso, diserahkan 2026-05-04" in row
 
 
 @pytest.mark.parametrize("section", ["agencies", "people", "accounts", "schedules", "assignments", "users"])
