@@ -90,7 +90,8 @@ def _check_move(person: Person, agency: Agency, moved_on: date) -> None:
 
 
 def delete_person(session: Session, person_id: int) -> None:
-    """Remove a person and their assignments; refused while accounts or cases still name them."""
+    """Remove a person with their assignments and past agencies; refused while accounts (now or before a
+    handover) or cases still name them."""
     person = get_person(session, person_id)
     accounts = count_where(session, SocialAccount, SocialAccount.person_id == person_id)
     owned_before = count_where(session, PastOwnership, PastOwnership.person_id == person_id)
