@@ -13,7 +13,7 @@ from api.registry.agencies import get_agency
 from api.registry.errors import DuplicateEntryError, InUseError, InvalidEntryError
 from api.registry.lookup import count_where, get_or_raise
 from api.registry.people import get_person
-from api.registry.values import UNSET, Unset, change_day, normalise_handle, parse_platform
+from api.registry.values import UNSET, Unset, check_change, normalise_handle, parse_platform
 
 
 def create_account(
@@ -92,7 +92,10 @@ def update_account(
     agency = account.agency if agency_id is UNSET else _agency_or_none(session, agency_id)
     _check_official(official, agency)
     if handed_over_on is not UNSET:
-        _check_handover(account, owner, handed_over_on)
+        needs = f"a handover needs the new owner: give person_id, another than {account.owner.nip}"
+        check_change(
+            "handed_over_on", handed_over_on, account.past_owners, changes=owner != account.owner, needs=needs
+        )
         account.past_owners.append(PastOwnership(person=account.owner, until=handed_over_on))
     account.platform, account.handle, account.owner = new_platform, new_handle, owner
     account.is_official, account.agency = official, agency
@@ -116,14 +119,6 @@ def owner_on(account: SocialAccount, day: date) -> Person:
     """Who owned ``account`` on the WIB ``day``: the first past owner whose ownership lasted beyond it,
     else its owner now."""
     return next((p.person for p in account.past_owners if day < p.until), account.owner)
-
-
-def _check_handover(account: SocialAccount, owner: Person, day: date) -> None:
-    if owner.id == account.person_id:
-        raise InvalidEntryError(
-            "handed_over_on", f"a handover needs the new owner: give person_id, another than {owner.nip}"
-        )
-    change_day("handed_over_on", day, account.past_owners[-1].until if account.past_owners else None)
 
 
 def _free_handle(session: Session, platform: str, handle: str) -> tuple[Platform, str]:

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from api.db.models import Agency, Case, PastOwnership, PastPosting, Person, SocialAccount
 from api.registry.agencies import get_agency
-from api.registry.errors import DuplicateEntryError, InUseError, InvalidEntryError, NotFoundError
+from api.registry.errors import DuplicateEntryError, InUseError, NotFoundError
 from api.registry.lookup import count_where, get_or_raise
-from api.registry.values import UNSET, Unset, change_day, required_text, validate_nip
+from api.registry.values import UNSET, Unset, check_change, required_text, validate_nip
 
 
 def create_person(session: Session, *, nip: str, name: str, agency_id: int) -> Person:
@@ -68,7 +68,8 @@ def update_person(
     new_name = person.name if name is UNSET else required_text("name", name, 200)
     agency = person.agency if agency_id is UNSET else get_agency(session, agency_id)
     if moved_on is not UNSET:
-        _check_move(person, agency, moved_on)
+        needs = f"a move needs the agency moved to: give agency_id, another than {person.agency.code}"
+        check_change("moved_on", moved_on, person.past_postings, changes=agency != person.agency, needs=needs)
         person.past_postings.append(PastPosting(agency=person.agency, until=moved_on))
     person.nip, person.name, person.agency = new_nip, new_name, agency
     session.flush()
@@ -79,14 +80,6 @@ def agency_on(person: Person, day: date) -> Agency:
     """The agency ``person`` served in on the WIB ``day``: the first past posting that lasted beyond it,
     else their agency now."""
     return next((p.agency for p in person.past_postings if day < p.until), person.agency)
-
-
-def _check_move(person: Person, agency: Agency, moved_on: date) -> None:
-    if agency.id == person.agency_id:
-        raise InvalidEntryError(
-            "moved_on", f"a move needs the agency moved to: give agency_id, another than {agency.code}"
-        )
-    change_day("moved_on", moved_on, person.past_postings[-1].until if person.past_postings else None)
 
 
 def delete_person(session: Session, person_id: int) -> None:

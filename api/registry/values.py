@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import date, datetime
 from enum import Enum, StrEnum
-from typing import Final, TypeVar
+from typing import Final, Protocol, TypeVar
 
 from api.db.models import Platform
 from api.db.types import NaiveDatetimeError, ensure_utc
@@ -164,14 +165,20 @@ def plausible_day(field: str, value: D, advice: str = "check the date") -> D:
     return value
 
 
-def change_day(field: str, day: date, last: date | None) -> date:
-    """The WIB ``day`` of a move or a handover: within the years the service judges, and after the last
-    one recorded (``last``), since each ends the span the one before began."""
+class Past(Protocol):
+    until: date
+
+
+def check_change(field: str, day: date, past: Sequence[Past], *, changes: bool, needs: str) -> None:
+    """A move or a handover on the WIB ``day``: refused unless it ``changes`` something (``needs`` says
+    what to give), within the years the service judges, and after the last one recorded in ``past`` (each
+    ends the span the one before began)."""
+    if not changes:
+        raise InvalidEntryError(field, needs)
     plausible_day(field, day)
-    if last is not None and day <= last:
+    if past and day <= past[-1].until:
         raise InvalidEntryError(
             field,
-            f"{day.isoformat()} is not after the last one recorded ({last.isoformat()}); "
+            f"{day.isoformat()} is not after the last one recorded ({past[-1].until.isoformat()}); "
             "record them in the order they happened",
         )
-    return day
