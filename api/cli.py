@@ -485,7 +485,8 @@ def _registry_import(args: argparse.Namespace) -> int:
         engine.dispose()
     counts = (
         f"{report.agencies} agencies, {report.people} people, {report.accounts} accounts, "
-        f"{report.assignments} assignment, leave and shift rows, {report.moves} moves"
+        f"{report.assignments} assignment, leave and shift rows, {report.moves} moves, "
+        f"{report.handovers} handovers"
     )
     for error in report.errors:
         print(f"seragam: {args.file}: {error}", file=sys.stderr)

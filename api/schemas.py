@@ -554,6 +554,7 @@ class ImportReportOut(BaseModel):
     accounts: int
     assignments: int = Field(description="surat tugas, leave and shift rows")
     moves: int = Field(description="people moved to another agency (mutasi)")
+    handovers: int = Field(description="accounts handed over to another owner")
     errors: list[str] = Field(
         examples=[["row 3: nip: '1985' is not a valid NIP: expected exactly 18 digits"]]
     )
@@ -568,5 +569,6 @@ class ImportReportOut(BaseModel):
             accounts=report.accounts,
             assignments=report.assignments,
             moves=report.moves,
+            handovers=report.handovers,
             errors=[str(e) for e in report.errors],
         )

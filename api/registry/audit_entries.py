@@ -39,5 +39,6 @@ def record_import(session: Session, actor: Caller | str, report: ImportReport) -
         "accounts": report.accounts,
         "assignments": report.assignments,
         "moves": report.moves,
+        "handovers": report.handovers,
     }
     record(session, actor, "registry_import", "registry", counts)

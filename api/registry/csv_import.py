@@ -26,13 +26,16 @@ account                        platform, handle, owner_nip                 is_of
                                                                            agency_code
 assignment, leave, shift       nip, starts_at, ends_at                     reference, tz
 move                           nip, agency_code, moved_on                  (none)
+handover                       platform, handle, owner_nip, handed_over_on (none)
 =============================  ==========================================  =============================
 
 ``assignment`` is a surat tugas (duty time), ``leave`` is leave, ``shift`` one rostered shift. Their
 times are ISO 8601 with an offset (``2026-04-14T22:00+07:00``), or without one when the row's ``tz``
 names the IANA zone they are written in (``Asia/Jakarta`` for WIB). A ``move`` row records a mutasi
 (``update_person`` with ``moved_on``): from the WIB day ``moved_on`` (``2026-04-20``) the person serves in
-``agency_code``, and streams before it are judged by the agency they served in then.
+``agency_code``, and streams before it are judged by the agency they served in then. A ``handover`` row
+records an account handed over (``update_account`` with ``handed_over_on``): from that day it is
+``owner_nip``'s, and streams before it are judged as its owner's then.
 
 A row may refer to agencies and people registered before or defined in an earlier row (parents first).
 Rows are numbered as a spreadsheet shows them: the header is row 1. When any row fails, nothing is
@@ -53,10 +56,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from api.db.models import AssignmentKind
-from api.registry.accounts import create_account
+from api.registry.accounts import create_account, find_account, update_account
 from api.registry.agencies import create_agency, get_agency_by_code
 from api.registry.assignments import create_assignment
-from api.registry.errors import InvalidEntryError, RegistryError
+from api.registry.errors import InvalidEntryError, NotFoundError, RegistryError
 from api.registry.people import create_person, get_person_by_nip, update_person
 
 _SPAN = ("nip", "starts_at", "ends_at")
@@ -66,6 +69,7 @@ REQUIRED = {
     "account": ("platform", "handle", "owner_nip"),
     **{kind.value: _SPAN for kind in AssignmentKind},
     "move": ("nip", "agency_code", "moved_on"),
+    "handover": ("platform", "handle", "owner_nip", "handed_over_on"),
 }
 OPTIONAL = {
     "agency": ("parent_code",),
@@ -73,6 +77,7 @@ OPTIONAL = {
     "account": ("is_official", "agency_code"),
     **{kind.value: ("reference", "tz") for kind in AssignmentKind},
     "move": (),
+    "handover": (),
 }
 COLUMNS = (
     "type",
@@ -90,6 +95,7 @@ COLUMNS = (
     "reference",
     "tz",
     "moved_on",
+    "handed_over_on",
 )
 TRUE_WORDS, FALSE_WORDS = {"yes", "ya", "true", "1", "y"}, {"no", "tidak", "false", "0", "n", ""}
 
@@ -113,6 +119,7 @@ class ImportReport:
     accounts: int = 0
     assignments: int = 0  # surat tugas, leave and shifts
     moves: int = 0
+    handovers: int = 0
     errors: list[RowError] = field(default_factory=list)
 
     @property
@@ -218,6 +225,9 @@ def _import_row(session: Session, number: int, row: dict[str, str], report: Impo
         elif kind == "move":
             _import_move(session, row)
             report.moves += 1
+        elif kind == "handover":
+            _import_handover(session, row)
+            report.handovers += 1
         else:
             _import_span(session, kind, row)
             report.assignments += 1
@@ -265,13 +275,24 @@ def _import_account(session: Session, row: dict[str, str]) -> None:
 
 def _import_move(session: Session, row: dict[str, str]) -> None:
     person, agency = get_person_by_nip(session, row["nip"]), get_agency_by_code(session, row["agency_code"])
+    update_person(session, person.id, agency_id=agency.id, moved_on=_day(row, "moved_on"))
+
+
+def _import_handover(session: Session, row: dict[str, str]) -> None:
+    account = find_account(session, row["platform"], row["handle"])
+    if account is None:
+        raise NotFoundError("account", f"{row['platform']}/{row['handle']}", field="platform/handle")
+    owner = get_person_by_nip(session, row["owner_nip"])
+    update_account(session, account.id, person_id=owner.id, handed_over_on=_day(row, "handed_over_on"))
+
+
+def _day(row: dict[str, str], column: str) -> date:
     try:
-        day = date.fromisoformat(row["moved_on"])
+        return date.fromisoformat(row[column])
     except ValueError:
         raise InvalidEntryError(
-            "moved_on", f"{row['moved_on']!r} is not a day; write it as YYYY-MM-DD, e.g. 2026-04-20"
+            column, f"{row[column]!r} is not a day; write it as YYYY-MM-DD, e.g. 2026-04-20"
         ) from None
-    update_person(session, person.id, agency_id=agency.id, moved_on=day)
 
 
 def _import_span(session: Session, kind: str, row: dict[str, str]) -> None:

@@ -281,3 +281,49 @@ def test_a_bad_move_row_is_reported_and_nothing_moves(db_session: Session, bad_r
     db_session.commit()
     assert [(e.row, says in e.message) for e in report.errors] == [(3, True)], report.errors
     assert get_person_by_nip(db_session, "199001012015032001").agency.code == "DINKES"
+
+
+HANDOVER_HEADER = "type,platform,handle,owner_nip,handed_over_on"
+
+
+@pytest.mark.usefixtures("registered")
+def test_an_account_handover_row_keeps_who_owned_it_before(db_session: Session) -> None:
+    rows = ["handover,instagram,@Dinkes.Lumajang,198507142010011002,2026-05-04"]
+    report = import_registry_csv(db_session, _csv(rows, header=HANDOVER_HEADER))
+    db_session.commit()
+    assert (report.imported, report.handovers) == (True, 1)
+    account = find_account(db_session, "instagram", "dinkes.lumajang")
+    assert account is not None and account.owner.nip == "198507142010011002"
+    assert [(p.person.nip, p.until.isoformat()) for p in account.past_owners] == [
+        ("199001012015032001", "2026-05-04")
+    ]
+
+
+@pytest.mark.usefixtures("registered")
+@pytest.mark.parametrize(
+    ("bad_row", "says"),
+    [
+        (
+            "handover,tiktok,nobody,198507142010011002,2026-05-04",
+            "no account with platform/handle 'tiktok/nobody'",
+        ),
+        (
+            "handover,tiktok,budi.santoso,199203042016041003,2026-05-04",
+            "no person with nip '199203042016041003'",
+        ),
+        ("handover,tiktok,budi.santoso,198507142010011002,2026-05-04", "a handover needs the new owner"),
+        (
+            "handover,tiktok,budi.santoso,199001012015032001,4 Mei 2026",
+            "handed_over_on: '4 Mei 2026' is not a day",
+        ),
+    ],
+)
+def test_a_bad_handover_row_is_reported_and_nothing_changes_hands(
+    db_session: Session, bad_row: str, says: str
+) -> None:
+    rows = ["handover,instagram,dinkes.lumajang,198507142010011002,2026-05-04", bad_row]
+    report = import_registry_csv(db_session, _csv(rows, header=HANDOVER_HEADER))
+    db_session.commit()
+    assert [(e.row, says in e.message) for e in report.errors] == [(3, True)], report.errors
+    account = find_account(db_session, "instagram", "dinkes.lumajang")
+    assert account is not None and (account.owner.nip, account.past_owners) == ("199001012015032001", [])
