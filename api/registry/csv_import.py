@@ -1,4 +1,5 @@
-"""Import agencies, people and accounts from one CSV file, all or nothing.
+"""Import registry entries from one CSV file, all or nothing: agencies, people, accounts, surat tugas,
+leave and shifts, moves and account handovers.
 
 Format: UTF-8 (a spreadsheet's BOM is fine), comma- or semicolon-separated, one header row. The ``type``
 column says what each row registers and which other columns it fills; every other column stays empty::
