@@ -89,6 +89,14 @@ def test_fractions_must_be_positive(fractions: dict[str, float]) -> None:
         split_by_source(images_from([1, 2]), fractions)
 
 
+def test_a_split_can_end_under_its_share_by_what_the_small_splits_went_over() -> None:
+    """Three 4-image sources go one to each split before any split gets a second: val and test end 2.1
+    over their 1.9, so train ends 4.2 under its 15.2, more than one source's 4."""
+    sizes = [1, 1, 1, 1, 1, 1, 1, 4, 4, 4]
+    splits = split_by_source(images_from(sizes), {"train": 0.8, "val": 0.1, "test": 0.1}, seed=0)
+    assert {name: len(split) for name, split in splits.items()} == {"train": 11, "val": 4, "test": 4}
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     official=st.lists(st.integers(1, 10), min_size=10, max_size=30),
@@ -105,7 +113,9 @@ def test_strata_are_split_each_in_the_fractions(official: list[int], civilian: l
     assert sorted(im.image_path for s in splits.values() for im in s) == sorted(im.image_path for im in items)
     for name, split in splits.items():
         share = sum(im.source in strata for im in split)
-        assert abs(share - fractions[name] * sum(official)) <= max(official)
+        # A split takes a source only while it is furthest below its share, so it ends less than one
+        # source over it; a split can end under its share by what the others went over.
+        assert abs(share - fractions[name] * sum(official)) <= (len(fractions) - 1) * max(official)
         assert share > 0  # every split sees the rarer stratum
 
 
