@@ -1,14 +1,18 @@
 """Registry pages for administrators without an agency scope (BKPSDM): agencies, people, accounts,
-schedules, assignments and web UI users, each listed with a form to add one; deletions; the CSV import
-with a preview of its errors. Every change goes through ``api.registry`` (or ``api.users``)."""
+schedules, assignments and web UI users, each listed with a form to add one; deletions; an edit page for
+agencies, people (a correction, or a move with its day) and accounts (a correction, or a handover with its
+day); the CSV import with a preview of its errors. Every change goes through ``api.registry`` (or
+``api.users``)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api import registry
@@ -17,10 +21,10 @@ from api.db.models import ApiKeyRole, AssignmentKind, Platform
 from api.deps import SessionDep
 from api.errors import ResourceNotFoundError
 from api.registry import InvalidEntryError
-from api.registry.audit_entries import record_change, record_import
+from api.registry.audit_entries import Change, Section, record_change, record_import
 from api.timestamps import parse_timestamp
 from api.ui.upload_pages import ZONES
-from api.ui.web import AdminUser, CsrfChecked, render
+from api.ui.web import AdminUser, CsrfChecked, SignedIn, render
 from api.uploads import MAX_CSV_BYTES, read_limited
 from api.users import create_user, delete_user, list_users
 
@@ -33,6 +37,9 @@ DELETERS = {
     "schedules": registry.delete_schedule,
     "assignments": registry.delete_assignment,
 }
+
+
+EDITABLE = {"agencies": registry.get_agency, "people": registry.get_person, "accounts": registry.get_account}
 
 
 def _rows(session: Session, section: str) -> list:
@@ -77,14 +84,11 @@ def import_csv(
     return render(request, "registry_import.html", {"report": report}, user=user, status_code=status)
 
 
-@router.get("/{section}")
-def section_page(request: Request, section: str, session: SessionDep, user: AdminUser) -> Response:
-    if section not in SECTIONS:
-        raise ResourceNotFoundError("registry section", section)
-    context = {
+def _form_context(session: Session, section: str) -> dict[str, Any]:
+    """What a section's form chooses from."""
+    return {
         "section": section,
         "sections": SECTIONS,
-        "rows": _rows(session, section),
         "agencies": registry.list_agencies(session),
         "people": registry.list_people(session),
         "platforms": list(Platform),
@@ -92,7 +96,25 @@ def section_page(request: Request, section: str, session: SessionDep, user: Admi
         "roles": list(ApiKeyRole),
         "zones": ZONES,
     }
+
+
+@router.get("/{section}")
+def section_page(request: Request, section: str, session: SessionDep, user: AdminUser) -> Response:
+    if section not in SECTIONS:
+        raise ResourceNotFoundError("registry section", section)
+    context = _form_context(session, section) | {"rows": _rows(session, section), "entry": None}
     return render(request, "registry.html", context, user=user)
+
+
+@router.get("/{section}/{entry_id}")
+def edit_page(
+    request: Request, section: str, entry_id: int, session: SessionDep, user: AdminUser
+) -> Response:
+    """An entry's form, filled in: agencies, people (with a move) and accounts (with a handover)."""
+    if section not in EDITABLE:
+        raise ResourceNotFoundError("editable registry section", section)
+    context = _form_context(session, section) | {"entry": EDITABLE[section](session, entry_id)}
+    return render(request, "registry_edit.html", context, user=user)
 
 
 @router.post("/users/{username}/delete", dependencies=[CsrfChecked])
@@ -111,7 +133,7 @@ def delete_entry(section: str, entry_id: int, session: SessionDep, user: AdminUs
     DELETERS[section](session, entry_id)
     record_change(session, user.caller, "delete", section, entry_id)
     session.commit()
-    return RedirectResponse(f"/ui/registry/{section}", status_code=303)
+    return _done(section)
 
 
 def _optional_id(value: str) -> int | None:
@@ -126,55 +148,112 @@ def _done(section: str) -> Response:
     return RedirectResponse(f"/ui/registry/{section}", status_code=303)
 
 
-@router.post("/agencies", dependencies=[CsrfChecked])
-def add_agency(
-    session: SessionDep,
-    user: AdminUser,
-    code: Annotated[str, Form()],
-    name: Annotated[str, Form()],
-    parent_id: Annotated[str, Form()] = "",
+def _saved(
+    session: Session,
+    user: SignedIn,
+    action: Change,
+    section: Section,
+    entry_id: int,
+    fields: Collection[str] = (),
 ) -> Response:
-    agency = registry.create_agency(session, code=code, name=name, parent_id=_optional_id(parent_id))
-    record_change(session, user.caller, "create", "agencies", agency.id)
+    """Audit a created or updated entry (``fields``: the names of those the form gave), commit, list the
+    section again."""
+    record_change(session, user.caller, action, section, entry_id, fields=fields)
     session.commit()
-    return _done("agencies")
+    return _done(section)
+
+
+class AgencyForm(BaseModel):
+    code: str
+    name: str
+    parent_id: str = ""
+
+    def fields(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "parent_id": _optional_id(self.parent_id)}
+
+
+class PersonForm(BaseModel):
+    nip: str
+    name: str
+    agency_id: int
+
+    def fields(self) -> dict[str, Any]:
+        return {"nip": self.nip, "name": self.name, "agency_id": self.agency_id}
+
+
+class PersonEdit(PersonForm):
+    moved_on: date | None = None  # with another agency: the move's WIB day; empty: the entry was wrong
+
+    def fields(self) -> dict[str, Any]:
+        return super().fields() | ({"moved_on": self.moved_on} if self.moved_on else {})
+
+
+class AccountForm(BaseModel):
+    platform: str
+    handle: str
+    person_id: int
+    is_official: bool = False  # an unticked box sends nothing
+    agency_id: str = ""
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform,
+            "handle": self.handle,
+            "person_id": self.person_id,
+            "is_official": self.is_official,
+            "agency_id": _optional_id(self.agency_id),
+        }
+
+
+class AccountEdit(AccountForm):
+    handed_over_on: date | None = None  # with another owner: the handover's WIB day; empty: a correction
+
+    def fields(self) -> dict[str, Any]:
+        return super().fields() | ({"handed_over_on": self.handed_over_on} if self.handed_over_on else {})
+
+
+@router.post("/agencies", dependencies=[CsrfChecked])
+def add_agency(session: SessionDep, user: AdminUser, form: Annotated[AgencyForm, Form()]) -> Response:
+    return _saved(session, user, "create", "agencies", registry.create_agency(session, **form.fields()).id)
+
+
+@router.post("/agencies/{entry_id}", dependencies=[CsrfChecked])
+def edit_agency(
+    entry_id: int, session: SessionDep, user: AdminUser, form: Annotated[AgencyForm, Form()]
+) -> Response:
+    fields = form.fields()
+    registry.update_agency(session, entry_id, **fields)
+    return _saved(session, user, "update", "agencies", entry_id, fields)
 
 
 @router.post("/people", dependencies=[CsrfChecked])
-def add_person(
-    session: SessionDep,
-    user: AdminUser,
-    nip: Annotated[str, Form()],
-    name: Annotated[str, Form()],
-    agency_id: Annotated[int, Form()],
+def add_person(session: SessionDep, user: AdminUser, form: Annotated[PersonForm, Form()]) -> Response:
+    return _saved(session, user, "create", "people", registry.create_person(session, **form.fields()).id)
+
+
+@router.post("/people/{entry_id}", dependencies=[CsrfChecked])
+def edit_person(
+    entry_id: int, session: SessionDep, user: AdminUser, form: Annotated[PersonEdit, Form()]
 ) -> Response:
-    person = registry.create_person(session, nip=nip, name=name, agency_id=agency_id)
-    record_change(session, user.caller, "create", "people", person.id)
-    session.commit()
-    return _done("people")
+    """Correct a person's entry, or, with ``moved_on``, record their move to another agency (mutasi)."""
+    fields = form.fields()
+    registry.update_person(session, entry_id, **fields)
+    return _saved(session, user, "update", "people", entry_id, fields)
 
 
 @router.post("/accounts", dependencies=[CsrfChecked])
-def add_account(
-    session: SessionDep,
-    user: AdminUser,
-    platform: Annotated[str, Form()],
-    handle: Annotated[str, Form()],
-    person_id: Annotated[int, Form()],
-    is_official: Annotated[bool, Form()] = False,
-    agency_id: Annotated[str, Form()] = "",
+def add_account(session: SessionDep, user: AdminUser, form: Annotated[AccountForm, Form()]) -> Response:
+    return _saved(session, user, "create", "accounts", registry.create_account(session, **form.fields()).id)
+
+
+@router.post("/accounts/{entry_id}", dependencies=[CsrfChecked])
+def edit_account(
+    entry_id: int, session: SessionDep, user: AdminUser, form: Annotated[AccountEdit, Form()]
 ) -> Response:
-    account = registry.create_account(
-        session,
-        platform=platform,
-        handle=handle,
-        person_id=person_id,
-        is_official=is_official,
-        agency_id=_optional_id(agency_id),
-    )
-    record_change(session, user.caller, "create", "accounts", account.id)
-    session.commit()
-    return _done("accounts")
+    """Correct an account's entry, or, with ``handed_over_on``, record its handover to another owner."""
+    fields = form.fields()
+    registry.update_account(session, entry_id, **fields)
+    return _saved(session, user, "update", "accounts", entry_id, fields)
 
 
 @router.post("/schedules", dependencies=[CsrfChecked])
@@ -195,9 +274,7 @@ def add_schedule(
         valid_from=valid_from,
         valid_to=valid_to,
     )
-    record_change(session, user.caller, "create", "schedules", schedule.id)
-    session.commit()
-    return _done("schedules")
+    return _saved(session, user, "create", "schedules", schedule.id)
 
 
 @router.post("/assignments", dependencies=[CsrfChecked])
@@ -219,9 +296,7 @@ def add_assignment(
         ends_at=parse_timestamp("ends_at", ends_at, tz),
         reference=reference or None,
     )
-    record_change(session, user.caller, "create", "assignments", assignment.id)
-    session.commit()
-    return _done("assignments")
+    return _saved(session, user, "create", "assignments", assignment.id)
 
 
 @router.post("/users", dependencies=[CsrfChecked])

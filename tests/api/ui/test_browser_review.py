@@ -18,7 +18,7 @@ from api.config import Settings
 from api.main import create_app
 from api.registry import get_agency_by_code
 from api.users import create_user
-from tests.api.factories import CLIP_START, build_world
+from tests.api.factories import BUDI_NIP, CLIP_START, build_world
 from tests.api.ui.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -193,4 +193,21 @@ def test_an_uploader_sees_a_finished_clips_case_ids_without_links(
     page.wait_for_load_state("networkidle")  # app.js has filled in the cases
     assert page.locator(".job-cases a").count() == 0
     assert page.locator(".job-cases span.tag").first.inner_text().startswith("Kasus ")
+    page.close()
+
+
+def test_a_move_is_recorded_on_a_persons_edit_page_in_a_real_browser(live_server: str, chromium) -> None:
+    page = chromium.new_page()
+    _sign_in(page, live_server, "admin")
+    page.goto(f"{live_server}/ui/registry/people")
+    page.locator("tr", has_text="Budi Santoso").get_by_role("link", name="Ubah").click()
+    page.wait_for_url(f"{live_server}/ui/registry/people/*")
+    assert page.input_value("input[name=nip]") == BUDI_NIP
+    page.select_option("select[name=agency_id]", label="DINKES · Dinas Kesehatan")
+    page.fill("input[name=moved_on]", "2026-04-20")
+    _shot(page, "10-registry-edit")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(f"{live_server}/ui/registry/people")
+    row = page.locator("tr", has_text="Budi Santoso").inner_text()
+    assert "DINKES" in row and "dari DISKOMINFO, pindah 2026-04-20" in row
     page.close()

@@ -9,7 +9,16 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
-from api.registry import find_account, get_agency_by_code, get_person_by_nip, update_account, update_person
+from api.registry import (
+    agency_on,
+    find_account,
+    get_agency_by_code,
+    get_person_by_nip,
+    list_agencies,
+    owner_on,
+    update_account,
+    update_person,
+)
 from api.ui.web import API_DIR, CONTENT_SECURITY_POLICY, INLINE_SCRIPTS, INLINE_STYLES
 from api.users import create_user
 from tests.api.factories import BUDI_NIP, CLIP_START, SARI_NIP, TUESDAY
@@ -148,6 +157,97 @@ def test_registry_pages_name_past_agencies_and_owners(client: TestClient, browse
     assert "DINKES" in person and "dari DISKOMINFO, pindah 2026-04-20" in person
     row = next(r for r in admin.get("/ui/registry/accounts").text.split("<tr>") if "budi.lmj" in r)
     assert "Sari Dewi" in row and "sebelumnya Budi Santoso, diserahkan 2026-05-04" in row
+
+
+def _edit_url(admin, section: str, text: str) -> str:
+    row = next(r for r in admin.get(f"/ui/registry/{section}").text.split("<tr>") if text in r)
+    return re.search(rf'href="(/ui/registry/{section}/\d+)"', row).group(1)
+
+
+def _people(client: TestClient):
+    with client.app.state.service.sessions() as session:
+        budi, sari = get_person_by_nip(session, BUDI_NIP), get_person_by_nip(session, SARI_NIP)
+        return budi, sari, {a.code: a.id for a in list_agencies(session)}
+
+
+def test_a_person_is_corrected_or_moved_on_their_edit_page(client: TestClient, browser) -> None:
+    admin = browser("admin")
+    url = _edit_url(admin, "people", BUDI_NIP)
+    budi, _, agencies = _people(client)
+    page = admin.get(url).text
+    assert f'value="{BUDI_NIP}"' in page and 'value="Budi Santoso"' in page
+    assert f'<option value="{agencies["DISKOMINFO"]}" selected>' in page
+    form = {"nip": BUDI_NIP, "name": "Budi Santoso, S.Kom.", "agency_id": agencies["DISKOMINFO"]}
+    assert admin.post(url, form, page=url).status_code == 303  # a correction: no past
+    same_agency = admin.post(url, {**form, "moved_on": "2026-04-20"}, page=url)
+    assert same_agency.status_code == 422 and "a move needs the agency moved to" in same_agency.text
+    moved = {**form, "agency_id": agencies["DINKES"], "moved_on": "2026-04-20"}
+    assert admin.post(url, moved, page=url).status_code == 303
+    again = admin.post(url, {**moved, "agency_id": agencies["SETDA"]}, page=url)
+    assert again.status_code == 422 and "not after the last one recorded (2026-04-20)" in again.text
+    with client.app.state.service.sessions() as session:
+        person = get_person_by_nip(session, BUDI_NIP)
+        assert person.name == "Budi Santoso, S.Kom." and person.agency.code == "DINKES"
+        assert [(p.agency.code, p.until) for p in person.past_postings] == [("DISKOMINFO", date(2026, 4, 20))]
+        assert agency_on(person, date(2026, 4, 19)).code == "DISKOMINFO"
+        assert agency_on(person, date(2026, 4, 20)).code == "DINKES"
+    assert "dari DISKOMINFO, pindah 2026-04-20" in admin.get(url).text
+    audit = admin.get("/ui/audit?action=update").text
+    assert f"people:{budi.id}" in audit and "moved_on" in audit
+
+
+def test_an_account_is_handed_over_or_made_official_on_its_edit_page(client: TestClient, browser) -> None:
+    admin = browser("admin")
+    url = _edit_url(admin, "accounts", "budi.lmj")
+    budi, sari, agencies = _people(client)
+    page = admin.get(url).text
+    assert 'value="budi.lmj"' in page and f'<option value="{budi.id}" selected>' in page
+    assert 'name="is_official" value="true" >' in page  # not ticked
+    form = {"platform": "tiktok", "handle": "budi.lmj", "person_id": sari.id, "handed_over_on": "2026-05-04"}
+    assert admin.post(url, form, page=url).status_code == 303
+    row = next(r for r in admin.get("/ui/registry/accounts").text.split("<tr>") if "budi.lmj" in r)
+    assert "Sari Dewi" in row and "sebelumnya Budi Santoso, diserahkan 2026-05-04" in row
+    unnamed = admin.post(url, {**form, "handed_over_on": "", "is_official": "true"}, page=url)
+    assert unnamed.status_code == 422 and "must name the agency it speaks for" in unnamed.text
+    official = {**form, "handed_over_on": "", "is_official": "true", "agency_id": agencies["DINKES"]}
+    assert admin.post(url, official, page=url).status_code == 303
+    with client.app.state.service.sessions() as session:
+        account = find_account(session, "tiktok", "budi.lmj")
+        assert account.is_official and account.agency.code == "DINKES" and account.owner.nip == SARI_NIP
+        assert owner_on(account, date(2026, 5, 3)).nip == BUDI_NIP and len(account.past_owners) == 1
+    assert 'name="is_official" value="true" checked>' in admin.get(url).text
+
+
+def test_an_agency_is_renamed_and_never_its_own_parent(client: TestClient, browser) -> None:
+    admin = browser("admin")
+    url = _edit_url(admin, "agencies", "DINKES")
+    agency_id = int(url.rsplit("/", 1)[1])
+    page = admin.get(url).text
+    assert 'value="DINKES"' in page and f'<option value="{agency_id}"' not in page
+    _, _, agencies = _people(client)
+    form = {"code": "dinkes-p2kb", "name": "Dinas Kesehatan, P2KB", "parent_id": agencies["SETDA"]}
+    assert admin.post(url, form, page=url).status_code == 303
+    row = next(r for r in admin.get("/ui/registry/agencies").text.split("<tr>") if "DINKES-P2KB" in r)
+    assert "Dinas Kesehatan, P2KB" in row and "SETDA" in row
+    bad = admin.post(url, {**form, "parent_id": "x"}, page=url)
+    assert bad.status_code == 422 and "choose one from the list" in bad.text
+
+
+@pytest.mark.parametrize(
+    "url", ["/ui/registry/people/999999", "/ui/registry/users/1", "/ui/registry/schedules/1"]
+)
+def test_only_existing_agencies_people_and_accounts_have_an_edit_page(browser, url: str) -> None:
+    assert browser("admin").get(url).status_code == 404
+
+
+def test_a_reviewer_cannot_edit_the_registry(client: TestClient, browser) -> None:
+    budi, _, agencies = _people(client)
+    url = f"/ui/registry/people/{budi.id}"
+    reviewer = browser("rev.kominfo")
+    assert reviewer.get(url).status_code == 403
+    form = {"nip": BUDI_NIP, "name": "Someone Else", "agency_id": agencies["DISKOMINFO"]}
+    assert reviewer.post(url, form, page="/ui/cases").status_code == 403
+    assert _people(client)[0].name == "Budi Santoso"
 
 
 @pytest.mark.parametrize("section", ["agencies", "people", "accounts", "schedules", "assignments", "users"])
