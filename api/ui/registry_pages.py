@@ -1,8 +1,8 @@
 """Registry pages for administrators without an agency scope (BKPSDM): agencies, people, accounts,
 schedules, assignments and web UI users, each listed with a form to add one; deletions; an edit page for
-agencies, people (a correction, or a move with its day) and accounts (a correction, or a handover with its
-day); the CSV import with a preview of its errors. Every change goes through ``api.registry`` (or
-``api.users``)."""
+each registry entry (a person's records a move with its day, an account's a handover; without a day the
+change corrects the entry); the CSV import with a preview of its errors. Every change goes through
+``api.registry`` (or ``api.users``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from api import registry
@@ -39,7 +39,13 @@ DELETERS = {
 }
 
 
-EDITABLE = {"agencies": registry.get_agency, "people": registry.get_person, "accounts": registry.get_account}
+EDITABLE = {
+    "agencies": registry.get_agency,
+    "people": registry.get_person,
+    "accounts": registry.get_account,
+    "schedules": registry.get_schedule,
+    "assignments": registry.get_assignment,
+}
 
 
 def _rows(session: Session, section: str) -> list:
@@ -110,7 +116,7 @@ def section_page(request: Request, section: str, session: SessionDep, user: Admi
 def edit_page(
     request: Request, section: str, entry_id: int, session: SessionDep, user: AdminUser
 ) -> Response:
-    """An entry's form, filled in: agencies, people (with a move) and accounts (with a handover)."""
+    """An entry's form, filled in; a person's has a move's day, an account's a handover's."""
     if section not in EDITABLE:
         raise ResourceNotFoundError("editable registry section", section)
     context = _form_context(session, section) | {"entry": EDITABLE[section](session, entry_id)}
@@ -256,47 +262,79 @@ def edit_account(
     return _saved(session, user, "update", "accounts", entry_id, fields)
 
 
+class ScheduleEdit(BaseModel):
+    name: str
+    definition: str = Field(max_length=20_000)
+    valid_from: date
+    valid_to: date | None = None  # empty: open-ended
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "definition": self.definition,
+            "valid_from": self.valid_from,
+            "valid_to": self.valid_to,
+        }
+
+
+class ScheduleForm(ScheduleEdit):
+    agency_id: int  # a schedule stays its agency's: another agency's is a new schedule
+
+    def fields(self) -> dict[str, Any]:
+        return super().fields() | {"agency_id": self.agency_id}
+
+
+class AssignmentEdit(BaseModel):
+    kind: str
+    starts_at: str
+    ends_at: str
+    tz: str = "Asia/Jakarta"  # the zone of times written without an offset
+    reference: str = ""
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "starts_at": parse_timestamp("starts_at", self.starts_at, self.tz),
+            "ends_at": parse_timestamp("ends_at", self.ends_at, self.tz),
+            "reference": self.reference or None,
+        }
+
+
+class AssignmentForm(AssignmentEdit):
+    person_id: int  # an assignment stays its person's: another person's is a new assignment
+
+    def fields(self) -> dict[str, Any]:
+        return super().fields() | {"person_id": self.person_id}
+
+
 @router.post("/schedules", dependencies=[CsrfChecked])
-def add_schedule(
-    session: SessionDep,
-    user: AdminUser,
-    agency_id: Annotated[int, Form()],
-    name: Annotated[str, Form()],
-    definition: Annotated[str, Form(max_length=20_000)],
-    valid_from: Annotated[date, Form()],
-    valid_to: Annotated[date | None, Form()] = None,
+def add_schedule(session: SessionDep, user: AdminUser, form: Annotated[ScheduleForm, Form()]) -> Response:
+    return _saved(session, user, "create", "schedules", registry.create_schedule(session, **form.fields()).id)
+
+
+@router.post("/schedules/{entry_id}", dependencies=[CsrfChecked])
+def edit_schedule(
+    entry_id: int, session: SessionDep, user: AdminUser, form: Annotated[ScheduleEdit, Form()]
 ) -> Response:
-    schedule = registry.create_schedule(
-        session,
-        agency_id=agency_id,
-        name=name,
-        definition=definition,
-        valid_from=valid_from,
-        valid_to=valid_to,
-    )
-    return _saved(session, user, "create", "schedules", schedule.id)
+    fields = form.fields()
+    registry.update_schedule(session, entry_id, **fields)
+    return _saved(session, user, "update", "schedules", entry_id, fields)
 
 
 @router.post("/assignments", dependencies=[CsrfChecked])
-def add_assignment(
-    session: SessionDep,
-    user: AdminUser,
-    person_id: Annotated[int, Form()],
-    kind: Annotated[str, Form()],
-    starts_at: Annotated[str, Form()],
-    ends_at: Annotated[str, Form()],
-    tz: Annotated[str, Form()] = "Asia/Jakarta",
-    reference: Annotated[str, Form()] = "",
-) -> Response:
-    assignment = registry.create_assignment(
-        session,
-        person_id=person_id,
-        kind=kind,
-        starts_at=parse_timestamp("starts_at", starts_at, tz),
-        ends_at=parse_timestamp("ends_at", ends_at, tz),
-        reference=reference or None,
-    )
+def add_assignment(session: SessionDep, user: AdminUser, form: Annotated[AssignmentForm, Form()]) -> Response:
+    assignment = registry.create_assignment(session, **form.fields())
     return _saved(session, user, "create", "assignments", assignment.id)
+
+
+@router.post("/assignments/{entry_id}", dependencies=[CsrfChecked])
+def edit_assignment(
+    entry_id: int, session: SessionDep, user: AdminUser, form: Annotated[AssignmentEdit, Form()]
+) -> Response:
+    """Change a surat tugas, leave or shift: its kind, span (read in ``tz`` when naive) or reference."""
+    fields = form.fields()
+    registry.update_assignment(session, entry_id, **fields)
+    return _saved(session, user, "update", "assignments", entry_id, fields)
 
 
 @router.post("/users", dependencies=[CsrfChecked])

@@ -71,6 +71,12 @@ def wib(value: datetime | None, with_seconds: bool = False) -> str:
     return to_wib(value).strftime("%Y-%m-%d %H:%M:%S WIB" if with_seconds else "%Y-%m-%d %H:%M WIB")
 
 
+def wib_input(value: datetime) -> str:
+    """A UTC time as WIB wall time for a ``datetime-local`` input (seconds only where it has them)."""
+    local = to_wib(value)
+    return local.strftime("%Y-%m-%dT%H:%M:%S" if local.second else "%Y-%m-%dT%H:%M")
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -81,6 +87,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["wib"] = wib
+    env.filters["wib_input"] = wib_input
     return env
 
 

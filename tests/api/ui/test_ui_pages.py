@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +15,7 @@ from api.registry import (
     get_agency_by_code,
     get_person_by_nip,
     list_agencies,
+    list_assignments,
     owner_on,
     update_account,
     update_person,
@@ -233,10 +234,51 @@ def test_an_agency_is_renamed_and_never_its_own_parent(client: TestClient, brows
     assert bad.status_code == 422 and "choose one from the list" in bad.text
 
 
+def test_a_schedule_is_changed_on_its_edit_page(client: TestClient, browser) -> None:
+    admin, page = browser("admin"), "/ui/registry/schedules"
+    definition = "mon-thu: {work: ['08:00-15:00'], breaks: []}\nfri: {work: ['07:00-11:00'], breaks: []}"
+    _, _, agencies = _people(client)
+    form = {"name": "Ramadan", "definition": definition, "valid_from": "2026-02-19"}
+    assert admin.post(page, {**form, "agency_id": agencies["DINKES"]}, page=page).status_code == 303
+    url = _edit_url(admin, "schedules", "Ramadan")
+    edit = admin.get(url).text
+    assert "DINKES" in edit and 'value="2026-02-19"' in edit and "08:00-15:00" in edit
+    assert 'name="valid_to" value=""' in edit  # open-ended
+    ended = {**form, "name": "Ramadan 1447 H", "valid_to": "2026-03-20"}
+    assert admin.post(url, ended, page=url).status_code == 303
+    row = next(r for r in admin.get(page).text.split("<tr>") if "Ramadan 1447 H" in r)
+    assert "2026-02-19 \N{EN DASH} 2026-03-20" in row
+    backwards = admin.post(url, {**ended, "valid_to": "2026-02-01"}, page=url)
+    assert backwards.status_code == 422 and "valid_to" in backwards.text
+
+
+def test_an_assignment_is_changed_on_its_edit_page_in_the_zone_given(client: TestClient, browser) -> None:
+    admin, page = browser("admin"), "/ui/registry/assignments"
+    budi, _, _ = _people(client)
+    form = {"kind": "assignment", "starts_at": f"{TUESDAY}T18:00", "ends_at": f"{TUESDAY}T21:00:30"}
+    added = {**form, "person_id": budi.id, "reference": "800/7/2026"}
+    assert admin.post(page, added, page=page).status_code == 303
+    url = _edit_url(admin, "assignments", "800/7/2026")
+    edit = admin.get(url).text
+    assert "Budi Santoso" in edit and 'name="person_id"' not in edit  # stays Budi's
+    assert f'value="{TUESDAY}T18:00"' in edit and f'value="{TUESDAY}T21:00:30"' in edit  # WIB, as entered
+    assert '<option value="assignment" selected>' in edit and 'value="800/7/2026"' in edit
+    later = {"kind": "leave", "starts_at": f"{TUESDAY}T12:00", "ends_at": f"{TUESDAY}T15:00", "tz": "UTC"}
+    assert admin.post(url, later, page=url).status_code == 303
+    with client.app.state.service.sessions() as session:
+        (assignment,) = list_assignments(session, person_id=budi.id)
+        assert assignment.kind == "leave" and assignment.reference is None
+        assert assignment.starts_at == datetime(2026, 4, 14, 12, tzinfo=UTC)
+        assert assignment.ends_at == datetime(2026, 4, 14, 15, tzinfo=UTC)
+    assert f'value="{TUESDAY}T19:00"' in admin.get(url).text  # 12:00 UTC is 19:00 WIB
+    backwards = admin.post(url, {**later, "ends_at": f"{TUESDAY}T11:00"}, page=url)
+    assert backwards.status_code == 422 and "ends_at" in backwards.text
+
+
 @pytest.mark.parametrize(
-    "url", ["/ui/registry/people/999999", "/ui/registry/users/1", "/ui/registry/schedules/1"]
+    "url", ["/ui/registry/people/999999", "/ui/registry/assignments/999999", "/ui/registry/users/1"]
 )
-def test_only_existing_agencies_people_and_accounts_have_an_edit_page(browser, url: str) -> None:
+def test_only_existing_registry_entries_have_an_edit_page(browser, url: str) -> None:
     assert browser("admin").get(url).status_code == 404
 
 
