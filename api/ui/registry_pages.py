@@ -7,12 +7,10 @@ change corrects the entry); the CSV import with a preview of its errors. Every c
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from api import registry
@@ -20,9 +18,19 @@ from api.audit import record
 from api.db.models import ApiKeyRole, AssignmentKind, Platform
 from api.deps import SessionDep
 from api.errors import ResourceNotFoundError
-from api.registry import InvalidEntryError
 from api.registry.audit_entries import Change, Section, record_change, record_import
-from api.timestamps import parse_timestamp
+from api.ui.registry_forms import (
+    AccountEdit,
+    AccountForm,
+    AgencyForm,
+    AssignmentEdit,
+    AssignmentForm,
+    PersonEdit,
+    PersonForm,
+    ScheduleEdit,
+    ScheduleForm,
+    optional_id,
+)
 from api.ui.upload_pages import ZONES
 from api.ui.web import AdminUser, CsrfChecked, SignedIn, render
 from api.uploads import MAX_CSV_BYTES, read_limited
@@ -142,14 +150,6 @@ def delete_entry(section: str, entry_id: int, session: SessionDep, user: AdminUs
     return _done(section)
 
 
-def _optional_id(value: str) -> int | None:
-    if not value:
-        return None
-    if not (value.isascii() and value.isdigit()):
-        raise InvalidEntryError("id", "choose one from the list")
-    return int(value)
-
-
 def _done(section: str) -> Response:
     return RedirectResponse(f"/ui/registry/{section}", status_code=303)
 
@@ -167,55 +167,6 @@ def _saved(
     record_change(session, user.caller, action, section, entry_id, fields=fields)
     session.commit()
     return _done(section)
-
-
-class AgencyForm(BaseModel):
-    code: str
-    name: str
-    parent_id: str = ""
-
-    def fields(self) -> dict[str, Any]:
-        return {"code": self.code, "name": self.name, "parent_id": _optional_id(self.parent_id)}
-
-
-class PersonForm(BaseModel):
-    nip: str
-    name: str
-    agency_id: int
-
-    def fields(self) -> dict[str, Any]:
-        return {"nip": self.nip, "name": self.name, "agency_id": self.agency_id}
-
-
-class PersonEdit(PersonForm):
-    moved_on: date | None = None  # with another agency: the move's WIB day; empty: the entry was wrong
-
-    def fields(self) -> dict[str, Any]:
-        return super().fields() | ({"moved_on": self.moved_on} if self.moved_on else {})
-
-
-class AccountForm(BaseModel):
-    platform: str
-    handle: str
-    person_id: int
-    is_official: bool = False  # an unticked box sends nothing
-    agency_id: str = ""
-
-    def fields(self) -> dict[str, Any]:
-        return {
-            "platform": self.platform,
-            "handle": self.handle,
-            "person_id": self.person_id,
-            "is_official": self.is_official,
-            "agency_id": _optional_id(self.agency_id),
-        }
-
-
-class AccountEdit(AccountForm):
-    handed_over_on: date | None = None  # with another owner: the handover's WIB day; empty: a correction
-
-    def fields(self) -> dict[str, Any]:
-        return super().fields() | ({"handed_over_on": self.handed_over_on} if self.handed_over_on else {})
 
 
 @router.post("/agencies", dependencies=[CsrfChecked])
@@ -260,51 +211,6 @@ def edit_account(
     fields = form.fields()
     registry.update_account(session, entry_id, **fields)
     return _saved(session, user, "update", "accounts", entry_id, fields)
-
-
-class ScheduleEdit(BaseModel):
-    name: str
-    definition: str = Field(max_length=20_000)
-    valid_from: date
-    valid_to: date | None = None  # empty: open-ended
-
-    def fields(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "definition": self.definition,
-            "valid_from": self.valid_from,
-            "valid_to": self.valid_to,
-        }
-
-
-class ScheduleForm(ScheduleEdit):
-    agency_id: int  # a schedule stays its agency's: another agency's is a new schedule
-
-    def fields(self) -> dict[str, Any]:
-        return super().fields() | {"agency_id": self.agency_id}
-
-
-class AssignmentEdit(BaseModel):
-    kind: str
-    starts_at: str
-    ends_at: str
-    tz: str = "Asia/Jakarta"  # the zone of times written without an offset
-    reference: str = ""
-
-    def fields(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "starts_at": parse_timestamp("starts_at", self.starts_at, self.tz),
-            "ends_at": parse_timestamp("ends_at", self.ends_at, self.tz),
-            "reference": self.reference or None,
-        }
-
-
-class AssignmentForm(AssignmentEdit):
-    person_id: int  # an assignment stays its person's: another person's is a new assignment
-
-    def fields(self) -> dict[str, Any]:
-        return super().fields() | {"person_id": self.person_id}
 
 
 @router.post("/schedules", dependencies=[CsrfChecked])
@@ -353,7 +259,7 @@ def add_user(
         password=password,
         role=role,
         display_name=display_name or None,
-        agency_id=_optional_id(agency_id),
+        agency_id=optional_id(agency_id),
     )
     record(session, user.caller, "create_user", f"user:{created.id}", {"role": created.role.value})
     session.commit()
