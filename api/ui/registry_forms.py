@@ -37,14 +37,14 @@ class PersonForm(BaseModel):
     agency_id: int
 
     def fields(self) -> dict[str, Any]:
-        return {"nip": self.nip, "name": self.name, "agency_id": self.agency_id}
+        return self.model_dump()
 
 
 class PersonEdit(PersonForm):
     moved_on: date | None = None  # with another agency: the move's WIB day; empty: the entry was wrong
 
     def fields(self) -> dict[str, Any]:
-        return super().fields() | ({"moved_on": self.moved_on} if self.moved_on else {})
+        return self.model_dump(exclude_none=True)
 
 
 class AccountForm(BaseModel):
@@ -78,19 +78,11 @@ class ScheduleEdit(BaseModel):
     valid_to: date | None = None  # empty: open-ended
 
     def fields(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "definition": self.definition,
-            "valid_from": self.valid_from,
-            "valid_to": self.valid_to,
-        }
+        return self.model_dump()
 
 
 class ScheduleForm(ScheduleEdit):
     agency_id: int  # a schedule stays its agency's: another agency's is a new schedule
-
-    def fields(self) -> dict[str, Any]:
-        return super().fields() | {"agency_id": self.agency_id}
 
 
 class AssignmentEdit(BaseModel):

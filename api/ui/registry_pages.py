@@ -6,7 +6,7 @@ change corrects the entry); the CSV import with a preview of its errors. Every c
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -169,6 +169,19 @@ def _saved(
     return _done(section)
 
 
+def _updated(
+    session: Session,
+    user: SignedIn,
+    section: Section,
+    entry_id: int,
+    update: Callable[..., object],
+    fields: dict[str, Any],
+) -> Response:
+    """Apply an edit form's ``fields`` with the section's ``update`` function, then as :func:`_saved`."""
+    update(session, entry_id, **fields)
+    return _saved(session, user, "update", section, entry_id, fields)
+
+
 @router.post("/agencies", dependencies=[CsrfChecked])
 def add_agency(session: SessionDep, user: AdminUser, form: Annotated[AgencyForm, Form()]) -> Response:
     return _saved(session, user, "create", "agencies", registry.create_agency(session, **form.fields()).id)
@@ -178,9 +191,7 @@ def add_agency(session: SessionDep, user: AdminUser, form: Annotated[AgencyForm,
 def edit_agency(
     entry_id: int, session: SessionDep, user: AdminUser, form: Annotated[AgencyForm, Form()]
 ) -> Response:
-    fields = form.fields()
-    registry.update_agency(session, entry_id, **fields)
-    return _saved(session, user, "update", "agencies", entry_id, fields)
+    return _updated(session, user, "agencies", entry_id, registry.update_agency, form.fields())
 
 
 @router.post("/people", dependencies=[CsrfChecked])
@@ -193,9 +204,7 @@ def edit_person(
     entry_id: int, session: SessionDep, user: AdminUser, form: Annotated[PersonEdit, Form()]
 ) -> Response:
     """Correct a person's entry, or, with ``moved_on``, record their move to another agency (mutasi)."""
-    fields = form.fields()
-    registry.update_person(session, entry_id, **fields)
-    return _saved(session, user, "update", "people", entry_id, fields)
+    return _updated(session, user, "people", entry_id, registry.update_person, form.fields())
 
 
 @router.post("/accounts", dependencies=[CsrfChecked])
@@ -208,9 +217,7 @@ def edit_account(
     entry_id: int, session: SessionDep, user: AdminUser, form: Annotated[AccountEdit, Form()]
 ) -> Response:
     """Correct an account's entry, or, with ``handed_over_on``, record its handover to another owner."""
-    fields = form.fields()
-    registry.update_account(session, entry_id, **fields)
-    return _saved(session, user, "update", "accounts", entry_id, fields)
+    return _updated(session, user, "accounts", entry_id, registry.update_account, form.fields())
 
 
 @router.post("/schedules", dependencies=[CsrfChecked])
@@ -222,9 +229,7 @@ def add_schedule(session: SessionDep, user: AdminUser, form: Annotated[ScheduleF
 def edit_schedule(
     entry_id: int, session: SessionDep, user: AdminUser, form: Annotated[ScheduleEdit, Form()]
 ) -> Response:
-    fields = form.fields()
-    registry.update_schedule(session, entry_id, **fields)
-    return _saved(session, user, "update", "schedules", entry_id, fields)
+    return _updated(session, user, "schedules", entry_id, registry.update_schedule, form.fields())
 
 
 @router.post("/assignments", dependencies=[CsrfChecked])
@@ -238,9 +243,7 @@ def edit_assignment(
     entry_id: int, session: SessionDep, user: AdminUser, form: Annotated[AssignmentEdit, Form()]
 ) -> Response:
     """Change a surat tugas, leave or shift: its kind, span (read in ``tz`` when naive) or reference."""
-    fields = form.fields()
-    registry.update_assignment(session, entry_id, **fields)
-    return _saved(session, user, "update", "assignments", entry_id, fields)
+    return _updated(session, user, "assignments", entry_id, registry.update_assignment, form.fields())
 
 
 @router.post("/users", dependencies=[CsrfChecked])
