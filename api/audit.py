@@ -28,6 +28,8 @@ ACTIONS = (
     "delete",
     "registry_import",
     "create_user",
+    "update_user",
+    "set_password",
     "delete_user",
     "create_api_key",
     "revoke_api_key",

@@ -497,10 +497,20 @@ def _registry_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _users_create(args: argparse.Namespace) -> int:
+def _password(username: str) -> str | None:
+    """A web UI user's password from ``SERAGAM_PASSWORD``, else a terminal prompt; None if interrupted."""
     import getpass
     import os
 
+    try:
+        return os.environ.get("SERAGAM_PASSWORD") or getpass.getpass(f"password for {username}: ")
+    except EOFError:  # no terminal to prompt on (a script, a pipe)
+        raise ValueError("no password: set SERAGAM_PASSWORD or run in a terminal") from None
+    except KeyboardInterrupt:
+        return None
+
+
+def _users_create(args: argparse.Namespace) -> int:
     from api.audit import record
     from api.db import open_database, session_factory
     from api.registry import get_agency_by_code
@@ -508,11 +518,8 @@ def _users_create(args: argparse.Namespace) -> int:
 
     if args.admin and args.role not in (None, "administrator"):
         raise ValueError(f"--admin makes an administrator, not a {args.role}: give one of --admin and --role")
-    try:
-        password = os.environ.get("SERAGAM_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
-    except EOFError:  # no terminal to prompt on (a script, a pipe)
-        raise ValueError("no password: set SERAGAM_PASSWORD or run in a terminal") from None
-    except KeyboardInterrupt:
+    password = _password(args.username)
+    if password is None:
         print("seragam: interrupted; no user created", file=sys.stderr)
         return 130
     settings = _service_settings(args)
@@ -532,6 +539,25 @@ def _users_create(args: argparse.Namespace) -> int:
             session.commit()
             scope = args.agency or "every agency"
             print(f"created {user.role} {user.username} ({scope}); sign in at /ui/")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _users_set_password(args: argparse.Namespace) -> int:
+    from api.db import open_database, session_factory
+    from api.users import set_password
+
+    password = _password(args.username)
+    if password is None:
+        print("seragam: interrupted; the password is unchanged", file=sys.stderr)
+        return 130
+    engine = open_database(_service_settings(args).db_url)
+    try:
+        with session_factory(engine)() as session:
+            user = set_password(session, args.username, password, "cli")
+            session.commit()
+            print(f"new password set for {user.username}; their web UI sessions have ended")
     finally:
         engine.dispose()
     return 0
@@ -828,6 +854,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agency", help="agency code that scopes the user (with the agencies below it)")
     _add_service_options(p)
     p.set_defaults(run=_users_create)
+    p = users.add_parser(
+        "set-password",
+        help="a new password for a web UI user (forgotten or leaked; from SERAGAM_PASSWORD or a prompt); "
+        "their sessions end at once",
+    )
+    p.add_argument("--username", required=True)
+    _add_service_options(p)
+    p.set_defaults(run=_users_set_password)
     p = users.add_parser("delete", help="remove a web UI user (someone who left); their sessions end at once")
     p.add_argument("--username", required=True)
     _add_service_options(p)

@@ -40,18 +40,62 @@ def create_user(
         raise InvalidEntryError(
             "username", "use 3-64 of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
         )
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidEntryError("password", f"use at least {MIN_PASSWORD_LENGTH} characters")
+    password_hash = _password_hash(password)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise DuplicateEntryError("user", "username", username)
     user = User(
         username=username,
         display_name=required_text("display_name", display_name or username, 200),
-        password_hash=_hasher.hash(password),
+        password_hash=password_hash,
         role=parse_choice("role", role, ApiKeyRole),
         agency=None if agency_id is None else get_agency(session, agency_id),
     )
     session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, username: str) -> User:
+    """The user named ``username``; ``NotFoundError`` if there is none."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise NotFoundError("user", username, "username")
+    return user
+
+
+def update_user(
+    session: Session,
+    username: str,
+    actor: Caller | str,
+    *,
+    role: str,
+    display_name: str | None = None,
+    agency_id: int | None = None,
+) -> User:
+    """Give a user another role, agency scope or display name (someone promoted or moved); their sessions
+    act with it from their next request. The last administrator without an agency scope stays one.
+    Audited; flushed, the caller commits."""
+    user = get_user(session, username)
+    new_role = parse_choice("role", role, ApiKeyRole)
+    agency = None if agency_id is None else get_agency(session, agency_id)
+    if new_role != ApiKeyRole.ADMINISTRATOR or agency is not None:
+        _keep_an_administrator(session, user, "stop being one")
+    user.role, user.agency = new_role, agency
+    user.display_name = required_text("display_name", display_name or user.username, 200)
+    detail = {"username": user.username, "role": new_role.value, "agency": agency.code if agency else None}
+    record(session, actor, "update_user", f"user:{user.id}", detail)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, username: str, password: str, actor: Caller | str) -> User:
+    """A new password for a user (forgotten, leaked, or changed by its owner): every session of theirs
+    stops at its next request. Audited (never the password); flushed, the caller commits.
+    Raises ``InvalidEntryError`` for a short password, ``NotFoundError`` for an unknown username."""
+    user = get_user(session, username)
+    user.password_hash = _password_hash(password)
+    user.session_version += 1
+    record(session, actor, "set_password", f"user:{user.id}", {"username": user.username})
     session.flush()
     return user
 
@@ -62,21 +106,33 @@ def delete_user(session: Session, username: str, actor: Caller | str) -> User:
     agency scope stays, so that someone can still manage users. Audited with the username, as the row
     goes; flushed, the caller commits.
     Raises ``NotFoundError`` for an unknown username, ``InUseError`` for the last such administrator."""
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is None:
-        raise NotFoundError("user", username, "username")
-    if user.role == ApiKeyRole.ADMINISTRATOR and user.agency_id is None:
-        others = select(User.id).where(
-            User.role == ApiKeyRole.ADMINISTRATOR, User.agency_id.is_(None), User.id != user.id
-        )
-        if session.scalar(others.limit(1)) is None:
-            raise InUseError(
-                f"{user.username} is the last administrator of every agency; create another one first"
-            )
+    user = get_user(session, username)
+    _keep_an_administrator(session, user, "be deleted")
     record(session, actor, "delete_user", f"user:{user.id}", {"username": user.username})
     session.delete(user)
     session.flush()
     return user
+
+
+def _keep_an_administrator(session: Session, user: User, change: str) -> None:
+    """Refuse (``InUseError``) a change that would leave no administrator without an agency scope, who
+    alone can manage users."""
+    if user.role != ApiKeyRole.ADMINISTRATOR or user.agency_id is not None:
+        return
+    others = select(User.id).where(
+        User.role == ApiKeyRole.ADMINISTRATOR, User.agency_id.is_(None), User.id != user.id
+    )
+    if session.scalar(others.limit(1)) is None:
+        raise InUseError(
+            f"{user.username} is the last administrator of every agency and cannot {change}; "
+            "create another one first"
+        )
+
+
+def _password_hash(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidEntryError("password", f"use at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
 
 
 def list_users(session: Session) -> list[User]:

@@ -106,3 +106,13 @@ class AssignmentForm(AssignmentEdit):
 
     def fields(self) -> dict[str, Any]:
         return super().fields() | {"person_id": self.person_id}
+
+
+class UserEdit(BaseModel):
+    role: str
+    display_name: str = ""
+    agency_id: str = ""
+    password: str = Field("", max_length=1000)  # empty: the password stays; set apart (set_password)
+
+    def fields(self) -> dict[str, Any]:
+        return self.model_dump(include={"role", "display_name"}) | {"agency_id": optional_id(self.agency_id)}

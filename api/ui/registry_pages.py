@@ -29,12 +29,13 @@ from api.ui.registry_forms import (
     PersonForm,
     ScheduleEdit,
     ScheduleForm,
+    UserEdit,
     optional_id,
 )
 from api.ui.upload_pages import ZONES
 from api.ui.web import AdminUser, CsrfChecked, SignedIn, render
 from api.uploads import MAX_CSV_BYTES, read_limited
-from api.users import create_user, delete_user, list_users
+from api.users import create_user, delete_user, get_user, list_users, set_password, update_user
 
 router = APIRouter(prefix="/registry", include_in_schema=False)
 SECTIONS = ("agencies", "people", "accounts", "schedules", "assignments", "users")
@@ -120,6 +121,14 @@ def section_page(request: Request, section: str, session: SessionDep, user: Admi
     return render(request, "registry.html", context, user=user)
 
 
+@router.get("/users/{username}")
+def edit_user_page(request: Request, username: str, session: SessionDep, user: AdminUser) -> Response:
+    entry = get_user(session, username)
+    action = f"/ui/registry/users/{entry.username}"
+    context = _form_context(session, "users") | {"entry": entry, "action": action}
+    return render(request, "registry_edit.html", context, user=user)
+
+
 @router.get("/{section}/{entry_id}")
 def edit_page(
     request: Request, section: str, entry_id: int, session: SessionDep, user: AdminUser
@@ -127,8 +136,26 @@ def edit_page(
     """An entry's form, filled in; a person's has a move's day, an account's a handover's."""
     if section not in EDITABLE:
         raise ResourceNotFoundError("editable registry section", section)
-    context = _form_context(session, section) | {"entry": EDITABLE[section](session, entry_id)}
+    context = _form_context(session, section) | {
+        "entry": EDITABLE[section](session, entry_id),
+        "action": f"/ui/registry/{section}/{entry_id}",
+    }
     return render(request, "registry_edit.html", context, user=user)
+
+
+@router.post("/users/{username}", dependencies=[CsrfChecked])
+def edit_user(
+    request: Request, username: str, session: SessionDep, user: AdminUser, form: Annotated[UserEdit, Form()]
+) -> Response:
+    """Another role, agency scope or display name for a web UI user; a new password ends their sessions
+    (the administrator's own stays signed in here)."""
+    update_user(session, username, user.caller, **form.fields())
+    if form.password:
+        edited = set_password(session, username, form.password, user.caller)
+        if edited.id == user.user_id:
+            request.session["session_version"] = edited.session_version
+    session.commit()
+    return _done("users")
 
 
 @router.post("/users/{username}/delete", dependencies=[CsrfChecked])

@@ -14,8 +14,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.audit import record
 from api.deps import SessionDep, SettingsDep
-from api.ui.web import LANGUAGES, CsrfChecked, render
-from api.users import check_password, end_sessions
+from api.ui.web import LANGUAGES, CsrfChecked, CurrentUser, SignedIn, render
+from api.users import check_password, end_sessions, set_password
 
 router = APIRouter(include_in_schema=False)
 
@@ -130,6 +130,48 @@ def sign_out(request: Request, session: SessionDep) -> Response:
     if language:
         request.session["lang"] = language
     return RedirectResponse("/ui/sign-in", status_code=303)
+
+
+def _password_page(
+    request: Request, user: SignedIn, error: str | None = None, status: int = 200, changed: bool = False
+) -> Response:
+    context = {"error": error, "changed": changed}
+    return render(request, "password.html", context, user=user, status_code=status)
+
+
+@router.get("/password")
+def password_form(request: Request, user: CurrentUser) -> Response:
+    return _password_page(request, user)
+
+
+@router.post("/password", dependencies=[CsrfChecked])
+def change_password(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    current: Annotated[str, Form(max_length=1000)],
+    new: Annotated[str, Form(max_length=1000)],
+    repeat: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    """A signed-in user's own new password, given their current one (throttled as sign-ins are). Their
+    other sessions end; this one stays signed in."""
+    if new != repeat:
+        return _password_page(request, user, "password.mismatch", 422)
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    address = request.client.host if request.client else "unknown"
+    admitted_at = throttle.admit(user.username, address, settings.sign_in_attempts, settings.sign_in_pause_s)
+    if admitted_at is None:
+        return _password_page(request, user, "sign_in.throttled", 429)
+    if check_password(session, user.username, current) is None:
+        record(session, user.caller, "sign_in_failed", f"user:{user.user_id}", {"address": address})
+        session.commit()
+        return _password_page(request, user, "password.wrong", 422)
+    throttle.succeeded(user.username, address, admitted_at)
+    changed = set_password(session, user.username, new, user.caller)
+    session.commit()
+    request.session["session_version"] = changed.session_version
+    return _password_page(request, user, changed=True)
 
 
 @router.get("/lang/{language}")

@@ -57,6 +57,25 @@ def test_users_delete_removes_a_user_and_keeps_the_last_administrator(
     assert "last administrator" in capsys.readouterr().err
 
 
+def test_users_set_password_replaces_a_forgotten_one_and_ends_the_sessions(
+    client: TestClient, browser, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    settings = client.app.state.service.settings
+    signed_in = browser("admin")
+    monkeypatch.setenv("SERAGAM_PASSWORD", "a remembered password")
+    assert main(["users", "set-password", "--username", "Admin", *_service_args(settings)]) == 0
+    assert "new password set for admin" in capsys.readouterr().out
+    assert signed_in.get("/ui/cases").headers["location"].startswith("/ui/sign-in")
+    assert browser(None).sign_in("admin", "a remembered password").status_code == 303
+    monkeypatch.setenv("SERAGAM_PASSWORD", "short")
+    assert main(["users", "set-password", "--username", "admin", *_service_args(settings)]) == 2
+    assert "use at least 10 characters" in capsys.readouterr().err
+    assert main(["users", "set-password", "--username", "nobody", *_service_args(settings)]) == 2
+    with client.app.state.service.sessions() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "set_password")).all()
+        assert [(e.actor, e.detail["username"]) for e in entries] == [("cli", "admin")]
+
+
 def _review(browser, case_id: int) -> None:
     reviewer = browser("rev.kominfo")
     page = f"/ui/cases/{case_id}"

@@ -21,7 +21,7 @@ from api.registry import (
     update_person,
 )
 from api.ui.web import API_DIR, CONTENT_SECURITY_POLICY, INLINE_SCRIPTS, INLINE_STYLES
-from api.users import create_user
+from api.users import create_user, get_user
 from tests.api.factories import BUDI_NIP, CLIP_START, SARI_NIP, TUESDAY
 from tests.api.ui.conftest import PASSWORD
 
@@ -337,6 +337,37 @@ def test_a_removed_user_is_signed_out_everywhere_and_the_last_administrator_stay
     last = admin.post("/ui/registry/users/admin/delete", page=users)
     assert last.status_code == 409 and "last administrator" in last.text
     assert admin.get("/ui/cases").status_code == 200
+
+
+def test_an_administrator_changes_a_users_role_scope_and_password(client: TestClient, browser) -> None:
+    admin, leaver = browser("admin"), browser("rev.kominfo")
+    url = "/ui/registry/users/rev.kominfo"
+    assert f'href="{url}"' in admin.get("/ui/registry/users").text
+    page = admin.get(url).text
+    assert '<option value="reviewer" selected>' in page and 'name="username"' not in page
+    _, _, agencies = _people(client)
+    form = {"role": "reviewer", "display_name": "Rina (Dinkes)", "agency_id": agencies["DINKES"]}
+    assert admin.post(url, form, page=url).status_code == 303
+    assert leaver.get("/ui/cases").status_code == 200  # still signed in, now DINKES's reviewer
+    with client.app.state.service.sessions() as session:
+        user = get_user(session, "rev.kominfo")
+        assert user.agency.code == "DINKES" and user.display_name == "Rina (Dinkes)"
+    assert admin.post(url, {**form, "password": "a new long password"}, page=url).status_code == 303
+    assert leaver.get("/ui/cases").headers["location"].startswith("/ui/sign-in")
+    assert browser(None).sign_in("rev.kominfo", "a new long password").status_code == 303
+    assert "rev.kominfo" in admin.get("/ui/audit?action=update_user").text
+    assert "rev.kominfo" in admin.get("/ui/audit?action=set_password").text
+    assert admin.get("/ui/registry/users/nobody").status_code == 404
+
+
+def test_the_last_administrator_keeps_the_role_and_an_own_new_password_keeps_the_session(browser) -> None:
+    admin = browser("admin")
+    url = "/ui/registry/users/admin"
+    demoted = admin.post(url, {"role": "reviewer"}, page=url)
+    assert demoted.status_code == 409 and "last administrator" in demoted.text
+    own = admin.post(url, {"role": "administrator", "password": "another long password"}, page=url)
+    assert own.status_code == 303 and admin.get("/ui/registry/users").status_code == 200
+    assert browser(None).sign_in("admin", "another long password").status_code == 303
 
 
 CSV_OK = (

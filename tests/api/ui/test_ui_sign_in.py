@@ -242,3 +242,50 @@ def test_a_signed_in_user_is_looked_up_once_a_request(client: TestClient, browse
         response = user.client.post("/ui/cases/viewed", data=form, follow_redirects=False)
     assert response.status_code == 303, response.text
     assert len(lookups) == 1
+
+
+NEW_PASSWORD = "a new long password"
+
+
+def test_a_user_changes_their_password_and_their_other_sessions_end(client: TestClient, browser) -> None:
+    here, elsewhere = browser("rev.kominfo"), browser("rev.kominfo")
+    assert 'href="/ui/password"' in here.get("/ui/cases").text
+    form = {"current": PASSWORD, "new": NEW_PASSWORD, "repeat": NEW_PASSWORD}
+    changed = here.post("/ui/password", form, page="/ui/password")
+    assert changed.status_code == 200 and "Kata sandi sudah diganti." in changed.text
+    assert here.get("/ui/cases").status_code == 200  # this session stays signed in
+    assert elsewhere.get("/ui/cases").headers["location"].startswith("/ui/sign-in")
+    assert browser(None).sign_in("rev.kominfo", PASSWORD).status_code == 401
+    assert browser(None).sign_in("rev.kominfo", NEW_PASSWORD).status_code == 303
+    with client.app.state.service.sessions() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "set_password")).one()
+        assert entry.actor.endswith(":rev.kominfo") and NEW_PASSWORD not in str(entry.detail)
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "repeat", "says"),
+    [
+        ("not my password", NEW_PASSWORD, NEW_PASSWORD, "Kata sandi sekarang salah."),
+        (PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "!", "Kedua kata sandi baru tidak sama."),
+        (PASSWORD, "short", "short", "use at least 10 characters"),
+    ],
+)
+def test_a_password_change_is_refused_with_a_reason_and_changes_nothing(
+    browser, current: str, new: str, repeat: str, says: str
+) -> None:
+    user = browser("rev.kominfo")
+    form = {"current": current, "new": new, "repeat": repeat}
+    refused = user.post("/ui/password", form, page="/ui/password")
+    assert refused.status_code == 422 and says in refused.text
+    assert user.get("/ui/cases").status_code == 200
+    assert browser(None).sign_in("rev.kominfo", PASSWORD).status_code == 303
+
+
+def test_guessing_the_current_password_is_throttled_as_sign_ins_are(client: TestClient, browser) -> None:
+    user = browser("rev.kominfo")
+    limit = client.app.state.service.settings.sign_in_attempts
+    wrong = {"current": "a guess", "new": NEW_PASSWORD, "repeat": NEW_PASSWORD}
+    assert {user.post("/ui/password", wrong, page="/ui/password").status_code for _ in range(limit)} == {422}
+    right = {**wrong, "current": PASSWORD}
+    assert user.post("/ui/password", right, page="/ui/password").status_code == 429
+    assert browser(None).sign_in("rev.kominfo", NEW_PASSWORD).status_code != 303
