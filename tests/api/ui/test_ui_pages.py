@@ -352,6 +352,9 @@ def test_an_administrator_changes_a_users_role_scope_and_password(client: TestCl
     with client.app.state.service.sessions() as session:
         user = get_user(session, "rev.kominfo")
         assert user.agency.code == "DINKES" and user.display_name == "Rina (Dinkes)"
+    short = admin.post(url, {**form, "role": "uploader", "password": "short"}, page=url)
+    assert short.status_code == 422 and "use at least 10 characters" in short.text
+    assert leaver.get("/ui/cases").status_code == 200  # the refused edit changed nothing: still a reviewer
     assert admin.post(url, {**form, "password": "a new long password"}, page=url).status_code == 303
     assert leaver.get("/ui/cases").headers["location"].startswith("/ui/sign-in")
     assert browser(None).sign_in("rev.kominfo", "a new long password").status_code == 303
