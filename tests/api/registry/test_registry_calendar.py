@@ -43,7 +43,7 @@ def test_schedule_keeps_its_text(db_session: Session, agencies: dict[str, Agency
 
 
 def test_the_schedule_form_shows_a_definition_the_parser_takes() -> None:
-    page = (Path(api.__file__).parent / "templates" / "registry.html").read_text()
+    page = (Path(api.__file__).parent / "templates" / "_registry_fields.html").read_text()
     example = re.search(r'<textarea name="definition"[^>]*placeholder="([^"]*)"', page)
     assert example is not None
     schedule = weekly_schedule(html.unescape(example.group(1)))
