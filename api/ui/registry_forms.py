@@ -116,3 +116,8 @@ class UserEdit(BaseModel):
 
     def fields(self) -> dict[str, Any]:
         return self.model_dump(include={"role", "display_name"}) | {"agency_id": optional_id(self.agency_id)}
+
+
+class UserForm(UserEdit):
+    username: str
+    password: str = Field(max_length=1000)  # a new user needs one

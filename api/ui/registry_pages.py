@@ -30,7 +30,7 @@ from api.ui.registry_forms import (
     ScheduleEdit,
     ScheduleForm,
     UserEdit,
-    optional_id,
+    UserForm,
 )
 from api.ui.upload_pages import ZONES
 from api.ui.web import AdminUser, CsrfChecked, SignedIn, render
@@ -274,23 +274,8 @@ def edit_assignment(
 
 
 @router.post("/users", dependencies=[CsrfChecked])
-def add_user(
-    session: SessionDep,
-    user: AdminUser,
-    username: Annotated[str, Form()],
-    password: Annotated[str, Form(max_length=1000)],
-    role: Annotated[str, Form()],
-    display_name: Annotated[str, Form()] = "",
-    agency_id: Annotated[str, Form()] = "",
-) -> Response:
-    created = create_user(
-        session,
-        username=username,
-        password=password,
-        role=role,
-        display_name=display_name or None,
-        agency_id=optional_id(agency_id),
-    )
+def add_user(session: SessionDep, user: AdminUser, form: Annotated[UserForm, Form()]) -> Response:
+    created = create_user(session, username=form.username, password=form.password, **form.fields())
     record(session, user.caller, "create_user", f"user:{created.id}", {"role": created.role.value})
     session.commit()
     return _done("users")

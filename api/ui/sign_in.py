@@ -69,6 +69,11 @@ def _throttle_keys(username: str, address: str) -> tuple[str, str]:
     return f"user:{username.strip().lower()}", f"address:{address}"
 
 
+def _address(request: Request) -> str:
+    """The client's address, which sign-in throttling counts by."""
+    return request.client.host if request.client else "unknown"
+
+
 def _safe_next(target: str) -> str:
     """Only a path inside the UI: never an absolute or protocol-relative URL (open redirect)."""
     return target if target.startswith("/ui/") and not target.startswith("//") else "/ui/"
@@ -89,7 +94,7 @@ def sign_in(
     next: Annotated[str, Form()] = "/ui/",
 ) -> Response:
     throttle: SignInThrottle = request.app.state.sign_in_throttle
-    address = request.client.host if request.client else "unknown"
+    address = _address(request)
     context = {"next": _safe_next(next), "username": username}
     admitted_at = throttle.admit(username, address, settings.sign_in_attempts, settings.sign_in_pause_s)
     if admitted_at is None:
@@ -159,7 +164,7 @@ def change_password(
     if new != repeat:
         return _password_page(request, user, "password.mismatch", 422)
     throttle: SignInThrottle = request.app.state.sign_in_throttle
-    address = request.client.host if request.client else "unknown"
+    address = _address(request)
     admitted_at = throttle.admit(user.username, address, settings.sign_in_attempts, settings.sign_in_pause_s)
     if admitted_at is None:
         return _password_page(request, user, "sign_in.throttled", 429)
