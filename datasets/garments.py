@@ -92,7 +92,7 @@ OUTFITS: dict[str, Outfit] = {
             "white_insignia",
             None,
             ((235, 238, 240), (225, 228, 232)),
-            attributes={"name_plate": 0.9, "korpri_badge": 0.8},
+            attributes={"name_plate": 0.9, "korpri_badge": 0.8, "emblem_patch": 0.4},
         ),
         # Hard negatives: look-alikes that are not civil-service attire.
         Outfit("civilian_khaki", None, ((105, 150, 185), (120, 160, 200), (95, 135, 165), (130, 175, 205))),
@@ -298,12 +298,22 @@ def recolour(image: np.ndarray, mask: np.ndarray, outfit: Outfit, rng: np.random
     region[:] = (painted * alpha + region * (1 - alpha)).astype(np.uint8)
 
 
+# Sizes of the chest attributes in shoulder widths, as real ones are: a name plate of about 8-10 by 2 cm
+# and a KORPRI pin about 2 cm across, on shoulders about 40 cm apart (the real `train` photos of white
+# shirts with insignia measure plates 0.16-0.18 wide and 0.04 tall, pins 0.05-0.06 across); narrower
+# than the pocket below the plate.
+PLATE_WIDTH = (0.16, 0.26)
+PLATE_ASPECT = (0.2, 0.28)  # height over width
+PIN_RADIUS = (0.022, 0.04)
+
+
 def _rect(center: np.ndarray, w: float, h: float) -> tuple[int, int, int, int]:
     return int(center[0] - w / 2), int(center[1] - h / 2), int(center[0] + w / 2), int(center[1] + h / 2)
 
 
 def _name_plate(image: np.ndarray, g: TorsoGeometry, rng: np.random.Generator) -> tuple[float, ...]:
-    w, h = 0.34 * g.width, 0.085 * g.width
+    w = float(rng.uniform(*PLATE_WIDTH)) * g.width
+    h = float(rng.uniform(*PLATE_ASPECT)) * w
     x1, y1, x2, y2 = _rect(g.chest("right", 0.5, 0.26), w, h)
     cv2.rectangle(image, (x1, y1), (x2, y2), (15, 15, 15), -1)
     letters = "".join(rng.choice(list("ABDEGHIKLMNRSTUWY"), int(rng.integers(5, 10))))
@@ -322,7 +332,7 @@ def _name_plate(image: np.ndarray, g: TorsoGeometry, rng: np.random.Generator) -
 
 
 def _korpri_badge(image: np.ndarray, g: TorsoGeometry, rng: np.random.Generator) -> tuple[float, ...]:
-    r = max(3, int(0.05 * g.width))
+    r = max(2, round(float(rng.uniform(*PIN_RADIUS)) * g.width))
     c = g.chest("left", 0.5, float(rng.uniform(0.18, 0.28)))
     cx, cy = int(c[0]), int(c[1])
     cv2.circle(image, (cx, cy), r, (40, 170, 215), -1)

@@ -78,6 +78,27 @@ def test_attributes_sit_on_the_torso(bundled_people: list[PhotoPeople]) -> None:
     assert abs(pin_x - g.ls[0]) < abs(pin_x - g.rs[0])
 
 
+def test_chest_attributes_have_real_sizes(bundled_people: list[PhotoPeople]) -> None:
+    """A name plate is a fifth to a quarter of the shoulders wide (narrower than the pocket under it),
+    about a quarter as tall as wide; a KORPRI pin is smaller than the plate is wide."""
+    photo, i = _photo_with_person(bundled_people)
+    width = torso_geometry(photo.people[i]).width
+    plates = 0
+    for seed in range(8):
+        boxes = dict(
+            dress(cv2.imread(photo.path), photo.people[i], OUTFITS["pdh_khaki"], np.random.default_rng(seed))
+        )
+        if "name_plate" not in boxes:  # drawn with a probability
+            continue
+        plates += 1
+        x1, y1, x2, y2 = boxes["name_plate"]
+        assert 0.15 * width <= x2 - x1 <= 0.27 * width and 0.18 <= (y2 - y1) / (x2 - x1) <= 0.32
+        if "korpri_badge" in boxes:
+            px1, _, px2, _ = boxes["korpri_badge"]
+            assert 0.044 * width - 1 <= px2 - px1 <= 0.08 * width + 1 < x2 - x1  # a radius rounds to pixels
+    assert plates >= 4
+
+
 def test_generated_dataset_is_split_by_source_and_readable(tiny_dataset: Path) -> None:
     dataset = open_yolo_dataset(tiny_dataset)
     assert dataset.names == load_taxonomy().names
