@@ -530,8 +530,11 @@ def write_yolo_dataset(
 ) -> Path:
     """Write images (hardlinked, or copied across file systems), labels and ``data.yaml``.
 
-    ``out_dir`` must be new or empty. Files are named ``<hash of the image path>_<stem>`` so that
-    same-named images from different sources do not collide. Returns the ``data.yaml`` path.
+    ``out_dir`` must be new or empty. Files are named ``<hash of the image's content>_<stem>``, so that
+    same-named images from different sources do not collide, and a dataset written anywhere lists its
+    files in the same order (ultralytics reads them in name order and batches its validation by it, so
+    a name that depended on where the dataset is written would move its metrics). Returns the
+    ``data.yaml`` path.
     """
     out_dir = Path(out_dir).resolve()
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -555,7 +558,8 @@ def write_yolo_dataset(
 
 
 def _write_item(item: LabelledImage, out_dir: Path, split: str, names: Sequence[str]) -> None:
-    digest = hashlib.sha256(str(item.image_path.resolve()).encode()).hexdigest()[:8]
+    with item.image_path.open("rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()[:8]
     stem = f"{digest}_{item.image_path.stem}"
     label = out_dir / "labels" / split / f"{stem}.txt"
     if label.exists():
