@@ -9,7 +9,6 @@ and boxes left (almost) empty by clipping are dropped with a logged warning.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -27,6 +26,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import yaml
 
+from detector.model import file_sha256
 from detector.taxonomy import load_taxonomy
 
 log = logging.getLogger(__name__)
@@ -558,9 +558,7 @@ def write_yolo_dataset(
 
 
 def _write_item(item: LabelledImage, out_dir: Path, split: str, names: Sequence[str]) -> None:
-    with item.image_path.open("rb") as f:
-        digest = hashlib.file_digest(f, "sha256").hexdigest()[:8]
-    stem = f"{digest}_{item.image_path.stem}"
+    stem = f"{file_sha256(item.image_path)[:8]}_{item.image_path.stem}"
     label = out_dir / "labels" / split / f"{stem}.txt"
     if label.exists():
         raise ValueError(f"{item.image_path} is listed twice in split {split!r}; merge() the lists first")
@@ -578,8 +576,7 @@ def merge(*lists: Sequence[LabelledImage]) -> list[LabelledImage]:
     seen: set[str] = set()
     merged = []
     for item in (it for items in lists for it in items):
-        with item.image_path.open("rb") as f:
-            digest = hashlib.file_digest(f, "sha256").hexdigest()
+        digest = file_sha256(item.image_path)
         if digest not in seen:
             seen.add(digest)
             merged.append(item)
