@@ -10,6 +10,7 @@ import hashlib
 import math
 import os
 import shutil
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,12 +75,13 @@ CLASSIFIER_DEFAULTS: dict[str, object] = {
 
 
 def portable(path: Path) -> str:
-    """A path as recorded in committed files: relative to the working directory or to site-packages."""
+    """A path as recorded in committed files: relative to the deepest folder holding it of the working
+    directory and the import roots (site-packages, a ``pip install --target`` folder on PYTHONPATH), so a
+    package's file reads the same on every machine; else its name."""
     path = path.resolve()
-    parts = path.parts
-    if "site-packages" in parts:
-        return str(Path(*parts[parts.index("site-packages") + 1 :]))
-    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else path.name
+    roots = [Path.cwd(), *(Path(entry).resolve() for entry in sys.path if entry)]
+    holding = [root for root in roots if path.is_relative_to(root)]
+    return str(path.relative_to(max(holding, key=lambda root: len(root.parts)))) if holding else path.name
 
 
 def resolve_device(device: str | None) -> str:

