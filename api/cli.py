@@ -674,7 +674,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tune-attire-threshold",
         action="store_true",
-        help="first choose the attire classifier's threshold: at most 5%% false positives on the val split",
+        help="first choose the service's operating point on the val split, the attire classifier's threshold "
+        "and a floor under the detector's official-attire thresholds, for at most 5%% of the frames without "
+        "official attire flagged (rewrites both models' settings files; after --tune-thresholds)",
     )
     p.add_argument("--attire", type=Path, help="a person-crop attire classifier: also measure two-stage")
     p.add_argument(

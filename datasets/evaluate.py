@@ -132,6 +132,12 @@ class FrameScorer:
             label in official for label in dets.above(self.operating).labels
         )
 
+    def flag_level(self, image: np.ndarray) -> float:
+        """The best official score at or over its class's operating threshold: the frame stays flagged
+        while a common floor under the thresholds is at most this; 0.0 when it is not flagged."""
+        official = self.detector.taxonomy.official_names
+        return self.detector.detect(image).above(self.operating).best_score(official)
+
 
 def _validate(weights: Path, data_yaml: Path, imgsz: int, split: str) -> Any:
     """ultralytics' validation metrics, which also keep ``matched``: ultralytics' own matching of the
@@ -327,6 +333,49 @@ def default_report_path(weights: Path) -> Path:
     return weights.with_name(f"{weights.stem}{export}.eval.json")
 
 
+@dataclass(frozen=True)
+class OperatingPoint:
+    """The service's operating point: a floor under the detector's official-attire thresholds (0.0: its
+    per-class thresholds as they are) and the person score at which two-stage scoring flags."""
+
+    floor: float
+    threshold: float
+
+
+def grid_above(score: float) -> float:
+    """The value just above ``score`` on a 1e-6 grid, as operating points are written to their files."""
+    return (math.floor(score * 1e6) + 1) / 1e6
+
+
+def joint_operating_point(frames: list[tuple[float, float, bool]], max_fpr: float) -> OperatingPoint:
+    """Of the operating points that flag at most ``max_fpr`` of the frames without official attire, the
+    one that flags the most frames with it (of equal ones, the lowest floor). ``frames``: each frame's
+    ``FrameScorer.flag_level``, its two-stage score and its truth. A frame is flagged when its level is
+    above 0 and reaches the floor, or its two-stage score reaches the threshold; each floor is just above
+    one negative frame's level (or 0), and the false positives the whole frame leaves are two-stage's
+    to spend, just above the first negative it must not flag and never under ``MIN_ATTIRE_THRESHOLD``."""
+    negatives = [(level, score) for level, score, truth in frames if not truth]
+    allowed = int(max_fpr * len(negatives))
+
+    def whole(level: float, floor: float) -> bool:
+        return level > 0 and level >= floor
+
+    best: tuple[int, OperatingPoint] | None = None
+    for floor in [0.0, *sorted({grid_above(level) for level, _ in negatives if level > 0})]:
+        spare = allowed - sum(whole(level, floor) for level, _ in negatives)
+        if spare < 0:
+            continue
+        ranked = sorted((score for level, score in negatives if not whole(level, floor)), reverse=True)
+        threshold = max(grid_above(ranked[spare]) if spare < len(ranked) else 0.0, MIN_ATTIRE_THRESHOLD)
+        found = sum(whole(level, floor) or score >= threshold for level, score, truth in frames if truth)
+        if best is None or found > best[0]:
+            best = (found, OperatingPoint(floor, threshold))
+    assert (
+        best is not None
+    )  # a floor above every negative's level leaves no false positive to the whole frame
+    return best[1]
+
+
 def choose_attire_threshold(
     attire: Path,
     data_yaml: Path,
@@ -335,32 +384,30 @@ def choose_attire_threshold(
     max_fpr: float = 0.05,
     detector: Path = DEFAULT_WEIGHTS,
 ) -> dict[str, object]:
-    """Two-stage scoring's operating threshold, for the service's judgement (``TwoStageDetector``: a frame
-    is flagged when the detector on the whole frame or two-stage scoring of a person flags it): the lowest
-    person score at which that judgement flags at most ``max_fpr`` of the ``split`` frames without official
-    attire (synthetic frames and the real ``train`` photos of that split's people), never at or below
-    ``MIN_ATTIRE_THRESHOLD``; written to ``<attire>.yaml`` where the classifier reads it."""
+    """The service's operating point (``TwoStageDetector``: a frame is flagged when the detector on the
+    whole frame or two-stage scoring of a person flags it) on the ``split`` frames (synthetic frames and
+    the real ``train`` photos of that split's people), chosen for the frame-level rates the target is
+    stated in (``joint_operating_point``): a floor under the detector's official-attire thresholds, which
+    their per-class F1 choice leaves unbounded at frame level, and two-stage scoring's threshold. The
+    threshold goes to ``<attire>.yaml`` where the classifier reads it, the raised thresholds to the
+    detector's ``<weights>.yaml``."""
     open_yolo_dataset(data_yaml).images(split)
     scorer, whole = TwoStage(attire, detector=detector), FrameScorer.for_weights(detector)
-    scored = []
+    frames = []
     for path, truth in labelled_frames(data_yaml, split, realdata):
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        scored.append((scorer(image)[0], whole(image)[1], truth))
-    negatives = [(s, by_frame) for s, by_frame, truth in scored if not truth]
-    # the frames the whole-frame pass flags are flagged whatever the threshold; the rest are ranked by it
-    ranked = sorted((s for s, by_frame in negatives if not by_frame), reverse=True)
-    allowed = max(0, int(max_fpr * len(negatives)) - (len(negatives) - len(ranked)))
-    # just above the first negative that must not be flagged, on a 1e-6 grid (as written to the file)
-    threshold = (math.floor(ranked[allowed] * 1e6) + 1) / 1e6 if allowed < len(ranked) else 0.0
-    threshold = max(threshold, MIN_ATTIRE_THRESHOLD)
+        frames.append((whole.flag_level(image), scorer(image)[0], truth))
+    point = joint_operating_point(frames, max_fpr)
 
     def flagged(truth: bool) -> str:
-        frames = [(s, by_frame) for s, by_frame, t in scored if t == truth]
-        return f"{sum(by_frame or s >= threshold for s, by_frame in frames)} of {len(frames)}"
+        mine = [(level, score) for level, score, t in frames if t == truth]
+        hits = sum((level > 0 and level >= point.floor) or score >= point.threshold for level, score in mine)
+        return f"{hits} of {len(mine)}"
 
     chosen = {
-        "threshold": threshold,
+        "threshold": point.threshold,
         "detector": scorer.detector.version,  # the mean it thresholds is of this detector's scores
+        "detector_floor": point.floor,
         "split": split,
         "max_false_positive_rate": max_fpr,
         "judged_by": "whole frame or two-stage",
@@ -368,6 +415,11 @@ def choose_attire_threshold(
         "val_negatives_flagged": flagged(False),
     }
     attire.with_suffix(".yaml").write_text(yaml.safe_dump(chosen, sort_keys=False))
+    official = whole.detector.taxonomy.official_names
+    raised = {name: max(t, point.floor) if name in official else t for name, t in whole.operating.items()}
+    sidecar = detector.with_suffix(".yaml")
+    settings = (yaml.safe_load(sidecar.read_text()) or {}) if sidecar.exists() else {}
+    sidecar.write_text(yaml.safe_dump(settings | {"imgsz": whole.detector.imgsz, "thresholds": raised}))
     return chosen
 
 
