@@ -341,6 +341,15 @@ class OperatingPoint:
     floor: float
     threshold: float
 
+    def flags(self, level: float, score: float) -> bool:
+        """Whether a frame is flagged: its ``FrameScorer.flag_level`` and its two-stage score."""
+        return whole_frame_flags(level, self.floor) or score >= self.threshold
+
+
+def whole_frame_flags(level: float, floor: float) -> bool:
+    """Whether the whole frame is flagged, its official detections' thresholds raised to ``floor``."""
+    return level > 0 and level >= floor
+
 
 def grid_above(score: float) -> float:
     """The value just above ``score`` on a 1e-6 grid, as operating points are written to their files."""
@@ -356,23 +365,19 @@ def joint_operating_point(frames: list[tuple[float, float, bool]], max_fpr: floa
     to spend, just above the first negative it must not flag and never under ``MIN_ATTIRE_THRESHOLD``."""
     negatives = [(level, score) for level, score, truth in frames if not truth]
     allowed = int(max_fpr * len(negatives))
-
-    def whole(level: float, floor: float) -> bool:
-        return level > 0 and level >= floor
-
     best: tuple[int, OperatingPoint] | None = None
     for floor in [0.0, *sorted({grid_above(level) for level, _ in negatives if level > 0})]:
-        spare = allowed - sum(whole(level, floor) for level, _ in negatives)
+        spare = allowed - sum(whole_frame_flags(level, floor) for level, _ in negatives)
         if spare < 0:
             continue
-        ranked = sorted((score for level, score in negatives if not whole(level, floor)), reverse=True)
+        ranked = sorted((s for level, s in negatives if not whole_frame_flags(level, floor)), reverse=True)
         threshold = max(grid_above(ranked[spare]) if spare < len(ranked) else 0.0, MIN_ATTIRE_THRESHOLD)
-        found = sum(whole(level, floor) or score >= threshold for level, score, truth in frames if truth)
+        point = OperatingPoint(floor, threshold)
+        found = sum(point.flags(level, score) for level, score, truth in frames if truth)
         if best is None or found > best[0]:
-            best = (found, OperatingPoint(floor, threshold))
-    assert (
-        best is not None
-    )  # a floor above every negative's level leaves no false positive to the whole frame
+            best = (found, point)
+    # the highest floor is above every negative's level, which leaves the whole frame no false positive
+    assert best is not None
     return best[1]
 
 
@@ -401,8 +406,7 @@ def choose_attire_threshold(
 
     def flagged(truth: bool) -> str:
         mine = [(level, score) for level, score, t in frames if t == truth]
-        hits = sum((level > 0 and level >= point.floor) or score >= point.threshold for level, score in mine)
-        return f"{hits} of {len(mine)}"
+        return f"{sum(point.flags(level, score) for level, score in mine)} of {len(mine)}"
 
     chosen = {
         "threshold": point.threshold,
