@@ -421,9 +421,7 @@ def choose_attire_threshold(
     attire.with_suffix(".yaml").write_text(yaml.safe_dump(chosen, sort_keys=False))
     official = whole.detector.taxonomy.official_names
     raised = {name: max(t, point.floor) if name in official else t for name, t in whole.operating.items()}
-    sidecar = detector.with_suffix(".yaml")
-    settings = (yaml.safe_load(sidecar.read_text()) or {}) if sidecar.exists() else {}
-    sidecar.write_text(yaml.safe_dump(settings | {"imgsz": whole.detector.imgsz, "thresholds": raised}))
+    ModelSettings(whole.detector.imgsz, raised).write(detector)
     return chosen
 
 
@@ -437,7 +435,7 @@ def choose_thresholds(weights: Path, data_yaml: Path, imgsz: int, split: str = "
     thresholds = best_f1_thresholds(
         names, matched["tp"][:, 0], matched["conf"], matched["pred_cls"], matched["target_cls"]
     )
-    weights.with_suffix(".yaml").write_text(yaml.safe_dump({"imgsz": imgsz, "thresholds": thresholds}))
+    ModelSettings(imgsz, thresholds).write(weights)
     return thresholds
 
 

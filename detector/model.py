@@ -55,6 +55,11 @@ class ModelSettings:
         except ValueError as error:
             raise ValueError(f"{sidecar}: {error}") from None
 
+    def write(self, weights: Path) -> None:
+        """Write these settings beside ``weights``, as ``<weights>.yaml`` where ``for_weights`` reads them."""
+        sidecar = weights.with_suffix(".yaml")
+        sidecar.write_text(yaml.safe_dump({"imgsz": self.imgsz, "thresholds": self.thresholds}))
+
 
 def class_thresholds(thresholds: Mapping[str, object], taxonomy: Taxonomy) -> dict[str, float]:
     """Per-class thresholds, each a number from 0 to 1 for a class of the taxonomy (a misspelt class
