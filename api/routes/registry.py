@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from api import registry
 from api.deps import RegistryAdmin, SessionDep
 from api.errors import InvalidUploadError
-from api.registry.audit_entries import record_change, record_import
+from api.registry.audit_entries import record_change, record_import, record_update
 from api.schemas import (
     AccountIn,
     AccountOut,
@@ -58,8 +58,7 @@ def update_agency(
     agency_id: int, body: AgencyUpdate, session: SessionDep, caller: RegistryAdmin
 ) -> AgencyOut:
     fields = body.model_dump(exclude_unset=True)
-    agency = registry.update_agency(session, agency_id, **fields)
-    record_change(session, caller, "update", "agencies", agency_id, fields=fields)
+    agency = record_update(session, caller, "agencies", agency_id, registry.update_agency, fields)
     session.commit()
     return AgencyOut.of(agency)
 
@@ -94,8 +93,7 @@ def update_person(
     person_id: int, body: PersonUpdate, session: SessionDep, caller: RegistryAdmin
 ) -> PersonOut:
     fields = body.model_dump(exclude_unset=True)
-    person = registry.update_person(session, person_id, **fields)
-    record_change(session, caller, "update", "people", person_id, fields=fields)
+    person = record_update(session, caller, "people", person_id, registry.update_person, fields)
     session.commit()
     return PersonOut.of(person)
 
@@ -130,8 +128,7 @@ def update_account(
     account_id: int, body: AccountUpdate, session: SessionDep, caller: RegistryAdmin
 ) -> AccountOut:
     fields = body.model_dump(exclude_unset=True)
-    account = registry.update_account(session, account_id, **fields)
-    record_change(session, caller, "update", "accounts", account_id, fields=fields)
+    account = record_update(session, caller, "accounts", account_id, registry.update_account, fields)
     session.commit()
     return AccountOut.of(account)
 
@@ -168,8 +165,9 @@ def update_assignment(
     assignment_id: int, body: AssignmentUpdate, session: SessionDep, caller: RegistryAdmin
 ) -> AssignmentOut:
     fields = body.model_dump(exclude_unset=True)
-    assignment = registry.update_assignment(session, assignment_id, **fields)
-    record_change(session, caller, "update", "assignments", assignment_id, fields=fields)
+    assignment = record_update(
+        session, caller, "assignments", assignment_id, registry.update_assignment, fields
+    )
     session.commit()
     return AssignmentOut.of(assignment)
 
@@ -204,8 +202,7 @@ def update_schedule(
     schedule_id: int, body: ScheduleUpdate, session: SessionDep, caller: RegistryAdmin
 ) -> ScheduleOut:
     fields = body.model_dump(exclude_unset=True)
-    schedule = registry.update_schedule(session, schedule_id, **fields)
-    record_change(session, caller, "update", "schedules", schedule_id, fields=fields)
+    schedule = record_update(session, caller, "schedules", schedule_id, registry.update_schedule, fields)
     session.commit()
     return ScheduleOut.of(schedule)
 

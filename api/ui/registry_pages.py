@@ -6,7 +6,7 @@ change corrects the entry); the CSV import with a preview of its errors. Every c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from api import registry
 from api.audit import record
-from api.db.models import ApiKeyRole, AssignmentKind, Platform
+from api.db.models import ApiKeyRole, AssignmentKind, Base, Platform
 from api.deps import SessionDep
 from api.errors import ResourceNotFoundError
-from api.registry.audit_entries import Change, Section, record_change, record_import
+from api.registry.audit_entries import Section, record_change, record_import, record_update
 from api.ui.registry_forms import (
     AccountEdit,
     AccountForm,
@@ -181,17 +181,9 @@ def _done(section: str) -> Response:
     return RedirectResponse(f"/ui/registry/{section}", status_code=303)
 
 
-def _saved(
-    session: Session,
-    user: SignedIn,
-    action: Change,
-    section: Section,
-    entry_id: int,
-    fields: Collection[str] = (),
-) -> Response:
-    """Audit a created or updated entry (``fields``: the names of those the form gave), commit, list the
-    section again."""
-    record_change(session, user.caller, action, section, entry_id, fields=fields)
+def _created(session: Session, user: SignedIn, section: Section, entry_id: int) -> Response:
+    """Audit a created entry, commit, list the section again."""
+    record_change(session, user.caller, "create", section, entry_id)
     session.commit()
     return _done(section)
 
@@ -201,17 +193,19 @@ def _updated(
     user: SignedIn,
     section: Section,
     entry_id: int,
-    update: Callable[..., object],
+    update: Callable[..., Base],
     fields: dict[str, Any],
 ) -> Response:
-    """Apply an edit form's ``fields`` with the section's ``update`` function, then as :func:`_saved`."""
-    update(session, entry_id, **fields)
-    return _saved(session, user, "update", section, entry_id, fields)
+    """Apply an edit form's ``fields`` with the section's ``update`` function, audit what it changed,
+    commit, list the section again."""
+    record_update(session, user.caller, section, entry_id, update, fields)
+    session.commit()
+    return _done(section)
 
 
 @router.post("/agencies", dependencies=[CsrfChecked])
 def add_agency(session: SessionDep, user: AdminUser, form: Annotated[AgencyForm, Form()]) -> Response:
-    return _saved(session, user, "create", "agencies", registry.create_agency(session, **form.fields()).id)
+    return _created(session, user, "agencies", registry.create_agency(session, **form.fields()).id)
 
 
 @router.post("/agencies/{entry_id}", dependencies=[CsrfChecked])
@@ -223,7 +217,7 @@ def edit_agency(
 
 @router.post("/people", dependencies=[CsrfChecked])
 def add_person(session: SessionDep, user: AdminUser, form: Annotated[PersonForm, Form()]) -> Response:
-    return _saved(session, user, "create", "people", registry.create_person(session, **form.fields()).id)
+    return _created(session, user, "people", registry.create_person(session, **form.fields()).id)
 
 
 @router.post("/people/{entry_id}", dependencies=[CsrfChecked])
@@ -236,7 +230,7 @@ def edit_person(
 
 @router.post("/accounts", dependencies=[CsrfChecked])
 def add_account(session: SessionDep, user: AdminUser, form: Annotated[AccountForm, Form()]) -> Response:
-    return _saved(session, user, "create", "accounts", registry.create_account(session, **form.fields()).id)
+    return _created(session, user, "accounts", registry.create_account(session, **form.fields()).id)
 
 
 @router.post("/accounts/{entry_id}", dependencies=[CsrfChecked])
@@ -249,7 +243,7 @@ def edit_account(
 
 @router.post("/schedules", dependencies=[CsrfChecked])
 def add_schedule(session: SessionDep, user: AdminUser, form: Annotated[ScheduleForm, Form()]) -> Response:
-    return _saved(session, user, "create", "schedules", registry.create_schedule(session, **form.fields()).id)
+    return _created(session, user, "schedules", registry.create_schedule(session, **form.fields()).id)
 
 
 @router.post("/schedules/{entry_id}", dependencies=[CsrfChecked])
@@ -262,7 +256,7 @@ def edit_schedule(
 @router.post("/assignments", dependencies=[CsrfChecked])
 def add_assignment(session: SessionDep, user: AdminUser, form: Annotated[AssignmentForm, Form()]) -> Response:
     assignment = registry.create_assignment(session, **form.fields())
-    return _saved(session, user, "create", "assignments", assignment.id)
+    return _created(session, user, "assignments", assignment.id)
 
 
 @router.post("/assignments/{entry_id}", dependencies=[CsrfChecked])

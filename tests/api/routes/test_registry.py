@@ -173,7 +173,10 @@ def test_registry_changes_are_audited_and_refusals_are_not(client: TestClient, w
         "/v1/assignments", json={"person_id": 1, "kind": "assignment", **span}, headers=admin
     )
     number = created.json()["id"]
-    client.patch(f"/v1/assignments/{number}", json={"reference": "ST/1"}, headers=admin)
+    # the same start in UTC and the kind it has: an entry names only what changed
+    same = {"kind": "assignment", "starts_at": "2026-04-14T01:00:00Z"}
+    client.patch(f"/v1/assignments/{number}", json={"reference": "ST/1", **same}, headers=admin)
+    client.patch(f"/v1/assignments/{number}", json=same, headers=admin)
     client.delete(f"/v1/assignments/{number}", headers=admin)
     assert client.delete(f"/v1/agencies/{world.agencies['DINKES']}", headers=admin).status_code == 409
     files = {"file": ("registry.csv", CSV.encode(), "text/csv")}
@@ -182,6 +185,7 @@ def test_registry_changes_are_audited_and_refusals_are_not(client: TestClient, w
     assert _audit(client) == [
         ("api-key", "create", f"assignments:{number}", {}),
         ("api-key", "update", f"assignments:{number}", {"fields": ["reference"]}),
+        ("api-key", "update", f"assignments:{number}", {"fields": []}),
         ("api-key", "delete", f"assignments:{number}", {}),
         (
             "api-key",

@@ -8,7 +8,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from api.db.models import AuditEntry
 from api.registry import (
     agency_on,
     find_account,
@@ -195,6 +197,9 @@ def test_a_person_is_corrected_or_moved_on_their_edit_page(client: TestClient, b
     assert "dari DISKOMINFO, pindah 2026-04-20" in admin.get(url).text
     audit = admin.get("/ui/audit?action=update").text
     assert f"people:{budi.id}" in audit and "moved_on" in audit
+    with client.app.state.service.sessions() as session:  # the form gives every field; entries name changes
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.target == f"people:{budi.id}"))
+        assert [e.detail for e in entries] == [{"fields": ["name"]}, {"fields": ["agency_id", "moved_on"]}]
 
 
 def test_an_account_is_handed_over_or_made_official_on_its_edit_page(client: TestClient, browser) -> None:
