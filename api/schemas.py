@@ -354,6 +354,12 @@ class AccountUpdate(Update):
         description="with person_id: the WIB day the account was handed over; streams before it stay "
         "judged as the old owner's. Without it, person_id corrects the entry for every stream",
     )
+    status_changed_on: date | None = Field(
+        None,
+        description="with is_official or agency_id: the WIB day the account became official, stopped being "
+        "so or came to speak for another agency; streams before it stay judged by its old status. Without "
+        "it, they correct the status held since the last change (every stream's, when none was recorded)",
+    )
 
 
 class PastOwnerOut(BaseModel):
@@ -361,6 +367,14 @@ class PastOwnerOut(BaseModel):
 
     person_id: int
     until: date = Field(description="the WIB day the account was handed over (not owned that day)")
+
+
+class PastStatusOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    is_official: bool
+    agency_id: int | None
+    until: date = Field(description="the WIB day the status changed (not held that day)")
 
 
 class AccountOut(BaseModel):
@@ -373,6 +387,7 @@ class AccountOut(BaseModel):
     is_official: bool
     agency_id: int | None
     past_owners: list[PastOwnerOut] = Field(description="who owned it before, oldest first")
+    past_statuses: list[PastStatusOut] = Field(description="its statuses before, oldest first")
 
     @classmethod
     def of(cls, account: SocialAccount) -> AccountOut:

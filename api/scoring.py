@@ -19,7 +19,15 @@ from api.policy import (
     WorkingCalendar,
     to_wib,
 )
-from api.registry import agency_on, find_account, normalise_handle, owner_on, parse_platform, weekly_schedule
+from api.registry import (
+    agency_on,
+    find_account,
+    normalise_handle,
+    official_on,
+    owner_on,
+    parse_platform,
+    weekly_schedule,
+)
 from detector.episodes import AttireEpisode
 from detector.model import Detector
 from detector.scan import ScanSettings
@@ -55,7 +63,7 @@ def stream_subject(
     session: Session, platform: str, handle: str, start: datetime, duration_s: float
 ) -> StreamSubject:
     """The stream as the policy sees it: its owner's calendar context comes from the registry, as of the
-    stream's WIB day (``owner_on``, ``agency_on``). Raises ``UnknownPlatformError`` or
+    stream's WIB day (``owner_on``, ``agency_on``, ``official_on``). Raises ``UnknownPlatformError`` or
     ``InvalidEntryError`` for a platform or handle that cannot exist."""
     clean_platform, clean_handle = parse_platform(platform), normalise_handle(handle)
     account = find_account(session, clean_platform, clean_handle)
@@ -66,9 +74,8 @@ def stream_subject(
     owner = owner_on(account, day)
     agency = agency_on(owner, day)
     context = _person_context(session, owner, agency)
-    stream = StreamContext(
-        clean_platform.value, clean_handle, account.is_official, context, start, duration_s
-    )
+    official = official_on(account, day)
+    stream = StreamContext(clean_platform.value, clean_handle, official, context, start, duration_s)
     return StreamSubject(stream, account, owner, agency)
 
 

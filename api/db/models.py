@@ -189,6 +189,9 @@ class SocialAccount(Base):
     past_owners: Mapped[list[PastOwnership]] = relationship(
         back_populates="account", cascade="all, delete-orphan", order_by="PastOwnership.until"
     )
+    past_statuses: Mapped[list[PastAccountStatus]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", order_by="PastAccountStatus.until"
+    )
 
 
 class PastOwnership(Base):
@@ -204,6 +207,26 @@ class PastOwnership(Base):
 
     account: Mapped[SocialAccount] = relationship(back_populates="past_owners")
     person: Mapped[Person] = relationship()
+
+
+class PastAccountStatus(Base):
+    """Whether an account was official, and for which agency, before its status changed, up to the WIB day
+    ``until`` (exclusive): a past stream is judged by the status of its day (an account made official
+    in May was a personal one in April). ``SocialAccount.is_official`` is its status now."""
+
+    __tablename__ = "past_account_statuses"
+    __table_args__ = (
+        CheckConstraint("NOT is_official OR agency_id IS NOT NULL", name="official_has_agency"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id", ondelete="CASCADE"), index=True)
+    is_official: Mapped[bool]
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
+    until: Mapped[date] = mapped_column(Date)
+
+    account: Mapped[SocialAccount] = relationship(back_populates="past_statuses")
+    agency: Mapped[Agency | None] = relationship()
 
 
 class Schedule(Base):

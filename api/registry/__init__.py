@@ -11,6 +11,7 @@ from api.registry.accounts import (
     find_account,
     get_account,
     list_accounts,
+    official_on,
     owner_on,
     update_account,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "list_people",
     "list_schedules",
     "normalise_handle",
+    "official_on",
     "owner_on",
     "parse_platform",
     "update_account",

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from api.db.models import Agency, Case, PastOwnership, Person, Platform, SocialAccount
+from api.db.models import Agency, Case, PastAccountStatus, PastOwnership, Person, Platform, SocialAccount
 from api.registry.agencies import get_agency
 from api.registry.errors import DuplicateEntryError, InUseError, InvalidEntryError
 from api.registry.lookup import count_where, get_or_raise
@@ -74,13 +74,17 @@ def update_account(
     is_official: bool | Unset = UNSET,
     agency_id: int | Unset | None = UNSET,
     handed_over_on: date | Unset = UNSET,
+    status_changed_on: date | Unset = UNSET,
 ) -> SocialAccount:
     """Change the given fields; the official/agency rule of :func:`create_account` still holds after.
 
     ``person_id`` with ``handed_over_on`` records a handover: the account was its owner's until that WIB
     day and the new owner's from it, so streams before it are still judged as the old owner's. ``person_id``
-    alone corrects a wrong entry, for every stream. Everything is checked before anything changes, so a
-    refused update leaves the account as it was.
+    alone corrects a wrong entry, for every stream. In the same way ``is_official`` or ``agency_id`` with
+    ``status_changed_on`` records the day the account became official, stopped being so or came to speak
+    for another agency; alone they correct the status it has held since its last change (every stream's,
+    when none was recorded). Everything is checked before
+    anything changes, so a refused update leaves the account as it was.
     """
     account = get_account(session, account_id)
     new_platform = account.platform if platform is UNSET else parse_platform(platform)
@@ -97,6 +101,17 @@ def update_account(
             "handed_over_on", handed_over_on, account.past_owners, changes=owner != account.owner, needs=needs
         )
         account.past_owners.append(PastOwnership(person=account.owner, until=handed_over_on))
+    if status_changed_on is not UNSET:
+        now = f"official for {account.agency.code}" if account.agency else "personal"
+        needs = f"a change of status needs the new one: give is_official or agency_id, other than now ({now})"
+        changes = (official, agency) != (account.is_official, account.agency)
+        check_change(
+            "status_changed_on", status_changed_on, account.past_statuses, changes=changes, needs=needs
+        )
+        was = PastAccountStatus(
+            is_official=account.is_official, agency=account.agency, until=status_changed_on
+        )
+        account.past_statuses.append(was)
     account.platform, account.handle, account.owner = new_platform, new_handle, owner
     account.is_official, account.agency = official, agency
     session.flush()
@@ -119,6 +134,12 @@ def owner_on(account: SocialAccount, day: date) -> Person:
     """Who owned ``account`` on the WIB ``day``: the first past owner whose ownership lasted beyond it,
     else its owner now."""
     return next((p.person for p in account.past_owners if day < p.until), account.owner)
+
+
+def official_on(account: SocialAccount, day: date) -> bool:
+    """Whether ``account`` was official on the WIB ``day``: the first past status that lasted beyond it,
+    else its status now."""
+    return next((p.is_official for p in account.past_statuses if day < p.until), account.is_official)
 
 
 def _free_handle(session: Session, platform: str, handle: str) -> tuple[Platform, str]:

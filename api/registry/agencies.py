@@ -5,7 +5,17 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.db.models import Agency, ApiKey, Case, PastPosting, Person, Schedule, SocialAccount, User
+from api.db.models import (
+    Agency,
+    ApiKey,
+    Case,
+    PastAccountStatus,
+    PastPosting,
+    Person,
+    Schedule,
+    SocialAccount,
+    User,
+)
 from api.registry.errors import DuplicateEntryError, InUseError, InvalidEntryError, NotFoundError
 from api.registry.lookup import count_where, get_or_raise
 from api.registry.values import UNSET, Unset, agency_code, required_text
@@ -62,8 +72,8 @@ def update_agency(
 
 def delete_agency(session: Session, agency_id: int) -> None:
     """Remove an agency that nothing refers to any more: no sub-agency, person (now or before a move),
-    official account, schedule, API key, web UI user or case (the database would refuse the delete; this
-    says what to move first)."""
+    official account (now or before its status changed), schedule, API key, web UI user or case (the
+    database would refuse the delete; this says what to move first)."""
     agency = get_agency(session, agency_id)
     dependants = {
         "sub-agencies": count_where(session, Agency, Agency.parent_id == agency_id),
@@ -72,6 +82,9 @@ def delete_agency(session: Session, agency_id: int) -> None:
             session, PastPosting, PastPosting.agency_id == agency_id
         ),
         "official accounts": count_where(session, SocialAccount, SocialAccount.agency_id == agency_id),
+        "past statuses of accounts that once spoke for it": count_where(
+            session, PastAccountStatus, PastAccountStatus.agency_id == agency_id
+        ),
         "schedules": count_where(session, Schedule, Schedule.agency_id == agency_id),
         "API keys": count_where(session, ApiKey, ApiKey.agency_id == agency_id),
         "web UI users": count_where(session, User, User.agency_id == agency_id),

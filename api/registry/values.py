@@ -170,9 +170,9 @@ class Past(Protocol):
 
 
 def check_change(field: str, day: date, past: Sequence[Past], *, changes: bool, needs: str) -> None:
-    """A move or a handover on the WIB ``day``: refused unless it ``changes`` something (``needs`` says
-    what to give), within the years the service judges, and after the last one recorded in ``past`` (each
-    ends the span the one before began)."""
+    """A move, a handover or an account's change of status on the WIB ``day``: refused unless it ``changes``
+    something (``needs`` says what to give), within the years the service judges, and after the last one
+    recorded in ``past`` (each ends the span the one before began)."""
     if not changes:
         raise InvalidEntryError(field, needs)
     plausible_day(field, day)

@@ -40,8 +40,8 @@ from api.db.models import (
     SocialAccount,
 )
 from api.deps import ScoringDep, SessionDep, StoreDep
-from api.policy import WIB
-from api.registry import InvalidEntryError, get_agency_by_code, list_agencies
+from api.policy import WIB, to_wib
+from api.registry import InvalidEntryError, get_agency_by_code, list_agencies, official_on
 from api.review import add_feedback, decide, decisions_of, feedback_of, mark_viewed, next_case, viewed_by
 from api.timeline import case_timeline
 from api.ui.faces import blur_faces
@@ -249,8 +249,10 @@ def case_page(
     (row,) = case_rows(session, user, [case])
     timeline = case_timeline(session, scoring, case)
     threshold = (case.thresholds.get("episodes") or {}).get("confirm_score")
+    stream_day = to_wib(case.stream_started_at or case.start_at).date()
     context = {
         "row": row,
+        "official": row.account is not None and official_on(row.account, stream_day),  # the account then
         "case": case,
         "plot": timeline_plot(timeline, threshold),
         "timeline": timeline,

@@ -1,6 +1,7 @@
 """The registry pages' forms, each read into the keyword arguments of its ``api.registry`` function
 (``fields``). A section's edit form leaves out what an entry keeps for good (a schedule's agency, an
-assignment's person); a person's adds the day of a move, an account's the day of a handover."""
+assignment's person); a person's adds the day of a move, an account's the days of a handover and of a
+change of status."""
 
 from __future__ import annotations
 
@@ -66,9 +67,11 @@ class AccountForm(BaseModel):
 
 class AccountEdit(AccountForm):
     handed_over_on: date | None = None  # with another owner: the handover's WIB day; empty: a correction
+    status_changed_on: date | None = None  # with another status: the day it changed; empty: a correction
 
     def fields(self) -> dict[str, Any]:
-        return super().fields() | ({"handed_over_on": self.handed_over_on} if self.handed_over_on else {})
+        days = {"handed_over_on": self.handed_over_on, "status_changed_on": self.status_changed_on}
+        return super().fields() | {name: day for name, day in days.items() if day}
 
 
 class ScheduleEdit(BaseModel):

@@ -1,8 +1,8 @@
 """Registry pages for administrators without an agency scope (BKPSDM): agencies, people, accounts,
 schedules, assignments and web UI users, each listed with a form to add one; deletions; an edit page for
-each registry entry (a person's records a move with its day, an account's a handover; without a day the
-change corrects the entry); the CSV import with a preview of its errors. Every change goes through
-``api.registry`` (or ``api.users``)."""
+each registry entry (a person's records a move with its day, an account's a handover or a change of
+status; without a day the change corrects the entry); the CSV import with a preview of its errors. Every
+change goes through ``api.registry`` (or ``api.users``)."""
 
 from __future__ import annotations
 
@@ -133,7 +133,8 @@ def edit_user_page(request: Request, username: str, session: SessionDep, user: A
 def edit_page(
     request: Request, section: str, entry_id: int, session: SessionDep, user: AdminUser
 ) -> Response:
-    """An entry's form, filled in; a person's has a move's day, an account's a handover's."""
+    """An entry's form, filled in; a person's has a move's day, an account's a handover's and a change of
+    status's."""
     if section not in EDITABLE:
         raise ResourceNotFoundError("editable registry section", section)
     context = _form_context(session, section) | {
@@ -237,7 +238,8 @@ def add_account(session: SessionDep, user: AdminUser, form: Annotated[AccountFor
 def edit_account(
     entry_id: int, session: SessionDep, user: AdminUser, form: Annotated[AccountEdit, Form()]
 ) -> Response:
-    """Correct an account's entry, or, with ``handed_over_on``, record its handover to another owner."""
+    """Correct an account's entry, or record its handover to another owner (``handed_over_on``) or the day
+    it became official or stopped being so (``status_changed_on``)."""
     return _updated(session, user, "accounts", entry_id, registry.update_account, form.fields())
 
 

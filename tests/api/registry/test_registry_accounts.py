@@ -16,9 +16,11 @@ from api.registry import (
     UnknownPlatformError,
     create_account,
     create_person,
+    delete_agency,
     delete_person,
     find_account,
     list_accounts,
+    official_on,
     owner_on,
     update_account,
 )
@@ -144,3 +146,39 @@ def test_a_handover_keeps_who_owned_the_account_before_it(
     with pytest.raises(InUseError, match="owned 1 accounts before their handover"):
         delete_person(db_session, budi.id)
     assert (account.owner.name, len(account.past_owners)) == ("Ani", 1)
+
+
+def test_a_change_of_status_keeps_what_the_account_was_before_it(
+    db_session: Session, agencies: dict[str, Agency], budi: Person
+) -> None:
+    """Budi's account becomes the Puskesmas' official one on 1 May: a stream of 30 April was personal."""
+    account = create_account(db_session, platform="tiktok", handle="pkm01.live", person_id=budi.id)
+    pkm = agencies["PKM-01"].id
+    update_account(
+        db_session, account.id, is_official=True, agency_id=pkm, status_changed_on=date(2026, 5, 1)
+    )
+    db_session.commit()
+    assert [(p.is_official, p.agency, p.until.isoformat()) for p in account.past_statuses] == [
+        (False, None, "2026-05-01")
+    ]
+    days = (date(2026, 4, 30), date(2026, 5, 1), date(2026, 6, 1))
+    assert [official_on(account, day) for day in days] == [False, True, True]
+    with pytest.raises(InvalidEntryError, match=re.escape("other than now (official for PKM-01)")):
+        update_account(db_session, account.id, handle="pkm01", status_changed_on=date(2026, 6, 1))
+    with pytest.raises(InvalidEntryError, match=re.escape("is not after the last one recorded (2026-05-01)")):
+        update_account(
+            db_session, account.id, is_official=False, agency_id=None, status_changed_on=date(2026, 4, 1)
+        )
+    assert (account.handle, account.is_official, len(account.past_statuses)) == ("pkm01.live", True, 1)
+    # back to personal on 1 July: the official span keeps its agency, which cannot go while it is named
+    update_account(
+        db_session, account.id, is_official=False, agency_id=None, status_changed_on=date(2026, 7, 1)
+    )
+    assert [official_on(account, day) for day in (*days, date(2026, 7, 1))] == [False, True, True, False]
+    assert account.past_statuses[-1].agency.code == "PKM-01"
+    with pytest.raises(InUseError, match="1 past statuses of accounts that once spoke for it"):
+        delete_agency(db_session, pkm)
+    # without a day, a status corrects the one held since the last change, not those recorded before it
+    update_account(db_session, account.id, is_official=True, agency_id=pkm)
+    assert [official_on(account, day) for day in (date(2026, 4, 30), date(2026, 7, 1))] == [False, True]
+    assert len(account.past_statuses) == 2

@@ -301,6 +301,31 @@ def test_a_stream_before_a_handover_is_its_old_owners(
     }
 
 
+def test_a_stream_before_an_account_became_official_is_a_personal_one(
+    client: TestClient, world: World, uniform_frame: bytes
+) -> None:
+    """Budi's TikTok account becomes DISKOMINFO's official one on 20 April: live in working hours on the
+    14th is R1, on the 21st official duty, whenever the frames are sent."""
+    admin = world.headers("admin")
+    account = next(a for a in client.get("/v1/accounts", headers=admin).json() if a["handle"] == "budi.lmj")
+    change = {
+        "is_official": True,
+        "agency_id": world.agencies["DISKOMINFO"],
+        "status_changed_on": "2026-04-20",
+    }
+    changed = client.patch(f"/v1/accounts/{account['id']}", json=change, headers=admin)
+    assert changed.json()["past_statuses"] == [
+        {"is_official": False, "agency_id": None, "until": "2026-04-20"}
+    ], changed.text
+    files = {"file": ("frame.jpg", uniform_frame, "image/jpeg")}
+    found = {}
+    for day in ("2026-04-14", "2026-04-21"):
+        data = {"platform": "tiktok", "handle": "budi.lmj", "captured_at": f"{day}T10:00:00+07:00"}
+        answer = client.post("/v1/frames", data=data, files=files, headers=world.headers("uploader")).json()
+        found[day] = ([f["rule"] for f in answer["outcome"]["findings"]], len(answer["cases"]))
+    assert found == {"2026-04-14": (["R1"], 1), "2026-04-21": ([], 0)}
+
+
 def _reviewers(client: TestClient, world: World, case_id: int) -> list[str]:
     """The agency reviewers who may open the case."""
     return [

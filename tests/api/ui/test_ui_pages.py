@@ -222,6 +222,13 @@ def test_an_account_is_handed_over_or_made_official_on_its_edit_page(client: Tes
         assert account.is_official and account.agency.code == "DINKES" and account.owner.nip == SARI_NIP
         assert owner_on(account, date(2026, 5, 3)).nip == BUDI_NIP and len(account.past_owners) == 1
     assert 'name="is_official" value="true" checked>' in admin.get(url).text
+    became = {**official, "agency_id": agencies["DISKOMINFO"], "status_changed_on": "2026-06-01"}
+    assert admin.post(url, became, page=url).status_code == 303
+    row = next(r for r in admin.get("/ui/registry/accounts").text.split("<tr>") if "budi.lmj" in r)
+    assert "resmi · DISKOMINFO" in row and "resmi · DINKES sampai 2026-06-01" in row
+    with client.app.state.service.sessions() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "update"))
+        assert [e.detail["fields"] for e in entries][-1] == ["agency_id", "status_changed_on"]
 
 
 def test_an_agency_is_renamed_and_never_its_own_parent(client: TestClient, browser) -> None:

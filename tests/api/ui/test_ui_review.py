@@ -3,6 +3,7 @@ append-only history, per-user viewed status, detection feedback, escaping of reg
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -57,6 +58,18 @@ def test_case_page_shows_evidence_timeline_reasons_and_provenance(
     assert all(str(escape(localise(reason, "id"))) in page for reason in case.reasons)
     assert case.reasons[0].startswith("Official attire") and "Official attire" not in page  # in Indonesian
     assert "Budi Santoso" in page and "budi.lmj" in page
+
+
+def test_case_page_names_the_accounts_status_on_the_streams_day(
+    client: TestClient, world: World, browser, kominfo_case: int
+) -> None:
+    """Budi's account becomes DISKOMINFO's official one after the case's Tuesday: it was personal then."""
+    account = _case(client, kominfo_case).account_id
+    body = {"is_official": True, "agency_id": world.agencies["DISKOMINFO"], "status_changed_on": "2026-05-01"}
+    changed = client.patch(f"/v1/accounts/{account}", json=body, headers=world.headers("admin"))
+    assert changed.json()["is_official"], changed.text
+    page = browser("rev.kominfo").get(f"/ui/cases/{kominfo_case}").text
+    assert re.search(r"budi\.lmj · (\w+)</dd>", page).group(1) == "pribadi"
 
 
 def test_case_page_links_the_case_of_the_same_span_in_another_recording(
