@@ -486,7 +486,7 @@ def _registry_import(args: argparse.Namespace) -> int:
     counts = (
         f"{report.agencies} agencies, {report.people} people, {report.accounts} accounts, "
         f"{report.assignments} assignment, leave and shift rows, {report.moves} moves, "
-        f"{report.handovers} handovers"
+        f"{report.handovers} handovers, {report.status_changes} changes of an account's status"
     )
     for error in report.errors:
         print(f"seragam: {args.file}: {error}", file=sys.stderr)

@@ -570,6 +570,7 @@ class ImportReportOut(BaseModel):
     assignments: int = Field(description="surat tugas, leave and shift rows")
     moves: int = Field(description="people moved to another agency (mutasi)")
     handovers: int = Field(description="accounts handed over to another owner")
+    status_changes: int = Field(description="accounts that became official or stopped being so")
     errors: list[str] = Field(
         examples=[["row 3: nip: '1985' is not a valid NIP: expected exactly 18 digits"]]
     )
@@ -585,5 +586,6 @@ class ImportReportOut(BaseModel):
             assignments=report.assignments,
             moves=report.moves,
             handovers=report.handovers,
+            status_changes=report.status_changes,
             errors=[str(e) for e in report.errors],
         )

@@ -73,5 +73,6 @@ def record_import(session: Session, actor: Caller | str, report: ImportReport) -
         "assignments": report.assignments,
         "moves": report.moves,
         "handovers": report.handovers,
+        "status_changes": report.status_changes,
     }
     record(session, actor, "registry_import", "registry", counts)

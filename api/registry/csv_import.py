@@ -1,5 +1,5 @@
 """Import registry entries from one CSV file, all or nothing: agencies, people, accounts, surat tugas,
-leave and shifts, moves and account handovers.
+leave and shifts, moves, account handovers and changes of an account's status.
 
 Format: UTF-8 (a spreadsheet's BOM is fine), comma- or semicolon-separated, one header row. The ``type``
 column says what each row registers and which other columns it fills; every other column stays empty::
@@ -28,6 +28,8 @@ account                        platform, handle, owner_nip                 is_of
 assignment, leave, shift       nip, starts_at, ends_at                     reference, tz
 move                           nip, agency_code, moved_on                  (none)
 handover                       platform, handle, owner_nip, handed_over_on (none)
+status                         platform, handle, status_changed_on         is_official (yes/no),
+                                                                           agency_code
 =============================  ==========================================  =============================
 
 ``assignment`` is a surat tugas (duty time), ``leave`` is leave, ``shift`` one rostered shift. Their
@@ -36,7 +38,9 @@ names the IANA zone they are written in (``Asia/Jakarta`` for WIB). A ``move`` r
 (``update_person`` with ``moved_on``): from the WIB day ``moved_on`` (``2026-04-20``) the person serves in
 ``agency_code``, and streams before it are judged by the agency they served in then. A ``handover`` row
 records an account handed over (``update_account`` with ``handed_over_on``): from that day it is
-``owner_nip``'s, and streams before it are judged as its owner's then.
+``owner_nip``'s, and streams before it are judged as its owner's then. A ``status`` row records the day
+an account became official (``is_official`` yes, with the ``agency_code`` it speaks for) or stopped being
+so (``update_account`` with ``status_changed_on``): streams before it are judged by its status then.
 
 A row may refer to agencies and people registered before or defined in an earlier row (parents first).
 Rows are numbered as a spreadsheet shows them: the header is row 1. When any row fails, nothing is
@@ -56,7 +60,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
-from api.db.models import AssignmentKind
+from api.db.models import AssignmentKind, SocialAccount
 from api.registry.accounts import create_account, find_account, update_account
 from api.registry.agencies import create_agency, get_agency_by_code
 from api.registry.assignments import create_assignment
@@ -71,6 +75,7 @@ REQUIRED = {
     **{kind.value: _SPAN for kind in AssignmentKind},
     "move": ("nip", "agency_code", "moved_on"),
     "handover": ("platform", "handle", "owner_nip", "handed_over_on"),
+    "status": ("platform", "handle", "status_changed_on"),
 }
 OPTIONAL = {
     "agency": ("parent_code",),
@@ -79,6 +84,7 @@ OPTIONAL = {
     **{kind.value: ("reference", "tz") for kind in AssignmentKind},
     "move": (),
     "handover": (),
+    "status": ("is_official", "agency_code"),
 }
 COLUMNS = (
     "type",
@@ -97,6 +103,7 @@ COLUMNS = (
     "tz",
     "moved_on",
     "handed_over_on",
+    "status_changed_on",
 )
 TRUE_WORDS, FALSE_WORDS = {"yes", "ya", "true", "1", "y"}, {"no", "tidak", "false", "0", "n", ""}
 
@@ -121,6 +128,7 @@ class ImportReport:
     assignments: int = 0  # surat tugas, leave and shifts
     moves: int = 0
     handovers: int = 0
+    status_changes: int = 0
     errors: list[RowError] = field(default_factory=list)
 
     @property
@@ -229,6 +237,9 @@ def _import_row(session: Session, number: int, row: dict[str, str], report: Impo
         elif kind == "handover":
             _import_handover(session, row)
             report.handovers += 1
+        elif kind == "status":
+            _import_status(session, row)
+            report.status_changes += 1
         else:
             _import_span(session, kind, row)
             report.assignments += 1
@@ -280,11 +291,27 @@ def _import_move(session: Session, row: dict[str, str]) -> None:
 
 
 def _import_handover(session: Session, row: dict[str, str]) -> None:
+    owner = get_person_by_nip(session, row["owner_nip"])
+    handed_over_on = _day(row, "handed_over_on")
+    update_account(session, _account(session, row).id, person_id=owner.id, handed_over_on=handed_over_on)
+
+
+def _import_status(session: Session, row: dict[str, str]) -> None:
+    agency_code = row.get("agency_code")
+    update_account(
+        session,
+        _account(session, row).id,
+        is_official=_yes_no(row.get("is_official", "")),
+        agency_id=get_agency_by_code(session, agency_code).id if agency_code else None,
+        status_changed_on=_day(row, "status_changed_on"),
+    )
+
+
+def _account(session: Session, row: dict[str, str]) -> SocialAccount:
     account = find_account(session, row["platform"], row["handle"])
     if account is None:
         raise NotFoundError("account", f"{row['platform']}/{row['handle']}", field="platform/handle")
-    owner = get_person_by_nip(session, row["owner_nip"])
-    update_account(session, account.id, person_id=owner.id, handed_over_on=_day(row, "handed_over_on"))
+    return account
 
 
 def _day(row: dict[str, str], column: str) -> date:

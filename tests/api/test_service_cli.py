@@ -43,7 +43,15 @@ def test_registry_import_is_audited_once(registry_db: str) -> None:
     with session_factory(engine)() as session:
         entries = [(e.actor, e.action, e.detail) for e in session.query(AuditEntry)]
     engine.dispose()
-    counts = {"agencies": 1, "people": 1, "accounts": 1, "assignments": 0, "moves": 0, "handovers": 0}
+    counts = {
+        "agencies": 1,
+        "people": 1,
+        "accounts": 1,
+        "assignments": 0,
+        "moves": 0,
+        "handovers": 0,
+        "status_changes": 0,
+    }
     assert entries == [("cli", "registry_import", counts)]
 
 
@@ -55,7 +63,9 @@ def test_registry_import_takes_a_leave_export(tmp_path: Path, registry_db: str, 
     )
     capsys.readouterr()
     assert main(["registry", "import", str(leave), "--database-url", registry_db]) == 0
-    assert capsys.readouterr().out.endswith("1 assignment, leave and shift rows, 0 moves, 0 handovers\n")
+    assert capsys.readouterr().out.endswith(
+        "1 assignment, leave and shift rows, 0 moves, 0 handovers, 0 changes of an account's status\n"
+    )
     engine = make_engine(registry_db)
     with session_factory(engine)() as session:
         spans = [(a.kind, a.starts_at.isoformat(), a.reference) for a in session.query(Assignment)]

@@ -299,6 +299,49 @@ def test_an_account_handover_row_keeps_who_owned_it_before(db_session: Session) 
     ]
 
 
+STATUS_HEADER = "type,platform,handle,status_changed_on,is_official,agency_code"
+
+
+@pytest.mark.usefixtures("registered")
+def test_a_status_row_keeps_what_the_account_was_before_it(db_session: Session) -> None:
+    """DINKES' official account stops being one on 1 June, then is PKM-01's from 1 July."""
+    rows = [
+        "status,instagram,dinkes.lumajang,2026-06-01,no,",
+        "status,instagram,dinkes.lumajang,2026-07-01,yes,PKM-01",
+    ]
+    report = import_registry_csv(db_session, _csv(rows, header=STATUS_HEADER))
+    db_session.commit()
+    assert (report.imported, report.status_changes) == (True, 2), report.errors
+    account = find_account(db_session, "instagram", "dinkes.lumajang")
+    assert account is not None and (account.is_official, account.agency.code) == (True, "PKM-01")
+    past = [
+        (p.is_official, p.agency.code if p.agency else None, p.until.isoformat())
+        for p in account.past_statuses
+    ]
+    assert past == [(True, "DINKES", "2026-06-01"), (False, None, "2026-07-01")]
+
+
+@pytest.mark.usefixtures("registered")
+@pytest.mark.parametrize(
+    ("bad_row", "says"),
+    [
+        ("status,instagram,nobody,2026-06-01,no,", "no account"),
+        ("status,instagram,dinkes.lumajang,2026-06-01,yes,PKM-01", "other than now (official for PKM-01)"),
+        ("status,instagram,dinkes.lumajang,2026-06-01,yes,", "must name the agency it speaks for"),
+        ("status,instagram,dinkes.lumajang,1.6.2026,no,", "is not a day; write it as YYYY-MM-DD"),
+    ],
+)
+def test_a_bad_status_row_is_reported_and_nothing_changes(
+    db_session: Session, bad_row: str, says: str
+) -> None:
+    rows = ["status,instagram,dinkes.lumajang,2026-05-01,yes,PKM-01", bad_row]
+    report = import_registry_csv(db_session, _csv(rows, header=STATUS_HEADER))
+    db_session.commit()
+    assert [(e.row, says in e.message) for e in report.errors] == [(3, True)], report.errors
+    account = find_account(db_session, "instagram", "dinkes.lumajang")
+    assert account is not None and (account.agency.code, account.past_statuses) == ("DINKES", [])
+
+
 @pytest.mark.usefixtures("registered")
 @pytest.mark.parametrize(
     ("bad_row", "says"),

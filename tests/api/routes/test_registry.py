@@ -191,7 +191,15 @@ def test_registry_changes_are_audited_and_refusals_are_not(client: TestClient, w
             "api-key",
             "registry_import",
             "registry",
-            {"agencies": 1, "people": 1, "accounts": 1, "assignments": 0, "moves": 0, "handovers": 0},
+            {
+                "agencies": 1,
+                "people": 1,
+                "accounts": 1,
+                "assignments": 0,
+                "moves": 0,
+                "handovers": 0,
+                "status_changes": 0,
+            },
         ),
     ]
 
@@ -213,6 +221,7 @@ def test_csv_import_previews_then_imports(client: TestClient, world: World) -> N
         "assignments": 0,
         "moves": 0,
         "handovers": 0,
+        "status_changes": 0,
         "errors": [],
     }
     assert not any(a["code"] == "PKM-01" for a in client.get("/v1/agencies", headers=admin).json())
