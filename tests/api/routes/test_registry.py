@@ -20,6 +20,16 @@ CSV = (
     "person,,Rina,,199203152019032005,PKM-01,,,,\n"
     "account,,,,,,tiktok,@rina.pkm,199203152019032005,\n"
 )
+# what importing CSV registers
+CSV_COUNTS = {
+    "agencies": 1,
+    "people": 1,
+    "accounts": 1,
+    "assignments": 0,
+    "moves": 0,
+    "handovers": 0,
+    "status_changes": 0,
+}
 
 
 def test_agency_person_account_assignment_round_trip(client: TestClient, world: World) -> None:
@@ -191,15 +201,7 @@ def test_registry_changes_are_audited_and_refusals_are_not(client: TestClient, w
             "api-key",
             "registry_import",
             "registry",
-            {
-                "agencies": 1,
-                "people": 1,
-                "accounts": 1,
-                "assignments": 0,
-                "moves": 0,
-                "handovers": 0,
-                "status_changes": 0,
-            },
+            CSV_COUNTS,
         ),
     ]
 
@@ -215,13 +217,7 @@ def test_csv_import_previews_then_imports(client: TestClient, world: World) -> N
     assert preview == {
         "preview": True,
         "imported": False,
-        "agencies": 1,
-        "people": 1,
-        "accounts": 1,
-        "assignments": 0,
-        "moves": 0,
-        "handovers": 0,
-        "status_changes": 0,
+        **CSV_COUNTS,
         "errors": [],
     }
     assert not any(a["code"] == "PKM-01" for a in client.get("/v1/agencies", headers=admin).json())
