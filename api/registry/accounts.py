@@ -83,8 +83,8 @@ def update_account(
     alone corrects a wrong entry, for every stream. In the same way ``is_official`` or ``agency_id`` with
     ``status_changed_on`` records the day the account became official, stopped being so or came to speak
     for another agency; alone they correct the status it has held since its last change (every stream's,
-    when none was recorded). Everything is checked before
-    anything changes, so a refused update leaves the account as it was.
+    when none was recorded). Everything is checked before anything changes, so a refused update leaves
+    the account as it was.
     """
     account = get_account(session, account_id)
     new_platform = account.platform if platform is UNSET else parse_platform(platform)

@@ -48,8 +48,9 @@ def record_update(
 ) -> Entry:
     """Apply ``update(session, entry_id, **fields)`` and audit it, naming what it changed: the columns
     whose values differ after it, and the events given (a move's ``moved_on``, a handover's
-    ``handed_over_on``). An edit form gives every field and an API patch may repeat a value, so the
-    fields given are not what changed. Flushed; a refused update records nothing."""
+    ``handed_over_on``, a change of status's ``status_changed_on``). An edit form gives every field and an
+    API patch may repeat a value, so the fields given are not what changed. Flushed; a refused update
+    records nothing."""
     entry = session.get(MODELS[section], entry_id)
     before = _columns(entry) if entry is not None else {}
     updated = update(session, entry_id, **fields)
