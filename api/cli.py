@@ -168,13 +168,17 @@ def _eval(args: argparse.Namespace) -> int:
         )
     if args.tune_attire_threshold and (args.attire is None or args.data is None):
         raise ValueError("--tune-attire-threshold needs --attire and --data")
+    if args.split == "val" and args.data is None:
+        raise ValueError("--split val needs --data (its val split is scored)")
     if args.tune_thresholds:
         imgsz = ModelSettings.for_weights(args.model, load_taxonomy()).imgsz
         print(json.dumps({"thresholds": choose_thresholds(args.model, args.data, args.imgsz or imgsz)}))
     if args.tune_attire_threshold:
         chosen = choose_attire_threshold(args.attire, args.data, args.realdata, detector=args.model)
         print(json.dumps({"attire": chosen}))
-    report = evaluate(args.model, args.data, args.realdata, attire=args.attire, report_path=args.report)
+    report = evaluate(
+        args.model, args.data, args.realdata, split=args.split, attire=args.attire, report_path=args.report
+    )
     print(json.dumps(report, indent=2))
     return 0
 
@@ -664,7 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("eval", help="evaluate a model; writes <model>.eval.json beside it (or --report)")
     p.add_argument("--model", type=Path, default=DEFAULT_WEIGHTS)
-    p.add_argument("--data", type=Path, help="synthetic data.yaml (its test split is scored)")
+    p.add_argument("--data", type=Path, help="synthetic data.yaml (its --split is scored)")
     p.add_argument("--realdata", type=Path, default=REALDATA_DIR)
     p.add_argument(
         "--tune-thresholds",
@@ -685,7 +689,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --tune-thresholds: the image size to tune at, written to <model>.yaml with the thresholds "
         "and so also the size the evaluation runs at (default: the size in <model>.yaml)",
     )
-    p.add_argument("--report", type=Path, help="where to write the report (default: <model>.eval.json)")
+    p.add_argument(
+        "--split",
+        choices=("test", "val"),
+        default="test",
+        help="the synthetic split scored: test for the model's report; val to choose between models before "
+        "reading any test number (the real test photos are left out; the report goes to "
+        "<model>.val.eval.json)",
+    )
+    p.add_argument(
+        "--report",
+        type=Path,
+        help="where to write the report (default: <model>.eval.json, or .val.eval.json)",
+    )
     p.set_defaults(run=_eval)
 
     p = verbs.add_parser(

@@ -289,7 +289,9 @@ def evaluate(
 ) -> dict[str, object]:
     """Run every evaluation that has data and write it to ``report_path`` (default: ``<weights>.eval.json``
     beside the weights, ``<weights>.onnx.eval.json`` for an export); with ``attire`` (a person-crop
-    classifier) the two-stage design is measured on the same frames."""
+    classifier) the two-stage design is measured on the same frames. The real ``test`` photos are read
+    only with the ``test`` split: a report of another split (``val``, to choose between models before
+    any test number is seen) leaves them out and goes to ``<weights>.<split>.eval.json``."""
     scorer = FrameScorer.for_weights(weights)
     report: dict[str, object] = {
         "model": scorer.detector.version,
@@ -302,9 +304,11 @@ def evaluate(
             weights, data_yaml, scorer.detector.imgsz, split, realdata
         )
         report["synthetic_frame_level"] = synthetic_frame_level(scorer, data_yaml, split, realdata).to_dict()
-    report["realdata_test"] = realdata_frame_level(scorer, realdata)
+    held_out = split == "test"
+    if held_out:
+        report["realdata_test"] = realdata_frame_level(scorer, realdata)
     people = functools.cache(PeopleFinder)  # the pose model, loaded only if a person-crop design runs
-    if report["realdata_test"] is not None:
+    if report.get("realdata_test") is not None:
         report["realdata_test_person_crops"] = realdata_frame_level(person_crops(scorer, people()), realdata)
     if attire is not None:
         two_stage = TwoStage(attire, people(), detector=weights)
@@ -316,21 +320,25 @@ def evaluate(
             report["synthetic_frame_level_two_stage"] = synthetic_frame_level(
                 two_stage, data_yaml, split, realdata
             ).to_dict()
-        report["realdata_test_two_stage"] = realdata_frame_level(two_stage, realdata)
+        if held_out:
+            report["realdata_test_two_stage"] = realdata_frame_level(two_stage, realdata)
         service = service_verdict(TwoStageDetector(weights, attire))
         if data_yaml is not None:
             report["synthetic_frame_level_service"] = synthetic_frame_level(
                 service, data_yaml, split, realdata
             ).to_dict()
-        report["realdata_test_service"] = realdata_frame_level(service, realdata)
-    (report_path or default_report_path(weights)).write_text(json.dumps(report, indent=2))
+        if held_out:
+            report["realdata_test_service"] = realdata_frame_level(service, realdata)
+    (report_path or default_report_path(weights, split)).write_text(json.dumps(report, indent=2))
     return report
 
 
-def default_report_path(weights: Path) -> Path:
-    """``<weights>.eval.json``; an export (``.onnx``) shares the weights' settings file, not their report."""
+def default_report_path(weights: Path, split: str = "test") -> Path:
+    """``<weights>.eval.json`` (``<weights>.val.eval.json`` for the val split); an export (``.onnx``)
+    shares the weights' settings file, not their report."""
     export = "" if weights.suffix == ".pt" else weights.suffix
-    return weights.with_name(f"{weights.stem}{export}.eval.json")
+    of_split = "" if split == "test" else f".{split}"
+    return weights.with_name(f"{weights.stem}{export}{of_split}.eval.json")
 
 
 @dataclass(frozen=True)

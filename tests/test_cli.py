@@ -102,6 +102,7 @@ def test_errors_are_one_line_with_exit_code_2(argv: list[str], message: str, cap
     [
         (["--tune-thresholds"], "--tune-thresholds needs --data"),
         (["--imgsz", "480"], "--imgsz needs --tune-thresholds"),  # else the settings file's size, silently
+        (["--split", "val"], "--split val needs --data"),
     ],
 )
 def test_eval_refuses_options_it_cannot_use(options: list[str], message: str, tmp_path: Path, capsys) -> None:

@@ -123,7 +123,9 @@ def test_classifier_trains_scores_and_gets_its_threshold(
     )
 
     report = evaluate(weights, tiny_dataset, tmp_path / "no-realdata", split="val", attire=classifier)
-    two_stage = json.loads(weights.with_suffix(".eval.json").read_text())["synthetic_frame_level_two_stage"]
+    two_stage = json.loads(weights.with_suffix(".val.eval.json").read_text())[
+        "synthetic_frame_level_two_stage"
+    ]
     assert two_stage == report["synthetic_frame_level_two_stage"]
     assert two_stage["false_positives"] == 0  # chosen on this split, at 0%
     assert report["synthetic_frame_level_service"]["false_positives"] == 0

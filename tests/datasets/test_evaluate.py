@@ -69,18 +69,26 @@ def test_realdata_absent_is_skipped(tmp_path: Path) -> None:
 
 
 def test_evaluate_writes_report_beside_weights(tiny_dataset: Path, tmp_path: Path) -> None:
+    """A val report, to choose between models: the real test photos stay unread (this one cannot be)."""
     weights = tmp_path / "seragam-n.pt"
     shutil.copyfile(DEFAULT_WEIGHTS, weights)
     shutil.copyfile(DEFAULT_WEIGHTS.with_suffix(".yaml"), weights.with_suffix(".yaml"))
-    report = evaluate(weights, tiny_dataset, tmp_path / "no-realdata", split="val")
-    saved = json.loads(weights.with_suffix(".eval.json").read_text())
+    realdata = tmp_path / "realdata"
+    (realdata / "images").mkdir(parents=True)
+    (realdata / "images" / "officer.jpg").write_bytes(b"not a JPEG")
+    (realdata / "labels.csv").write_text("file,label,split\nimages/officer.jpg,asn_satpol_pp,test\n")
+    with pytest.raises(ValueError, match="cannot read images/officer"):
+        realdata_frame_level(FrameScorer.for_weights(weights), realdata)
+    report = evaluate(weights, tiny_dataset, realdata, split="val")
+    assert not weights.with_suffix(".eval.json").exists()  # the test report's place
+    saved = json.loads(weights.with_suffix(".val.eval.json").read_text())
     assert saved == json.loads(json.dumps(report))
     boxes = saved["synthetic_boxes"]
     assert 0 <= boxes["map50_95"] <= boxes["map50"] <= 1
     labelled = {c: n for c, n in dataset_stats(tiny_dataset).splits["val"].boxes_per_class.items() if n}
     assert boxes["boxes"] == labelled and boxes["ap50"].keys() == labelled.keys()
     assert saved["synthetic_frame_level"]["positives"] + saved["synthetic_frame_level"]["negatives"] > 0
-    assert saved["realdata_test"] is None
+    assert not [key for key in saved if key.startswith("realdata")]
 
 
 @pytest.mark.parametrize("photo_split", ["train", "test"])  # a held-out set renders the test photos
@@ -197,3 +205,4 @@ def test_an_export_gets_its_own_report_beside_the_weights() -> None:
     overwrite it."""
     assert default_report_path(Path("models/seragam-n.pt")) == Path("models/seragam-n.eval.json")
     assert default_report_path(Path("models/seragam-n.onnx")) == Path("models/seragam-n.onnx.eval.json")
+    assert default_report_path(Path("runs/a.pt"), "val") == Path("runs/a.val.eval.json")
