@@ -580,12 +580,6 @@ class ImportReportOut(BaseModel):
         return cls(
             preview=report.preview,
             imported=report.imported,
-            agencies=report.agencies,
-            people=report.people,
-            accounts=report.accounts,
-            assignments=report.assignments,
-            moves=report.moves,
-            handovers=report.handovers,
-            status_changes=report.status_changes,
+            **report.counts(),
             errors=[str(e) for e in report.errors],
         )

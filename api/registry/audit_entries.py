@@ -67,13 +67,4 @@ def _columns(entry: Base) -> dict[str, object]:
 
 def record_import(session: Session, actor: Caller | str, report: ImportReport) -> None:
     """A CSV import that registered its rows (not a preview, not a refused file); flushed."""
-    counts = {
-        "agencies": report.agencies,
-        "people": report.people,
-        "accounts": report.accounts,
-        "assignments": report.assignments,
-        "moves": report.moves,
-        "handovers": report.handovers,
-        "status_changes": report.status_changes,
-    }
-    record(session, actor, "registry_import", "registry", counts)
+    record(session, actor, "registry_import", "registry", report.counts())

@@ -139,6 +139,18 @@ class ImportReport:
     def imported(self) -> bool:
         return self.ok and not self.preview
 
+    def counts(self) -> dict[str, int]:
+        """The entries by kind, as the API, the import page and the audit entry give them."""
+        return {
+            "agencies": self.agencies,
+            "people": self.people,
+            "accounts": self.accounts,
+            "assignments": self.assignments,
+            "moves": self.moves,
+            "handovers": self.handovers,
+            "status_changes": self.status_changes,
+        }
+
 
 def import_registry_csv(session: Session, data: bytes, *, preview: bool = False) -> ImportReport:
     """Validate every row of the CSV file ``data`` and, unless ``preview`` or any row failed, register
