@@ -13,7 +13,7 @@ import pytest
 
 from datasets.clips import Segment, write_livestream_clip
 from datasets.people import PhotoPeople
-from detector.model import Detector
+from detector.model import DEFAULT_WEIGHTS, Detector
 from detector.scan import LONG_GOP_S, Chunk, ChunkScan, ScanSettings, plan_chunks, scan_chunk
 from detector.video import SamplingMode, probe
 
@@ -122,13 +122,15 @@ def test_still_frames_are_counted_but_not_scored_up_to_the_last_sampled_one(
     frame is scored again every ``still_hold_s``, so scored frames lie at most ``max_gap_s`` apart."""
     path = tmp_path / "still.mp4"
     write_livestream_clip(path, [Segment(bundled_people[0], "original", 10)], size=(360, 640), fps=10)
-    moving = _scan(path, shipped_detector, ScanSettings(mode, still_diff=0.0, keyframe_stride=1))
+    # A verdict that never changes, so that coarse-to-fine sampling adds no frame: only stillness counts.
+    steady = Detector(DEFAULT_WEIGHTS, thresholds=dict.fromkeys(shipped_detector.thresholds, 1.0))
+    moving = _scan(path, steady, ScanSettings(mode, still_diff=0.0, keyframe_stride=1))
     assert [scan.skipped for scan in moving] == [0] and [f.time_s for f in moving[0].frames] == sampled
     # No two frames differ by 256 grey levels on average: every frame after the first looks "still".
-    (still,) = _scan(path, shipped_detector, ScanSettings(mode, still_diff=256.0, keyframe_stride=1))
+    (still,) = _scan(path, steady, ScanSettings(mode, still_diff=256.0, keyframe_stride=1))
     assert ([f.time_s for f in still.frames], still.skipped) == ([0, 9], skipped)
     held = ScanSettings(mode, still_diff=256.0, keyframe_stride=1, still_hold_s=4.0)
-    (still,) = _scan(path, shipped_detector, held)
+    (still,) = _scan(path, steady, held)
     assert ([f.time_s for f in still.frames], still.skipped) == ([0, 4, 8, 9], skipped_held_4_s)
 
 
