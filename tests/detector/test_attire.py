@@ -132,7 +132,8 @@ def test_flagged_people_are_those_people_flags_without_detecting_the_cleared_cro
     whatever the detector finds on their crop: ``flagged`` does not run it there, and flags the same."""
     two_stage = TwoStage()
     # At a threshold just above 0.5 (the shipped one may be) nobody is cleared; this one clears some.
-    monkeypatch.setattr(two_stage.classifier, "threshold", 0.7)
+    threshold = 0.7
+    monkeypatch.setattr(two_stage.classifier, "threshold", threshold)
     crops_detected = []
     detect = two_stage.detector.detect
     monkeypatch.setattr(two_stage.detector, "detect", lambda image: crops_detected.append(1) or detect(image))
@@ -142,7 +143,7 @@ def test_flagged_people_are_those_people_flags_without_detecting_the_cleared_cro
     assert [two_stage.flagged(image) for image, _ in frames] == [
         [p for p in ps if p.official] for ps in everyone
     ]
-    cleared = sum((p.classifier_probability + 1) / 2 < 0.7 for people in everyone for p in people)
+    cleared = sum((p.classifier_probability + 1) / 2 < threshold for people in everyone for p in people)
     assert cleared >= 1 and len(crops_detected) == all_crops - cleared
     assert any(p.official for people in everyone for p in people)
 
