@@ -194,7 +194,11 @@ def _export(args: argparse.Namespace) -> int:
         imgsz = ModelSettings.for_weights(args.model, load_taxonomy()).imgsz
     else:
         imgsz = int(model.overrides.get("imgsz", 224))  # the size it was trained at
-    print(Path(model.export(format="onnx", imgsz=imgsz, dynamic=False, simplify=False)))
+    # A dynamic input lets ultralytics letterbox each frame to its own aspect, as it does for the .pt (a
+    # fixed square input pads frames otherwise and scores them differently). The classifier's input is
+    # always its square, and only a fixed one makes ultralytics run it at the size it was trained at.
+    dynamic = model.task == "detect"
+    print(Path(model.export(format="onnx", imgsz=imgsz, dynamic=dynamic, simplify=False)))
     return 0
 
 

@@ -8,7 +8,8 @@ data/bench/batch/, then prints in one run:
   input size: wall time and frames scored;
 - ``seragam batch`` with its defaults (two-stage scoring on every scored frame): wall time, frames
   scored, the ratio, peak RSS of the process tree, the seconds per hour of video; and the same with
-  the detector alone (``SERAGAM_ATTIRE=``), the baseline's work;
+  the detector alone (``SERAGAM_ATTIRE=``), the baseline's work; and the same with the ONNX exports of
+  both models (``SERAGAM_MODEL``, ``SERAGAM_ATTIRE``), checked to give the .pt pair's episodes;
 - dense scoring at 1 frame per second with the same model (``--sampling interval``) and the recall of
   its attire episodes by ``seragam batch``'s;
 - the levers one at a time on two recordings.
@@ -39,6 +40,7 @@ from datasets.clips import Segment, write_livestream_clip  # noqa: E402
 from datasets.garments import OUTFITS  # noqa: E402
 from datasets.people import PhotoPeople, bundled_photos, find_people, realdata_photos  # noqa: E402
 from datasets.synth import SynthConfig, render_frame  # noqa: E402
+from detector.attire import DEFAULT_ATTIRE_WEIGHTS  # noqa: E402
 from detector.model import DEFAULT_WEIGHTS, Detector  # noqa: E402
 from detector.offline import YOLO  # noqa: E402
 
@@ -144,6 +146,15 @@ def streams(lines: list[dict]) -> dict[str, dict]:
     return {line["path"]: line for line in lines if line["type"] == "stream"}
 
 
+def same_episodes(a: list[dict], b: list[dict]) -> bool:
+    """The same spans and classes, with scores equal to 1e-3."""
+    return len(a) == len(b) and all(
+        (x["start_s"], x["end_s"], x["classes"]) == (y["start_s"], y["end_s"], y["classes"])
+        and abs(x["score"] - y["score"]) < 1e-3
+        for x, y in zip(a, b, strict=True)
+    )
+
+
 def episode_recall(reference: dict[str, dict], ours: dict[str, dict]) -> tuple[int, int, list[str]]:
     """How many reference episodes overlap an episode of ours in the same stream, of how many, and the
     ones missed (stream, span, classes, score)."""
@@ -166,8 +177,13 @@ def main() -> None:
     base_s, base_frames = baseline(videos, DEFAULT_WEIGHTS)
     ours_s, ours_lines, ours_rss = seragam_batch(manifest)
     alone_s, alone_lines, alone_rss = seragam_batch(manifest, env={"SERAGAM_ATTIRE": ""})
+    onnx_pair = {
+        "SERAGAM_MODEL": str(DEFAULT_WEIGHTS.with_suffix(".onnx")),
+        "SERAGAM_ATTIRE": str(DEFAULT_ATTIRE_WEIGHTS.with_suffix(".onnx")),
+    }
+    onnx_s, onnx_lines, onnx_rss = seragam_batch(manifest, env=onnx_pair)
     dense_s, dense_lines, dense_rss = seragam_batch(manifest, "--sampling", "interval", "--still-diff", "0")
-    ours, dense = streams(ours_lines), streams(dense_lines)
+    ours, dense, onnx = streams(ours_lines), streams(dense_lines), streams(onnx_lines)
     hours = sum(s["duration_s"] for s in ours.values()) / 3600
     found, total, missed = episode_recall(dense, ours)
     print(f"benchmark set: {len(videos)} recordings, {hours * 60:.0f} min of 720x1280 30 fps H.264")
@@ -182,6 +198,7 @@ def main() -> None:
             ours_rss,
         ),
         ("`SERAGAM_ATTIRE= seragam batch` (the detector alone)", alone_s, streams(alone_lines), alone_rss),
+        ("`seragam batch` with both models' ONNX exports", onnx_s, onnx, onnx_rss),
         ("`seragam batch --sampling interval` (dense 1 fps reference)", dense_s, dense, dense_rss),
     ]
     for name, seconds, scored, rss in runs:
@@ -192,6 +209,8 @@ def main() -> None:
     print(f"episode recall vs dense 1 fps: {found}/{total} = {found / max(total, 1):.3f}")
     for episode in missed:
         print(f"  missed: {episode}")
+    same = [path for path in ours if same_episodes(ours[path]["episodes"], onnx[path]["episodes"])]
+    print(f"ONNX pair: the .pt pair's episodes in {len(same)} of {len(ours)} recordings")
     if args.skip_levers:
         return
     two = SET_DIR / "two.csv"

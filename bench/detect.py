@@ -2,7 +2,7 @@
 and of the service's two-stage detector (the whole frame, then the pose model finds people and the
 attire classifier and the detector judge each), with the second stage's parts timed one by one, and the
 second stage scoring every person next to finding only the people it flags (which skips the detector on
-crops the classifier clears).
+crops the classifier clears), and the service's detector again with both models' ONNX exports.
 
 Both run in this process on the same frames, interleaved round by round so machine noise hits both
 alike: 720x1280 rendered livestream frames of people in official and other outfits, or with ``--civilian``
@@ -86,6 +86,9 @@ def main() -> None:
     # the second stage whole: every person scored (evaluation), or only those who can be flagged (service)
     runs["second stage, every person scored"] = parts.people
     runs["second stage, the people flagged"] = parts.flagged
+    attire_onnx = DEFAULT_ATTIRE_WEIGHTS.with_suffix(".onnx")
+    if onnx and attire_onnx.exists():  # the same judgement (tests/detector): only the runtime differs
+        runs["service, both models' ONNX exports"] = TwoStageDetector(onnx.weights, attire_onnx).detect
     for call in runs.values():  # warm up
         timed(call, images[:2])
     times: dict[str, list[float]] = {name: [] for name in runs}

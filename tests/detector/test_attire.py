@@ -34,6 +34,19 @@ def test_onnx_export_agrees_with_pt(frames: list) -> None:
     )
 
 
+def test_the_service_judges_alike_with_both_models_onnx_exports(frames: list) -> None:
+    """The exports are a faster runtime for the same judgement: the same detections, whole frame and
+    flagged people alike (the person's score is a mean of both exports' scores)."""
+    pt = TwoStageDetector(DEFAULT_WEIGHTS, DEFAULT_ATTIRE_WEIGHTS)
+    onnx = TwoStageDetector(DEFAULT_WEIGHTS.with_suffix(".onnx"), DEFAULT_ATTIRE_WEIGHTS.with_suffix(".onnx"))
+    a, b = pt.detect_batch([image for image, _ in frames]), onnx.detect_batch([image for image, _ in frames])
+    for x, y in zip(a, b, strict=True):
+        assert x.labels == y.labels
+        np.testing.assert_allclose(y.scores, x.scores, atol=1e-3)
+        np.testing.assert_allclose(y.boxes, x.boxes, atol=0.05)
+    assert sum(map(len, a)) >= len(frames) // 2  # compared on detections, not on empty frames
+
+
 def test_a_frame_without_people_scores_zero() -> None:
     assert TwoStage()(np.full((640, 360, 3), 90, np.uint8)) == (0.0, False)
 
