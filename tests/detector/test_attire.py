@@ -21,6 +21,7 @@ from detector.attire import (
 from detector.detections import Detections
 from detector.model import DEFAULT_WEIGHTS, Detector
 from detector.taxonomy import load_taxonomy
+from tests.detector.agreement import assert_same_detections
 
 
 def test_onnx_export_agrees_with_pt(frames: list) -> None:
@@ -39,12 +40,7 @@ def test_the_service_judges_alike_with_both_models_onnx_exports(frames: list) ->
     flagged people alike (the person's score is a mean of both exports' scores)."""
     pt = TwoStageDetector(DEFAULT_WEIGHTS, DEFAULT_ATTIRE_WEIGHTS)
     onnx = TwoStageDetector(DEFAULT_WEIGHTS.with_suffix(".onnx"), DEFAULT_ATTIRE_WEIGHTS.with_suffix(".onnx"))
-    a, b = pt.detect_batch([image for image, _ in frames]), onnx.detect_batch([image for image, _ in frames])
-    for x, y in zip(a, b, strict=True):
-        assert x.labels == y.labels
-        np.testing.assert_allclose(y.scores, x.scores, atol=1e-3)
-        np.testing.assert_allclose(y.boxes, x.boxes, atol=0.05)
-    assert sum(map(len, a)) >= len(frames) // 2  # compared on detections, not on empty frames
+    assert_same_detections(pt, onnx, frames, atol=1e-3, at_least=len(frames) // 2)
 
 
 def test_a_frame_without_people_scores_zero() -> None:
